@@ -1,0 +1,248 @@
+/**
+ * Every setting of mcpcomm, validated once at start-up by one zod schema.
+ * Precedence: command-line flags, then the environment, then `.env` in the working directory,
+ * then the defaults below. Nothing else in mcpcomm reads the environment.
+ * @module
+ */
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().min(1);
+const nonNegativeInt = z.coerce.number().int().min(0);
+const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+const httpUrl = z.string().refine((s) => {
+  try {
+    const url = new URL(s);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
+});
+
+interface SettingSpec<T extends z.ZodType> {
+  schema: T;
+  accepts: string;
+  help: string;
+  secret?: boolean;
+}
+
+function setting<T extends z.ZodType>(
+  schema: T,
+  accepts: string,
+  help: string,
+  secret = false,
+): SettingSpec<T> {
+  return { schema, accepts, help, secret };
+}
+
+/** The table of settings: environment name, schema with default, what it accepts, what it does. */
+export const SETTINGS = {
+  AI_PROVIDER: setting(
+    z.enum(["mock", "openai", "bedrock"]).default("mock"),
+    "one of mock, openai, bedrock",
+    "AI provider Server B answers with",
+  ),
+  OPENAI_API_KEY: setting(z.string().optional(), "an API key", "OpenAI API key", true),
+  OPENAI_DEFAULT_MODEL: setting(
+    z.string().min(1).default("gpt-4"),
+    "a model name",
+    "Default OpenAI model",
+  ),
+  OPENAI_BASE_URL: setting(
+    httpUrl.optional(),
+    "an http(s) URL",
+    "OpenAI-compatible server (Ollama, vLLM, LM Studio), e.g. http://localhost:11434/v1",
+  ),
+  AWS_ACCESS_KEY_ID: setting(z.string().optional(), "an access key ID", "AWS access key ID", true),
+  AWS_SECRET_ACCESS_KEY: setting(
+    z.string().optional(),
+    "a secret access key",
+    "AWS secret access key",
+    true,
+  ),
+  AWS_SESSION_TOKEN: setting(z.string().optional(), "a session token", "AWS session token", true),
+  AWS_PROFILE: setting(z.string().optional(), "a profile name", "AWS profile (instead of keys)"),
+  AWS_REGION: setting(
+    z.string().min(1).default("us-east-1"),
+    "a region name",
+    "AWS region for Bedrock",
+  ),
+  AWS_ENDPOINT_URL_BEDROCK_RUNTIME: setting(
+    httpUrl.optional(),
+    "an http(s) URL",
+    "Bedrock Runtime endpoint override",
+  ),
+  AWS_ENDPOINT_URL: setting(httpUrl.optional(), "an http(s) URL", "AWS endpoint override"),
+  BEDROCK_DEFAULT_MODEL: setting(
+    z.string().min(1).default("anthropic.claude-3-5-sonnet-20241022-v2:0"),
+    "a model ID or short name",
+    "Default Bedrock model",
+  ),
+  AI_TEMPERATURE: setting(
+    z.coerce.number().min(0).max(2).default(0.7),
+    "a number from 0 to 2",
+    "Default sampling temperature",
+  ),
+  AI_MAX_TOKENS: setting(
+    z.coerce.number().int().min(1).max(200000).default(1000),
+    "an integer from 1 to 200000",
+    "Default max tokens per response",
+  ),
+  MOCK_DELAY_MS: setting(
+    nonNegativeInt.max(600000).default(0),
+    "milliseconds from 0 to 600000",
+    "Simulated latency of the mock provider",
+  ),
+  HTTP_HOST: setting(
+    z.string().min(1).default("0.0.0.0"),
+    "a host name or address",
+    "Server B bind address",
+  ),
+  HTTP_PORT: setting(port.default(8000), "a port number (0-65535)", "Server B port"),
+  MAX_STORED_MESSAGES: setting(
+    positiveInt.default(1000),
+    "a positive integer",
+    "Messages kept in memory for history tools (totals stay exact)",
+  ),
+  SERVER_B_URL: setting(
+    z.string().default("http://localhost:8000").pipe(list).pipe(z.array(httpUrl).min(1)),
+    "one or more comma-separated http(s) URLs",
+    "URL(s) Server A uses to reach Server B",
+  ),
+  SERVER_A_HOST: setting(
+    z.string().min(1).default("127.0.0.1"),
+    "a host name or address",
+    "Server A bind address with --transport http",
+  ),
+  SERVER_A_PORT: setting(
+    port.default(8001),
+    "a port number (0-65535)",
+    "Server A port with --transport http",
+  ),
+  TIMEOUT_SECONDS: setting(
+    z.coerce.number().positive().max(3600).default(120),
+    "seconds, more than 0 and at most 3600",
+    "Timeout of one request attempt (A->B and B->provider)",
+  ),
+  RETRY_ATTEMPTS: setting(
+    positiveInt.max(10).default(3),
+    "an integer from 1 to 10",
+    "Attempts per request, the first included",
+  ),
+  MCPCOMM_AUTH_TOKEN: setting(
+    z.string().min(16).optional(),
+    "a token of at least 16 characters",
+    "Shared secret between the machines (Bearer token)",
+    true,
+  ),
+  MCP_ALLOWED_HOSTS: setting(
+    list.optional(),
+    "comma-separated host names",
+    "Host headers accepted on MCP routes on a non-loopback bind",
+  ),
+  MCP_ALLOWED_ORIGINS: setting(
+    list.optional(),
+    "comma-separated origins",
+    "Origins accepted on MCP routes",
+  ),
+  MCP_SESSION_IDLE_MINUTES: setting(
+    z.coerce.number().positive().default(30),
+    "minutes, more than 0",
+    "Idle MCP sessions expire after this",
+  ),
+  MCP_MAX_SESSIONS: setting(
+    positiveInt.default(10000),
+    "a positive integer",
+    "Concurrent MCP sessions cap",
+  ),
+  MAX_BODY_BYTES: setting(
+    positiveInt.default(1048576),
+    "a positive integer (bytes)",
+    "Largest accepted request body",
+  ),
+  RATE_LIMIT_PER_MINUTE: setting(
+    nonNegativeInt.default(0),
+    "a non-negative integer (0 = off)",
+    "Requests per minute per client",
+  ),
+  TLS_CERT_FILE: setting(z.string().optional(), "a file path", "Server B TLS certificate (PEM)"),
+  TLS_KEY_FILE: setting(z.string().optional(), "a file path", "Server B TLS private key (PEM)"),
+  SERVER_B_CA_CERT: setting(
+    z.string().optional(),
+    "a file path",
+    "CA certificate (PEM) Server A trusts for Server B",
+  ),
+  UPSTREAMS: setting(
+    z.string().optional(),
+    "NAME=TARGET pairs separated by ;",
+    "MCP servers Server A aggregates",
+  ),
+  MCPCOMM_DB: setting(z.string().optional(), "a file path or :memory:", "Ledger database"),
+  LOG_LEVEL: setting(
+    z.enum(["debug", "info", "warn", "error"]).default("info"),
+    "one of debug, info, warn, error",
+    "Least severe log level written (stderr)",
+  ),
+  SHUTDOWN_TIMEOUT_SECONDS: setting(
+    z.coerce.number().min(0).default(10),
+    "seconds, 0 or more",
+    "How long in-flight work may finish on SIGTERM",
+  ),
+} as const;
+
+/** The name of a setting, as in the environment and `.env`. */
+export type SettingName = keyof typeof SETTINGS;
+
+type Settings = typeof SETTINGS;
+/** The validated settings object, keyed by environment name. */
+export type Config = { [K in SettingName]: z.output<Settings[K]["schema"]> };
+
+const schema = z.object(
+  Object.fromEntries(Object.entries(SETTINGS).map(([k, v]) => [k, v.schema])) as {
+    [K in SettingName]: Settings[K]["schema"];
+  },
+);
+
+/** Where settings come from, strongest last. */
+export interface ConfigSources {
+  /** Parsed `.env` content. */
+  dotenv?: Record<string, string>;
+  /** The process environment. */
+  env?: Record<string, string>;
+  /** Settings given as command-line flags. */
+  flags?: Partial<Record<SettingName, string>>;
+}
+
+/**
+ * Validates the merged sources; throws one {@linkcode ConfigError} naming the first bad setting.
+ * Empty values count as unset.
+ * @example
+ * ```ts
+ * const config = loadConfig({ env: { HTTP_PORT: "9000" } });
+ * config.HTTP_PORT; // 9000
+ * ```
+ */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const merged: Record<string, string> = {};
+  for (const source of [sources.dotenv, sources.env, sources.flags]) {
+    for (const [key, value] of Object.entries(source ?? {})) {
+      if (key in SETTINGS && value !== undefined && value !== "") merged[key] = value;
+    }
+  }
+  const result = schema.safeParse(merged);
+  if (result.success) return result.data as Config;
+  const issue = result.error.issues[0];
+  const name = String(issue?.path[0]) as SettingName;
+  const spec = SETTINGS[name];
+  const shown = spec.secret ? "(hidden)" : JSON.stringify(merged[name]);
+  throw new ConfigError(`Invalid setting ${name}=${shown}: expected ${spec.accepts}`);
+}
+
+/** The values of every secret setting that is set, for log redaction. */
+export function secretValues(config: Config): string[] {
+  return (Object.keys(SETTINGS) as SettingName[])
+    .filter((k) => SETTINGS[k].secret)
+    .map((k) => config[k])
+    .filter((v): v is string => typeof v === "string");
+}

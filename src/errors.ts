@@ -1,0 +1,125 @@
+/**
+ * Typed errors, raised where a failure arises and turned into an exit code, an HTTP answer or an
+ * MCP tool error at the edge (`src/main.ts`, `src/http.ts`, the MCP tool wrappers).
+ * @module
+ */
+
+/** A bad command line: unknown subcommand or flag. The CLI exits with code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** A setting that failed validation at start-up. The CLI exits with code 2. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Machine-readable error codes shared by both servers' JSON error bodies. */
+export type ErrorCode =
+  | "invalid_json"
+  | "invalid_request"
+  | "payload_too_large"
+  | "not_found"
+  | "method_not_allowed"
+  | "not_acceptable"
+  | "unsupported_media_type"
+  | "unauthorized"
+  | "forbidden"
+  | "rate_limited"
+  | "unavailable"
+  | "provider_auth"
+  | "provider_rate_limit"
+  | "provider_quota"
+  | "provider_bad_request"
+  | "provider_unavailable"
+  | "provider_timeout"
+  | "provider_error"
+  | "internal";
+
+/**
+ * An error that knows the HTTP status and the JSON body it becomes.
+ * @example
+ * ```ts
+ * throw new HttpError(400, "invalid_request", '"message" must be a non-empty string');
+ * ```
+ */
+export class HttpError extends Error {
+  override name = "HttpError";
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+
+  /** The JSON answer `{error: {code, message}}` with this error's status and headers. */
+  toResponse(): Response {
+    return Response.json({ error: { code: this.code, message: this.message } }, {
+      status: this.status,
+      headers: this.headers,
+    });
+  }
+}
+
+/** What went wrong with an AI provider call; decides retrying and the HTTP status. */
+export type ProviderErrorKind =
+  | "auth"
+  | "rate_limit"
+  | "quota"
+  | "bad_request"
+  | "unavailable"
+  | "timeout"
+  | "other";
+
+const providerStatus: Record<ProviderErrorKind, [number, ErrorCode]> = {
+  auth: [502, "provider_auth"],
+  rate_limit: [429, "provider_rate_limit"],
+  quota: [502, "provider_quota"],
+  bad_request: [400, "provider_bad_request"],
+  unavailable: [502, "provider_unavailable"],
+  timeout: [504, "provider_timeout"],
+  other: [502, "provider_error"],
+};
+
+/** A failed provider call. The message never contains a credential. */
+export class ProviderError extends Error {
+  override name = "ProviderError";
+  constructor(
+    readonly kind: ProviderErrorKind,
+    message: string,
+    readonly options: { retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+  }
+
+  /** Whether a later attempt may succeed. */
+  get retryable(): boolean {
+    return this.kind === "rate_limit" || this.kind === "unavailable" || this.kind === "timeout";
+  }
+
+  /** The HTTP form of this error, as Server B answers it. */
+  toHttpError(): HttpError {
+    const [status, code] = providerStatus[this.kind];
+    const headers: Record<string, string> = {};
+    if (this.kind === "rate_limit" && this.options.retryAfterMs !== undefined) {
+      headers["retry-after"] = String(Math.max(1, Math.ceil(this.options.retryAfterMs / 1000)));
+    }
+    return new HttpError(status, code, this.message, headers);
+  }
+}
+
+/** Server A could not get an answer from Server B; the message names Server B's URL. */
+export class UpstreamError extends Error {
+  override name = "UpstreamError";
+  constructor(message: string, readonly options: { status?: number; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+  }
+}
+
+/** A short, secret-free description of any thrown value. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}

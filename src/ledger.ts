@@ -1,0 +1,147 @@
+/**
+ * What a server exchanged: a bounded list of recent messages and exact running totals
+ * (usage, cost, per-model breakdown) that survive the bound.
+ * @module
+ */
+import type { Usage } from "./wire.ts";
+
+/** One exchange with an AI, as recorded. */
+export interface LedgerEntry {
+  messageId: string;
+  timestamp: string;
+  message: string;
+  context?: string | undefined;
+  aiResponse?: string | undefined;
+  model: string;
+  provider: string;
+  usage: Usage;
+  estimatedCost: number | null;
+  /** Seconds. */
+  responseTime: number;
+  status: "success" | "error";
+  error?: string | undefined;
+}
+
+/** Totals for one model. */
+export interface ModelStats {
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  estimatedCost: number;
+  /** Requests whose model has no known price (not in `estimatedCost`). */
+  unpricedRequests: number;
+}
+
+/** Exact totals over everything ever recorded. */
+export interface LedgerStats {
+  totalRequests: number;
+  successfulRequests: number;
+  failedRequests: number;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  estimatedTotalCost: number;
+  unpricedRequests: number;
+  /** Seconds, over successful requests. */
+  averageResponseTime: number;
+  models: Record<string, ModelStats>;
+}
+
+/** Where exchanges are recorded; in memory here, persistent elsewhere. */
+export interface Ledger {
+  record(entry: LedgerEntry): void;
+  /** The newest `limit` entries, oldest first, skipping the newest `offset`. */
+  recent(limit?: number, offset?: number): LedgerEntry[];
+  /** Entries currently kept. */
+  readonly size: number;
+  stats(): LedgerStats;
+}
+
+function round(n: number): number {
+  return Math.round(n * 1e10) / 1e10;
+}
+
+/**
+ * An in-memory ledger keeping at most `maxEntries` entries (a ring buffer) and exact totals.
+ * @example
+ * ```ts
+ * const ledger = createMemoryLedger(1000);
+ * ledger.stats().totalRequests; // 0
+ * ```
+ */
+export function createMemoryLedger(maxEntries: number): Ledger {
+  const ring: LedgerEntry[] = [];
+  let start = 0;
+  let totalResponseTime = 0;
+  const totals: LedgerStats = {
+    totalRequests: 0,
+    successfulRequests: 0,
+    failedRequests: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    totalTokens: 0,
+    estimatedTotalCost: 0,
+    unpricedRequests: 0,
+    averageResponseTime: 0,
+    models: {},
+  };
+
+  return {
+    record(entry) {
+      if (ring.length < maxEntries) ring.push(entry);
+      else {
+        ring[start] = entry;
+        start = (start + 1) % maxEntries;
+      }
+      totals.totalRequests++;
+      if (entry.status === "error") {
+        totals.failedRequests++;
+        return;
+      }
+      totals.successfulRequests++;
+      totalResponseTime += entry.responseTime;
+      totals.promptTokens += entry.usage.promptTokens;
+      totals.completionTokens += entry.usage.completionTokens;
+      totals.totalTokens += entry.usage.totalTokens;
+      const model = totals.models[entry.model] ??= {
+        requests: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+        totalTokens: 0,
+        estimatedCost: 0,
+        unpricedRequests: 0,
+      };
+      model.requests++;
+      model.promptTokens += entry.usage.promptTokens;
+      model.completionTokens += entry.usage.completionTokens;
+      model.totalTokens += entry.usage.totalTokens;
+      if (entry.estimatedCost === null) {
+        model.unpricedRequests++;
+        totals.unpricedRequests++;
+      } else {
+        model.estimatedCost = round(model.estimatedCost + entry.estimatedCost);
+        totals.estimatedTotalCost = round(totals.estimatedTotalCost + entry.estimatedCost);
+      }
+    },
+    recent(limit = ring.length, offset = 0) {
+      const ordered = ring.length < maxEntries
+        ? ring
+        : [...ring.slice(start), ...ring.slice(0, start)];
+      const end = Math.max(0, ordered.length - offset);
+      return ordered.slice(Math.max(0, end - limit), end);
+    },
+    get size() {
+      return ring.length;
+    },
+    stats() {
+      return {
+        ...totals,
+        averageResponseTime: totals.successfulRequests
+          ? round(totalResponseTime / totals.successfulRequests)
+          : 0,
+        models: structuredClone(totals.models),
+      };
+    },
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * The `mcpcomm` entrypoint: the only place that reads `Deno.args` and the environment, and the
+ * only place that exits.
+ * @module
+ */
+import { parseEnv } from "node:util";
+import { parseCommandLine } from "./cli.ts";
+import { COMMANDS } from "./commands/mod.ts";
+import { loadConfig, secretValues } from "./config.ts";
+import { ConfigError, describeError, UsageError } from "./errors.ts";
+import { printError, printOut, redactSecret, setLogLevel } from "./log.ts";
+import { VERSION } from "./version.ts";
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    `mcpcomm ${VERSION}: MCP servers talking to each other across machines`,
+    "",
+    "Usage: mcpcomm <command> [flags]",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    "Run `mcpcomm <command> --help` for a command's flags. Settings come from flags, then the",
+    "environment, then .env in the working directory; see .env.example.",
+  ].join("\n");
+}
+
+async function readDotenv(path = ".env"): Promise<Record<string, string>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return {};
+    throw new ConfigError(`Cannot read ${path}: ${describeError(error)}`);
+  }
+  return parseEnv(text) as Record<string, string>;
+}
+
+/** Runs `mcpcomm` with `args`; resolves to the process exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    printOut(mainHelp());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-V") {
+    printOut(`mcpcomm ${VERSION}`);
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  try {
+    if (!command) {
+      throw new UsageError(
+        `Unknown command "${name}"; expected one of ${COMMANDS.map((c) => c.name).join(", ")}`,
+      );
+    }
+    const parsed = parseCommandLine(command, rest);
+    if (parsed.help) {
+      printOut(command.help);
+      return 0;
+    }
+    const config = loadConfig({
+      dotenv: await readDotenv(),
+      env: Deno.env.toObject(),
+      flags: parsed.settings,
+    });
+    for (const secret of secretValues(config)) redactSecret(secret);
+    setLogLevel(config.LOG_LEVEL);
+    const controller = new AbortController();
+    const stop = () => controller.abort(new Error("shutdown"));
+    Deno.addSignalListener("SIGINT", stop);
+    if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
+    return await command.run({
+      config,
+      flags: parsed.flags,
+      positionals: parsed.positionals,
+      signal: controller.signal,
+    });
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      printError(`mcpcomm${command ? ` ${command.name}` : ""}: ${error.message}`);
+      return 2;
+    }
+    printError(`mcpcomm${command ? ` ${command.name}` : ""}: ${describeError(error)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

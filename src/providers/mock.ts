@@ -1,0 +1,77 @@
+/**
+ * The mock provider: deterministic answers without keys or network, in the seed's form.
+ * @module
+ */
+import type { Completion, CompletionRequest, Provider, StreamChunk } from "./types.ts";
+
+/** Settings of the mock provider. */
+export interface MockOptions {
+  /** Simulated latency before the answer, in milliseconds. */
+  delayMs?: number;
+}
+
+/** Token count the mock reports for a text: one token per four characters, rounded up. */
+export function mockTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
+}
+
+/**
+ * Creates the mock provider. Its answers are numbered from 1 for the life of the provider.
+ * @example
+ * ```ts
+ * const mock = createMockProvider();
+ * const { text } = await mock.complete({ message: "Hi", model: "mock-model", temperature: 0.7, maxTokens: 100 });
+ * // "[MOCK RESPONSE #1] You said: 'Hi'. This is a test response without calling any external API."
+ * ```
+ */
+export function createMockProvider(options: MockOptions = {}): Provider {
+  const delayMs = options.delayMs ?? 0;
+  let count = 0;
+
+  const answer = (request: CompletionRequest): Completion => {
+    count += 1;
+    const text =
+      `[MOCK RESPONSE #${count}] You said: '${request.message}'. This is a test response without calling any external API.`;
+    const prompt = request.context ? `${request.context}\n${request.message}` : request.message;
+    const promptTokens = mockTokens(prompt);
+    const completionTokens = mockTokens(text);
+    return {
+      text,
+      model: "mock-model",
+      usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
+    };
+  };
+
+  return {
+    name: "mock",
+    defaultModel: "mock-model",
+    async complete(request) {
+      await sleep(delayMs, request.signal);
+      request.signal?.throwIfAborted();
+      return answer(request);
+    },
+    async *stream(request): AsyncIterable<StreamChunk> {
+      await sleep(delayMs, request.signal);
+      request.signal?.throwIfAborted();
+      const completion = answer(request);
+      for (const word of completion.text.match(/\S+\s*/g) ?? []) {
+        request.signal?.throwIfAborted();
+        yield { type: "delta", text: word };
+      }
+      yield { type: "done", completion };
+    },
+    models: () => ["mock-model"],
+    status: () => ({ configured: true }),
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * Server B's HTTP API as one request handler: `POST /process`, `POST /stream` (SSE),
+ * `GET /health`, `GET /models`, `GET /config`.
+ * @module
+ */
+import { describeError, HttpError, ProviderError } from "../errors.ts";
+import { errorResponse, methodNotAllowed, readJson, SSE_HEADERS, sseEvent } from "../http.ts";
+import type { Logger } from "../log.ts";
+import {
+  type ConfigResponse,
+  type HealthResponse,
+  ProcessRequest,
+  STREAM_EVENTS,
+} from "../wire.ts";
+import type { AiService } from "./service.ts";
+
+/** Server B's display name. */
+export const SERVER_B_NAME = "Server B (AI Responder)";
+
+/** What the handler needs. */
+export interface ServerBDeps {
+  service: AiService;
+  maxBodyBytes: number;
+  log: Logger;
+  /** Non-secret provider details shown by `/config`. */
+  publicConfig?: Pick<ConfigResponse, "baseUrl" | "region">;
+  /** Handles other routes (MCP); returns `undefined` for paths it does not serve. */
+  fallback?: (request: Request) => Promise<Response | undefined>;
+}
+
+async function parseProcessRequest(
+  request: Request,
+  maxBodyBytes: number,
+): Promise<ProcessRequest> {
+  const body = await readJson(request, maxBodyBytes);
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new HttpError(400, "invalid_request", "Request body must be a JSON object");
+  }
+  const result = ProcessRequest.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new HttpError(400, "invalid_request", issue?.message ?? "Invalid request");
+  }
+  return result.data;
+}
+
+function providerFailure(error: unknown): HttpError {
+  if (error instanceof ProviderError) return error.toHttpError();
+  if (error instanceof HttpError) return error;
+  return new HttpError(502, "provider_error", describeError(error));
+}
+
+/**
+ * Creates Server B's request handler.
+ * @example
+ * ```ts
+ * const handler = createServerBHandler({ service, maxBodyBytes: 1 << 20, log });
+ * const response = await handler(new Request("http://b/health"));
+ * ```
+ */
+export function createServerBHandler(deps: ServerBDeps): (request: Request) => Promise<Response> {
+  const { service, log } = deps;
+
+  const routes: Record<string, Record<string, (request: Request) => Promise<Response> | Response>> =
+    {
+      "/process": {
+        POST: async (request) => {
+          const body = await parseProcessRequest(request, deps.maxBodyBytes);
+          try {
+            return Response.json(await service.process(body));
+          } catch (error) {
+            throw providerFailure(error);
+          }
+        },
+      },
+      "/stream": {
+        POST: async (request) => {
+          const body = await parseProcessRequest(request, deps.maxBodyBytes);
+          const abort = new AbortController();
+          const signal = abort.signal;
+          const chunks = service.stream(body, signal);
+          let pending: IteratorResult<string, unknown>;
+          try {
+            pending = await chunks.next();
+          } catch (error) {
+            throw providerFailure(error);
+          }
+          const stream = new ReadableStream<Uint8Array>({
+            async pull(controller) {
+              try {
+                const step = pending;
+                if (step.done) {
+                  controller.enqueue(sseEvent(step.value, STREAM_EVENTS.done));
+                  controller.close();
+                  return;
+                }
+                controller.enqueue(sseEvent({ text: step.value }));
+                pending = await chunks.next();
+              } catch (error) {
+                if (signal.aborted) return controller.close();
+                const failure = providerFailure(error);
+                log.warn("stream failed", { code: failure.code, error: failure.message });
+                controller.enqueue(
+                  sseEvent(
+                    { error: { code: failure.code, message: failure.message } },
+                    STREAM_EVENTS.error,
+                  ),
+                );
+                controller.close();
+              }
+            },
+            cancel() {
+              abort.abort(new Error("client disconnected"));
+              chunks.return(undefined as never).catch(() => {});
+            },
+          });
+          return new Response(stream, { headers: SSE_HEADERS });
+        },
+      },
+      "/health": {
+        GET: () => {
+          const status = service.provider.status();
+          const body: HealthResponse = {
+            status: "healthy",
+            server: SERVER_B_NAME,
+            provider: service.provider.name,
+            messagesProcessed: service.ledger.stats().totalRequests,
+            ai: status.configured ? { configured: true, status: "healthy" } : {
+              configured: false,
+              status: "not configured",
+              ...(status.reason ? { reason: status.reason } : {}),
+            },
+          };
+          return Response.json(body);
+        },
+      },
+      "/models": {
+        GET: () =>
+          Response.json({
+            provider: service.provider.name,
+            defaultModel: service.defaults().model,
+            models: service.provider.models(),
+          }),
+      },
+      "/config": {
+        GET: () => {
+          const defaults = service.defaults();
+          const body: ConfigResponse = {
+            provider: service.provider.name,
+            defaultModel: defaults.model,
+            temperature: defaults.temperature,
+            maxTokens: defaults.maxTokens,
+            ...deps.publicConfig,
+          };
+          return Response.json(body);
+        },
+      },
+    };
+
+  return async (request) => {
+    try {
+      const path = new URL(request.url).pathname;
+      const route = routes[path];
+      if (!route) {
+        const other = await deps.fallback?.(request);
+        if (other) return other;
+        throw new HttpError(404, "not_found", `No route ${path}`);
+      }
+      const method = request.method === "HEAD" ? "GET" : request.method;
+      const handle = route[method];
+      if (!handle) throw methodNotAllowed(Object.keys(route));
+      return await handle(request);
+    } catch (error) {
+      return errorResponse(error, log);
+    }
+  };
+}

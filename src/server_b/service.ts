@@ -1,0 +1,226 @@
+/**
+ * Server B's core, free of HTTP and MCP: answers a {@linkcode ProcessRequest} with the provider,
+ * retries the provider (the only layer that does), and records what it received.
+ * @module
+ */
+import { describeError, ProviderError } from "../errors.ts";
+import type { Ledger, LedgerEntry } from "../ledger.ts";
+import type { Logger } from "../log.ts";
+import { costOf } from "../providers/pricing.ts";
+import type { Completion, CompletionRequest, Provider, StreamChunk } from "../providers/types.ts";
+import { RetriesExhausted, withRetries } from "../retry.ts";
+import type { ProcessRequest, ProcessResponse } from "../wire.ts";
+
+/** Defaults applied to requests that leave them out; changeable at run time. */
+export interface AiDefaults {
+  model: string;
+  temperature: number;
+  maxTokens: number;
+}
+
+/** Options of {@linkcode createAiService}. */
+export interface AiServiceOptions {
+  provider: Provider;
+  ledger: Ledger;
+  defaults: AiDefaults;
+  /** Per-attempt provider timeout, and the bound on all attempts together. */
+  timeoutMs: number;
+  attempts: number;
+  log: Logger;
+}
+
+/** Server B's AI service. */
+export interface AiService {
+  readonly provider: Provider;
+  readonly ledger: Ledger;
+  /** Current defaults (a copy). */
+  defaults(): AiDefaults;
+  /** Changes some defaults; the caller has validated them. */
+  configure(patch: Partial<AiDefaults>): AiDefaults;
+  process(request: ProcessRequest, signal?: AbortSignal): Promise<ProcessResponse>;
+  /** Streams deltas, then the final response; throws {@linkcode ProviderError} on failure. */
+  stream(
+    request: ProcessRequest,
+    signal?: AbortSignal,
+  ): AsyncGenerator<string, ProcessResponse, undefined>;
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof DOMException &&
+    (error.name === "AbortError" || error.name === "TimeoutError");
+}
+
+/**
+ * Creates the service.
+ * @example
+ * ```ts
+ * const service = createAiService({ provider, ledger, defaults, timeoutMs: 120_000, attempts: 3, log });
+ * const answer = await service.process({ message: "Hello" });
+ * ```
+ */
+export function createAiService(options: AiServiceOptions): AiService {
+  const { provider, ledger, log } = options;
+  const defaults = { ...options.defaults };
+
+  const toCompletionRequest = (
+    request: ProcessRequest,
+    signal?: AbortSignal,
+  ): CompletionRequest => ({
+    message: request.message,
+    context: request.context,
+    model: request.model ?? defaults.model,
+    temperature: request.temperature ?? defaults.temperature,
+    maxTokens: request.max_tokens ?? defaults.maxTokens,
+    signal,
+  });
+
+  const attemptSignal = (signal?: AbortSignal): AbortSignal => {
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    return signal ? AbortSignal.any([signal, timeout]) : timeout;
+  };
+
+  const normalise = (error: unknown, signal?: AbortSignal): unknown => {
+    if (error instanceof RetriesExhausted) return normalise(error.lastError, signal);
+    if (error instanceof ProviderError) return error;
+    if (signal?.aborted) return error;
+    if (isAbort(error)) {
+      return new ProviderError(
+        "timeout",
+        `The ${provider.name} provider did not answer within ${options.timeoutMs / 1000} seconds`,
+      );
+    }
+    return new ProviderError(
+      "other",
+      `The ${provider.name} provider failed: ${describeError(error)}`,
+      {
+        cause: error,
+      },
+    );
+  };
+
+  const retryOptions = (signal?: AbortSignal) => ({
+    attempts: options.attempts,
+    deadline: Date.now() + options.timeoutMs,
+    signal,
+    classify: (error: unknown) => {
+      const e = normalise(error, signal);
+      return e instanceof ProviderError && e.retryable
+        ? { retry: true, afterMs: e.options.retryAfterMs }
+        : { retry: false };
+    },
+    onRetry: (error: unknown, attempt: number, delayMs: number) =>
+      log.warn("provider call failed, retrying", {
+        provider: provider.name,
+        attempt,
+        delayMs,
+        error: describeError(error),
+      }),
+  });
+
+  const record = (
+    request: ProcessRequest,
+    model: string,
+    started: number,
+    outcome: { completion: Completion } | { error: unknown },
+  ): ProcessResponse | undefined => {
+    const responseTime = Math.round(performance.now() - started) / 1000;
+    const base = {
+      messageId: crypto.randomUUID(),
+      timestamp: new Date().toISOString(),
+      message: request.message,
+      context: request.context,
+      provider: provider.name,
+      responseTime,
+    };
+    if ("error" in outcome) {
+      ledger.record({
+        ...base,
+        model,
+        usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
+        estimatedCost: null,
+        status: "error",
+        error: describeError(outcome.error),
+      });
+      return undefined;
+    }
+    const { completion } = outcome;
+    const entry: LedgerEntry = {
+      ...base,
+      aiResponse: completion.text,
+      model: completion.model,
+      usage: completion.usage,
+      estimatedCost: costOf(completion.model, completion.usage),
+      status: "success",
+    };
+    ledger.record(entry);
+    return {
+      aiResponse: completion.text,
+      model: entry.model,
+      provider: provider.name,
+      usage: entry.usage,
+      estimatedCost: entry.estimatedCost,
+      responseTime,
+      messageId: entry.messageId,
+      status: "success",
+    };
+  };
+
+  return {
+    provider,
+    ledger,
+    defaults: () => ({ ...defaults }),
+    configure(patch) {
+      Object.assign(
+        defaults,
+        Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
+      );
+      log.info("AI defaults changed", { ...defaults });
+      return { ...defaults };
+    },
+    async process(request, signal) {
+      const started = performance.now();
+      const model = request.model ?? defaults.model;
+      try {
+        const completion = await withRetries(
+          () => provider.complete(toCompletionRequest(request, attemptSignal(signal))),
+          retryOptions(signal),
+        );
+        return record(request, model, started, { completion })!;
+      } catch (error) {
+        const e = normalise(error, signal);
+        record(request, model, started, { error: e });
+        throw e;
+      }
+    },
+    async *stream(request, signal) {
+      const started = performance.now();
+      const model = request.model ?? defaults.model;
+      let iterator: AsyncIterator<StreamChunk> | undefined;
+      try {
+        const first = await withRetries(async () => {
+          iterator = provider.stream(toCompletionRequest(request, attemptSignal(signal)))
+            [Symbol.asyncIterator]();
+          return await iterator.next();
+        }, retryOptions(signal));
+        let step = first;
+        for (;;) {
+          if (step.done) {
+            throw new ProviderError("other", `The ${provider.name} stream ended without a result`);
+          }
+          const chunk = step.value;
+          if (chunk.type === "done") {
+            return record(request, model, started, { completion: chunk.completion })!;
+          }
+          yield chunk.text;
+          step = await iterator!.next();
+        }
+      } catch (error) {
+        const e = normalise(error, signal);
+        record(request, model, started, { error: e });
+        throw e;
+      } finally {
+        await iterator?.return?.();
+      }
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Test helpers: real servers on ephemeral ports, the CLI as a child process, an SSE parser.
+ * @module
+ */
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { type Config, loadConfig } from "../src/config.ts";
+import type { Provider } from "../src/providers/types.ts";
+import { type RunningServerB, startServerB } from "../src/server_b/mod.ts";
+
+/** Settings for tests: loopback, a free port, quick retries. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    env: { HTTP_HOST: "127.0.0.1", HTTP_PORT: "0", LOG_LEVEL: "error", ...env },
+  });
+}
+
+/** A Server B on a free port; `close()` stops it and waits until it has. */
+export interface TestServerB extends RunningServerB, AsyncDisposable {
+  close(): Promise<void>;
+}
+
+/** Starts a real Server B on a free loopback port. */
+export async function startTestServerB(
+  env: Record<string, string> = {},
+  options: { provider?: Provider } = {},
+): Promise<TestServerB> {
+  const controller = new AbortController();
+  const server = await startServerB(testConfig(env), { signal: controller.signal, ...options });
+  const close = async () => {
+    controller.abort();
+    await server.finished;
+  };
+  return { ...server, close, [Symbol.asyncDispose]: close };
+}
+
+/** Reads a whole SSE response with a real parser (`eventsource-parser`). */
+export async function readSse(response: Response): Promise<EventSourceMessage[]> {
+  const events: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => events.push(event) });
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body!) parser.feed(decoder.decode(chunk, { stream: true }));
+  return events;
+}
+
+/** The path of the CLI entry. */
+export const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+
+/** Arguments that run the CLI from source with the permissions the tasks use. */
+export const RUN_ARGS = [
+  "run",
+  "--allow-net",
+  "--allow-env",
+  "--allow-read",
+  "--allow-write",
+  "--allow-run",
+  "--allow-sys",
+  MAIN,
+];
+
+/** The variables a child Deno process needs to find its cache and tools. */
+export function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
+    const value = Deno.env.get(key);
+    if (value) env[key] = value;
+  }
+  return env;
+}
+
+/** Runs `mcpcomm ARGS` to completion in `cwd` with only `env` (plus PATH/HOME). */
+export async function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [...RUN_ARGS, ...args],
+    env: { ...baseEnv(), NO_COLOR: "1", ...options.env },
+    clearEnv: true,
+    cwd: options.cwd ?? Deno.makeTempDirSync(),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** POSTs JSON. */
+export function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
