@@ -15,6 +15,8 @@ export interface CommandContext {
   positionals: string[];
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal;
+  /** mcpcomm's directory in the user's data directory (ledger files), if the environment names one. */
+  dataDir?: string | undefined;
 }
 
 /** A subcommand of `mcpcomm`. */

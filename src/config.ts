@@ -103,7 +103,7 @@ export const SETTINGS = {
   MAX_STORED_MESSAGES: setting(
     positiveInt.default(1000),
     "a positive integer",
-    "Messages kept in memory for history tools (totals stay exact)",
+    "Messages kept for history, in memory or in the ledger database (totals stay exact)",
   ),
   SERVER_B_URL: setting(
     z.string().default("http://localhost:8000").pipe(list).pipe(z.array(httpUrl).min(1)),
@@ -178,7 +178,21 @@ export const SETTINGS = {
     "NAME=TARGET pairs separated by ;",
     "MCP servers Server A aggregates",
   ),
-  MCPCOMM_DB: setting(z.string().optional(), "a file path or :memory:", "Ledger database"),
+  PIPELINES: setting(
+    z.string().optional(),
+    "NAME=TOOL>TOOL... items separated by ;",
+    "Server A gateway tools that pass a message through upstream tools in order",
+  ),
+  MCPCOMM_DB: setting(
+    z.string().optional(),
+    "a file path or :memory:",
+    "Ledger database (default: server-a.db / server-b.db in the user's data directory)",
+  ),
+  LEDGER_MAX_AGE_DAYS: setting(
+    z.coerce.number().min(0).default(0),
+    "days, 0 or more (0 = no age limit)",
+    "Ledger database entries older than this are dropped (totals stay exact)",
+  ),
   LOG_LEVEL: setting(
     z.enum(["debug", "info", "warn", "error"]).default("info"),
     "one of debug, info, warn, error",
@@ -227,7 +241,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const merged: Record<string, string> = {};
   for (const source of [sources.dotenv, sources.env, sources.flags]) {
     for (const [key, value] of Object.entries(source ?? {})) {
-      if (key in SETTINGS && value !== undefined && value !== "") merged[key] = value;
+      if (Object.hasOwn(SETTINGS, key) && value !== undefined && value !== "") merged[key] = value;
     }
   }
   const result = schema.safeParse(merged);
@@ -239,10 +253,26 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   throw new ConfigError(`Invalid setting ${name}=${shown}: expected ${spec.accepts}`);
 }
 
-/** The values of every secret setting that is set, for log redaction. */
+/** The values of every secret setting that is set, and passwords inside URLs, for log redaction. */
 export function secretValues(config: Config): string[] {
-  return (Object.keys(SETTINGS) as SettingName[])
+  const secrets = (Object.keys(SETTINGS) as SettingName[])
     .filter((k) => SETTINGS[k].secret)
-    .map((k) => config[k])
-    .filter((v): v is string => typeof v === "string");
+    .map((k) => config[k]);
+  const urls = [
+    config.OPENAI_BASE_URL,
+    config.AWS_ENDPOINT_URL,
+    config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME,
+    ...config.SERVER_B_URL,
+  ];
+  const passwords = urls.flatMap((url) => {
+    const password = url ? new URL(url).password : "";
+    try {
+      return [password, decodeURIComponent(password)];
+    } catch {
+      return [password];
+    }
+  });
+  return [...new Set([...secrets, ...passwords])].filter((v): v is string =>
+    typeof v === "string" && v !== ""
+  );
 }

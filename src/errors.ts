@@ -63,6 +63,11 @@ export class HttpError extends Error {
   }
 }
 
+/** The ledger database cannot be opened or used at start-up. The CLI exits with code 1. */
+export class StorageError extends Error {
+  override name = "StorageError";
+}
+
 /** What went wrong with an AI provider call; decides retrying and the HTTP status. */
 export type ProviderErrorKind =
   | "auth"

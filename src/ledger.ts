@@ -48,14 +48,21 @@ export interface LedgerStats {
   models: Record<string, ModelStats>;
 }
 
-/** Where exchanges are recorded; in memory here, persistent elsewhere. */
+/** Where exchanges are recorded; in memory here, in SQLite in `ledger_sqlite.ts`. */
 export interface Ledger {
+  /** Records one exchange before its answer is returned; throws `HttpError` 503 when it cannot. */
   record(entry: LedgerEntry): void;
   /** The newest `limit` entries, oldest first, skipping the newest `offset`. */
   recent(limit?: number, offset?: number): LedgerEntry[];
   /** Entries currently kept. */
   readonly size: number;
   stats(): LedgerStats;
+  /** `"memory"` or the database file. */
+  readonly location: string;
+  /** Why new work cannot be recorded now (readiness), or `undefined` when it can. */
+  problem(): string | undefined;
+  /** Flushes and closes the store; later calls do nothing. */
+  close(): void;
 }
 
 function round(n: number): number {
@@ -84,7 +91,7 @@ export function createMemoryLedger(maxEntries: number): Ledger {
     estimatedTotalCost: 0,
     unpricedRequests: 0,
     averageResponseTime: 0,
-    models: {},
+    models: Object.create(null),
   };
 
   return {
@@ -134,6 +141,9 @@ export function createMemoryLedger(maxEntries: number): Ledger {
     get size() {
       return ring.length;
     },
+    location: "memory",
+    problem: () => undefined,
+    close() {},
     stats() {
       return {
         ...totals,

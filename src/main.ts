@@ -7,6 +7,7 @@ import { parseEnv } from "node:util";
 import { parseCommandLine } from "./cli.ts";
 import { COMMANDS } from "./commands/mod.ts";
 import { loadConfig, secretValues } from "./config.ts";
+import { dataDirectory } from "./paths.ts";
 import { ConfigError, describeError, UsageError } from "./errors.ts";
 import { printError, printOut, redactSecret, setLogLevel } from "./log.ts";
 import { VERSION } from "./version.ts";
@@ -68,7 +69,11 @@ export async function main(args: string[]): Promise<number> {
     for (const secret of secretValues(config)) redactSecret(secret);
     setLogLevel(config.LOG_LEVEL);
     const controller = new AbortController();
-    const stop = () => controller.abort(new Error("shutdown"));
+    const stop = () => {
+      if (!controller.signal.aborted) return controller.abort(new Error("shutdown"));
+      printError(`mcpcomm ${name}: second signal, stopping without waiting`);
+      Deno.exit(1);
+    };
     Deno.addSignalListener("SIGINT", stop);
     if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
     return await command.run({
@@ -76,6 +81,7 @@ export async function main(args: string[]): Promise<number> {
       flags: parsed.flags,
       positionals: parsed.positionals,
       signal: controller.signal,
+      dataDir: dataDirectory(Deno.build.os, Deno.env.toObject()),
     });
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError) {

@@ -3,6 +3,7 @@
  * @module
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { permissionFlags } from "../src/build/permissions.ts";
 import { type Config, loadConfig } from "../src/config.ts";
 import type { Provider } from "../src/providers/types.ts";
 import { type RunningServerB, startServerB } from "../src/server_b/mod.ts";
@@ -45,21 +46,17 @@ export async function readSse(response: Response): Promise<EventSourceMessage[]>
 /** The path of the CLI entry. */
 export const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 
-/** Arguments that run the CLI from source with the permissions the tasks use. */
-export const RUN_ARGS = [
-  "run",
-  "--allow-net",
-  "--allow-env",
-  "--allow-read",
-  "--allow-write",
-  "--allow-run",
-  "--allow-sys",
-  MAIN,
-];
+/** Arguments that run the CLI from source with the permissions the tasks use (deno.json "mcpcomm"). */
+export const RUN_ARGS = ["run", ...permissionFlags(), MAIN];
 
-/** The variables a child Deno process needs to find its cache and tools. */
+/**
+ * The variables a child Deno process needs to find its cache and tools, and a fresh
+ * XDG_DATA_HOME so that a child's ledger database never lands in (or reads) the user's own.
+ */
 export function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = {
+    XDG_DATA_HOME: Deno.makeTempDirSync({ prefix: "mcpcomm-data-" }),
+  };
   for (const key of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
     const value = Deno.env.get(key);
     if (value) env[key] = value;

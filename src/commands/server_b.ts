@@ -13,13 +13,22 @@ export const serverBCommand: Command = {
   summary: "Start Server B, the AI responder (HTTP API, MCP over HTTP or stdio)",
   help: `Usage: mcpcomm server-b [flags]
 
-Starts Server B: POST /process, POST /stream (SSE), GET /health, /models, /config, and MCP at /mcp.
+Starts Server B: POST /process, POST /stream (SSE), GET /health, /health/ready, /models, /config,
+/metrics (Prometheus), and MCP at /mcp (Streamable HTTP) and /sse + /messages (legacy HTTP+SSE).
+SIGTERM or SIGINT stops it gracefully.
 
 Flags:
   --host HOST          Bind address (HTTP_HOST, default 0.0.0.0)
   --port N             Port (HTTP_PORT, default 8000; 0 picks a free one)
   --provider NAME      mock, openai or bedrock (AI_PROVIDER, default mock)
   --mcp stdio          Also serve MCP over stdio (for clients that spawn Server B)
+  --tls-cert FILE      Serve HTTPS with this PEM certificate chain (TLS_CERT_FILE)
+  --tls-key FILE       ... and this PEM private key (TLS_KEY_FILE)
+  --auth-token TOKEN   Require Authorization: Bearer TOKEN on every route but /health and
+                       /health/ready (MCPCOMM_AUTH_TOKEN; the environment is safer: flags
+                       show in ps)
+  --db PATH            Ledger database (MCPCOMM_DB; default server-b.db in the user's data
+                       directory, e.g. ~/.local/share/mcpcomm; :memory: keeps none)
   -h, --help           Show this help
 
 Every other setting comes from the environment or .env; see .env.example.`,
@@ -28,9 +37,21 @@ Every other setting comes from the environment or .env; see .env.example.`,
     port: { type: "string" },
     provider: { type: "string" },
     mcp: { type: "string" },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    db: { type: "string" },
+    "auth-token": { type: "string" },
   },
-  settingFlags: { host: "HTTP_HOST", port: "HTTP_PORT", provider: "AI_PROVIDER" },
-  async run({ config, flags, signal }) {
+  settingFlags: {
+    host: "HTTP_HOST",
+    port: "HTTP_PORT",
+    provider: "AI_PROVIDER",
+    "tls-cert": "TLS_CERT_FILE",
+    "tls-key": "TLS_KEY_FILE",
+    db: "MCPCOMM_DB",
+    "auth-token": "MCPCOMM_AUTH_TOKEN",
+  },
+  async run({ config, flags, signal, dataDir }) {
     if (flags.mcp !== undefined && flags.mcp !== "stdio") {
       throw new UsageError(`--mcp accepts only "stdio", got "${flags.mcp}"`);
     }
@@ -38,6 +59,7 @@ Every other setting comes from the environment or .env; see .env.example.`,
       signal,
       mcpStdio: flags.mcp === "stdio",
       version: VERSION,
+      dataDir,
     });
     await server.finished;
     return 0;

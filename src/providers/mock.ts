@@ -2,6 +2,7 @@
  * The mock provider: deterministic answers without keys or network, in the seed's form.
  * @module
  */
+import { delay } from "../retry.ts";
 import type { Completion, CompletionRequest, Provider, StreamChunk } from "./types.ts";
 
 /** Settings of the mock provider. */
@@ -15,15 +16,9 @@ export function mockTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
-  });
+async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms > 0) await delay(ms, signal);
+  signal?.throwIfAborted();
 }
 
 /**
@@ -58,12 +53,10 @@ export function createMockProvider(options: MockOptions = {}): Provider {
     defaultModel: "mock-model",
     async complete(request) {
       await sleep(delayMs, request.signal);
-      request.signal?.throwIfAborted();
       return answer(request);
     },
     async *stream(request): AsyncIterable<StreamChunk> {
       await sleep(delayMs, request.signal);
-      request.signal?.throwIfAborted();
       const completion = answer(request);
       for (const word of completion.text.match(/\S+\s*/g) ?? []) {
         request.signal?.throwIfAborted();

@@ -3,11 +3,21 @@
  * @module
  */
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import process from "node:process";
+import { warnIfExposed } from "../auth.ts";
 import type { Config } from "../config.ts";
-import { createMemoryLedger } from "../ledger.ts";
+import { publicUrl } from "../http.ts";
+import { instrumentLedger, instrumentProvider } from "../instrument.ts";
+import { openLedger } from "../ledger_sqlite.ts";
 import { createLogger } from "../log.ts";
+import { createMcpHttpHandler } from "../mcp/http.ts";
+import { MetricsRegistry } from "../metrics.ts";
+import { createHttpObserver } from "../observe.ts";
+import { defaultDatabasePath } from "../paths.ts";
 import { createProvider } from "../providers/mod.ts";
 import type { Provider } from "../providers/types.ts";
+import { createRateLimiter } from "../rate_limit.ts";
+import { readServerTls, withTlsErrors } from "../tls.ts";
 import { createServerBHandler } from "./routes.ts";
 import { type AiService, createAiService } from "./service.ts";
 import { createServerBMcp } from "./tools.ts";
@@ -21,6 +31,8 @@ export interface ServerBOptions {
   /** Replaces the provider the settings name (tests). */
   provider?: Provider;
   version?: string;
+  /** Where the ledger lives when MCPCOMM_DB is unset (`server-b.db` there); else in memory. */
+  dataDir?: string | undefined;
 }
 
 /** A running Server B. */
@@ -28,9 +40,25 @@ export interface RunningServerB {
   /** Base URL, e.g. `http://127.0.0.1:8000`. */
   url: string;
   service: AiService;
-  /** Resolves when the server has stopped. */
+  /** What `/metrics` shows. */
+  metrics: MetricsRegistry;
+  /** Resolves when the server has stopped: requests drained, ledger flushed and closed. */
   finished: Promise<void>;
 }
+
+/** Server B's paths, as metrics label them (others count as `other`). */
+export const SERVER_B_ROUTES: readonly string[] = [
+  "/process",
+  "/stream",
+  "/health",
+  "/health/ready",
+  "/models",
+  "/config",
+  "/metrics",
+  "/mcp",
+  "/sse",
+  "/messages",
+];
 
 function displayHost(hostname: string): string {
   if (hostname === "0.0.0.0") return "127.0.0.1";
@@ -52,12 +80,35 @@ export async function startServerB(
   config: Config,
   options: ServerBOptions = {},
 ): Promise<RunningServerB> {
+  const tls = readServerTls(config);
   const log = createLogger("server-b");
   const version = options.version ?? "0.0.0";
-  const provider = options.provider ?? createProvider(config);
+  const metrics = new MetricsRegistry();
+  metrics.gauge("mcpcomm_build_info", "Always 1; labels name the server and version", [
+    "server",
+    "version",
+  ]).set({ server: "server-b", version }, 1);
+  const provider = instrumentProvider(options.provider ?? createProvider(config), metrics);
+  const retries = metrics.counter(
+    "mcpcomm_provider_retries_total",
+    "Provider calls retried after a failure worth retrying",
+    ["provider"],
+  );
+  const ledger = instrumentLedger(
+    openLedger({
+      db: config.MCPCOMM_DB,
+      defaultPath: options.dataDir ? defaultDatabasePath(options.dataDir, "server-b") : undefined,
+      maxEntries: config.MAX_STORED_MESSAGES,
+      maxAgeDays: config.LEDGER_MAX_AGE_DAYS,
+      log,
+    }),
+    metrics,
+  );
+  const observer = createHttpObserver({ metrics, log, routes: SERVER_B_ROUTES });
   const service = createAiService({
     provider,
-    ledger: createMemoryLedger(config.MAX_STORED_MESSAGES),
+    ledger,
+    onRetry: () => retries.inc({ provider: provider.name }),
     defaults: {
       model: provider.defaultModel,
       temperature: config.AI_TEMPERATURE,
@@ -67,36 +118,84 @@ export async function startServerB(
     attempts: config.RETRY_ATTEMPTS,
     log,
   });
+  const rateLimiter = createRateLimiter(config.RATE_LIMIT_PER_MINUTE);
+  const mcpHttp = createMcpHttpHandler({
+    createServer: () => createServerBMcp(service, version),
+    config,
+    bindHost: config.HTTP_HOST,
+    log,
+    rateLimiter,
+  });
+  const sessions = metrics.gauge(
+    "mcpcomm_mcp_sessions_open",
+    "Open MCP sessions (both transports)",
+  );
+  metrics.onCollect(() => sessions.set({}, mcpHttp.sessionCount));
   const handler = createServerBHandler({
     service,
+    fallback: mcpHttp.handle,
+    authToken: config.MCPCOMM_AUTH_TOKEN,
+    rateLimiter,
     maxBodyBytes: config.MAX_BODY_BYTES,
     log,
     publicConfig: provider.name === "openai" && config.OPENAI_BASE_URL
-      ? { baseUrl: config.OPENAI_BASE_URL }
+      ? { baseUrl: publicUrl(config.OPENAI_BASE_URL) }
       : provider.name === "bedrock"
       ? { region: config.AWS_REGION }
       : {},
+    metrics,
+    stopping: () => observer.stopping,
   });
 
+  const stop = new AbortController();
   const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: config.HTTP_HOST,
-    port: config.HTTP_PORT,
-    ...(options.signal ? { signal: options.signal } : {}),
-    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
-    onError: (error) => {
-      log.error("request failed", { error: String(error) });
-      return Response.json({ error: { code: "internal", message: "Internal server error" } }, {
-        status: 500,
-      });
-    },
-  }, handler);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = withTlsErrors(tls, () =>
+      Deno.serve({
+        ...(tls ?? {}),
+        hostname: config.HTTP_HOST,
+        port: config.HTTP_PORT,
+        onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+        onError: (error) => {
+          log.error("request failed", { error: String(error) });
+          return Response.json({ error: { code: "internal", message: "Internal server error" } }, {
+            status: 500,
+          });
+        },
+      }, observer.wrap(handler)));
+  } catch (error) {
+    ledger.close();
+    throw error;
+  }
   const addr = await listening.promise;
-  const url = `http://${displayHost(addr.hostname)}:${addr.port}`;
+  const url = `${tls ? "https" : "http"}://${displayHost(addr.hostname)}:${addr.port}`;
   log.info("Server B listening", {
     url,
     bind: `${addr.hostname}:${addr.port}`,
     provider: provider.name,
+    ledger: ledger.location,
+  });
+  const shutdown = () => void observer.shutdown(server, config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+  for (const signal of [options.signal, stop.signal]) {
+    if (signal?.aborted) shutdown();
+    else signal?.addEventListener("abort", shutdown, { once: true });
+  }
+  warnIfExposed(log, {
+    server: "Server B",
+    bindHost: addr.hostname,
+    port: addr.port,
+    token: config.MCPCOMM_AUTH_TOKEN,
+    exposed: [
+      "POST /process and /stream (spending the AI provider's credit)",
+      "GET /models, /config, /metrics",
+      "MCP at /mcp, /sse, /messages (every Server B tool, incl. configure_ai_model)",
+    ],
+  });
+  const finished = server.finished.then(async () => {
+    await mcpHttp.close();
+    ledger.close();
+    log.info("Server B stopped", { ledger: ledger.location });
   });
   const status = provider.status();
   if (!status.configured) {
@@ -107,6 +206,11 @@ export async function startServerB(
     const mcp = createServerBMcp(service, version);
     await mcp.connect(new StdioServerTransport());
     log.info("MCP over stdio ready", { server: "ai-responder-server" });
+    // The client closing stdin ends the stdio session (MCP lifecycle): the process stops too.
+    process.stdin.once("end", () => {
+      log.info("stdin closed, stopping Server B");
+      stop.abort(new Error("stdin closed"));
+    });
   }
-  return { url, service, finished: server.finished };
+  return { url, service, metrics, finished };
 }

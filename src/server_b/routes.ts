@@ -1,11 +1,15 @@
 /**
  * Server B's HTTP API as one request handler: `POST /process`, `POST /stream` (SSE),
- * `GET /health`, `GET /models`, `GET /config`.
+ * `GET /health`, `GET /health/ready`, `GET /models`, `GET /config`, `GET /metrics`.
  * @module
  */
+import { requireBearer } from "../auth.ts";
 import { describeError, HttpError, ProviderError } from "../errors.ts";
 import { errorResponse, methodNotAllowed, readJson, SSE_HEADERS, sseEvent } from "../http.ts";
+import { readinessResponse } from "../health.ts";
 import type { Logger } from "../log.ts";
+import type { MetricsRegistry } from "../metrics.ts";
+import { clientAddress, type RateLimiter } from "../rate_limit.ts";
 import {
   type ConfigResponse,
   type HealthResponse,
@@ -24,8 +28,22 @@ export interface ServerBDeps {
   log: Logger;
   /** Non-secret provider details shown by `/config`. */
   publicConfig?: Pick<ConfigResponse, "baseUrl" | "region">;
-  /** Handles other routes (MCP); returns `undefined` for paths it does not serve. */
-  fallback?: (request: Request) => Promise<Response | undefined>;
+  /**
+   * Handles other routes (MCP) with its own rate limit and token checks; returns `undefined` for
+   * paths it does not serve.
+   */
+  fallback?: (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response | undefined>;
+  /**
+   * `MCPCOMM_AUTH_TOKEN`: when set, every route but the probes `/health` and `/health/ready` needs
+   * `Authorization: Bearer`.
+   */
+  authToken?: string | undefined;
+  /** Per-client limit on every route but the probes (`RATE_LIMIT_PER_MINUTE`). */
+  rateLimiter?: RateLimiter | undefined;
+  /** Served at `/metrics` when set. */
+  metrics?: MetricsRegistry;
+  /** Whether a shutdown has begun (readiness fails then). */
+  stopping?: () => boolean;
 }
 
 async function parseProcessRequest(
@@ -39,7 +57,14 @@ async function parseProcessRequest(
   const result = ProcessRequest.safeParse(body);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new HttpError(400, "invalid_request", issue?.message ?? "Invalid request");
+    const field = issue?.path[0];
+    const missing = typeof field === "string" &&
+      (body as Record<string, unknown>)[field] === undefined;
+    throw new HttpError(
+      400,
+      "invalid_request",
+      missing ? `"${field}" is required` : issue?.message ?? "Invalid request",
+    );
   }
   return result.data;
 }
@@ -58,7 +83,9 @@ function providerFailure(error: unknown): HttpError {
  * const response = await handler(new Request("http://b/health"));
  * ```
  */
-export function createServerBHandler(deps: ServerBDeps): (request: Request) => Promise<Response> {
+export function createServerBHandler(
+  deps: ServerBDeps,
+): (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
   const { service, log } = deps;
 
   const routes: Record<string, Record<string, (request: Request) => Promise<Response> | Response>> =
@@ -67,7 +94,7 @@ export function createServerBHandler(deps: ServerBDeps): (request: Request) => P
         POST: async (request) => {
           const body = await parseProcessRequest(request, deps.maxBodyBytes);
           try {
-            return Response.json(await service.process(body));
+            return Response.json(await service.process(body, request.signal));
           } catch (error) {
             throw providerFailure(error);
           }
@@ -77,7 +104,7 @@ export function createServerBHandler(deps: ServerBDeps): (request: Request) => P
         POST: async (request) => {
           const body = await parseProcessRequest(request, deps.maxBodyBytes);
           const abort = new AbortController();
-          const signal = abort.signal;
+          const signal = AbortSignal.any([abort.signal, request.signal]);
           const chunks = service.stream(body, signal);
           let pending: IteratorResult<string, unknown>;
           try {
@@ -134,6 +161,23 @@ export function createServerBHandler(deps: ServerBDeps): (request: Request) => P
           return Response.json(body);
         },
       },
+      "/health/ready": {
+        GET: () =>
+          readinessResponse({
+            provider: () => {
+              const status = service.provider.status();
+              return status.configured ? undefined : status.reason ?? "not configured";
+            },
+            database: () => service.ledger.problem(),
+            server: () => deps.stopping?.() ? "shutting down" : undefined,
+          }),
+      },
+      "/metrics": {
+        GET: () => {
+          if (!deps.metrics) throw new HttpError(404, "not_found", "No route /metrics");
+          return deps.metrics.response();
+        },
+      },
       "/models": {
         GET: () =>
           Response.json({
@@ -157,17 +201,21 @@ export function createServerBHandler(deps: ServerBDeps): (request: Request) => P
       },
     };
 
-  return async (request) => {
+  return async (request, info) => {
     try {
       const path = new URL(request.url).pathname;
-      const route = routes[path];
+      const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
       if (!route) {
-        const other = await deps.fallback?.(request);
+        const other = await deps.fallback?.(request, info);
         if (other) return other;
-        throw new HttpError(404, "not_found", `No route ${path}`);
       }
+      if (path !== "/health" && path !== "/health/ready") {
+        deps.rateLimiter?.check(clientAddress(info));
+        requireBearer(request, deps.authToken);
+      }
+      if (!route) throw new HttpError(404, "not_found", `No route ${path}`);
       const method = request.method === "HEAD" ? "GET" : request.method;
-      const handle = route[method];
+      const handle = Object.hasOwn(route, method) ? route[method] : undefined;
       if (!handle) throw methodNotAllowed(Object.keys(route));
       return await handle(request);
     } catch (error) {

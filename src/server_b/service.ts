@@ -3,7 +3,7 @@
  * retries the provider (the only layer that does), and records what it received.
  * @module
  */
-import { describeError, ProviderError } from "../errors.ts";
+import { describeError, HttpError, ProviderError } from "../errors.ts";
 import type { Ledger, LedgerEntry } from "../ledger.ts";
 import type { Logger } from "../log.ts";
 import { costOf } from "../providers/pricing.ts";
@@ -27,6 +27,8 @@ export interface AiServiceOptions {
   timeoutMs: number;
   attempts: number;
   log: Logger;
+  /** Called before each provider retry (metrics). */
+  onRetry?: () => void;
 }
 
 /** Server B's AI service. */
@@ -108,14 +110,21 @@ export function createAiService(options: AiServiceOptions): AiService {
         ? { retry: true, afterMs: e.options.retryAfterMs }
         : { retry: false };
     },
-    onRetry: (error: unknown, attempt: number, delayMs: number) =>
+    onRetry: (error: unknown, attempt: number, delayMs: number) => {
+      options.onRetry?.();
       log.warn("provider call failed, retrying", {
         provider: provider.name,
         attempt,
         delayMs,
         error: describeError(error),
-      }),
+      });
+    },
   });
+
+  const refuseWhenUnrecordable = () => {
+    const problem = ledger.problem();
+    if (problem) throw new HttpError(503, "unavailable", problem, { "retry-after": "1" });
+  };
 
   const record = (
     request: ProcessRequest,
@@ -178,6 +187,7 @@ export function createAiService(options: AiServiceOptions): AiService {
       return { ...defaults };
     },
     async process(request, signal) {
+      refuseWhenUnrecordable();
       const started = performance.now();
       const model = request.model ?? defaults.model;
       try {
@@ -187,12 +197,14 @@ export function createAiService(options: AiServiceOptions): AiService {
         );
         return record(request, model, started, { completion })!;
       } catch (error) {
+        if (error instanceof HttpError) throw error;
         const e = normalise(error, signal);
         record(request, model, started, { error: e });
         throw e;
       }
     },
     async *stream(request, signal) {
+      refuseWhenUnrecordable();
       const started = performance.now();
       const model = request.model ?? defaults.model;
       let iterator: AsyncIterator<StreamChunk> | undefined;
@@ -215,6 +227,7 @@ export function createAiService(options: AiServiceOptions): AiService {
           step = await iterator!.next();
         }
       } catch (error) {
+        if (error instanceof HttpError) throw error;
         const e = normalise(error, signal);
         record(request, model, started, { error: e });
         throw e;

@@ -47,15 +47,20 @@ export function createServerBMcp(service: AiService, version: string): McpServer
 
   defineTool(mcp, "get_received_messages", {
     title: "Messages received",
-    description: "Messages Server B received and its AI answers, newest last.",
+    description: "Messages Server B received and its AI answers, newest last. Page back with " +
+      "offset: offset 50 skips the 50 newest.",
     inputSchema: {
       limit: z.number().int().min(1).max(10000).optional().describe("Most messages to return"),
+      offset: z.number().int().min(0).optional().describe(
+        "Newest messages to skip, for paging back (default 0)",
+      ),
     },
-  }, ({ limit }) => {
-    const messages = service.ledger.recent(limit ?? 50);
+  }, ({ limit, offset }) => {
+    const messages = service.ledger.recent(limit ?? 50, offset ?? 0);
     return jsonResult({
       totalReceived: service.ledger.stats().totalRequests,
       kept: service.ledger.size,
+      offset: offset ?? 0,
       returned: messages.length,
       messages,
     });

@@ -1,0 +1,1052 @@
+/**
+ * `deno task bench`: starts everything it measures on loopback, measures side by side in
+ * alternating rounds, prints one table of medians and ratios, and writes it as JSON under
+ * `bench/results/`. Run `deno task bench --help` for the flags.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { ensureWrk, median, percentile, runWrk, type WrkResult } from "./_load.ts";
+import {
+  closeSession,
+  connectStdio,
+  initializeRequest,
+  openSession,
+  post,
+  readMessages,
+  resultText,
+  type RpcMessage,
+  toolCall,
+} from "./_mcp.ts";
+import {
+  baseEnv,
+  freePort,
+  MAIN,
+  type Proc,
+  ROOT,
+  rssBytes,
+  RUN_FLAGS,
+  runToEnd,
+  spawn,
+  waitForPort,
+} from "./_processes.ts";
+
+const HELP = `Usage: deno task bench [flags]
+
+Measures mcpcomm against a bare Deno.serve (the ceiling) and the MCP SDK's Node + express server
+(the peer), all started here on loopback; prints one table and writes bench/results/*.json.
+
+Flags:
+  --quick           2 short rounds, fewer samples (about a minute)
+  --rounds N        alternating rounds per throughput row (default 3)
+  --seconds S       seconds per wrk run (default 4)
+  --connections C   wrk connections and MCP sessions (default 32)
+  --no-memory       skip the 1,000-session memory row
+  -h, --help        show this help`;
+
+const encoder = new TextEncoder();
+function say(line: string): void {
+  Deno.stderr.writeSync(encoder.encode(`${line}\n`));
+}
+function print(line: string): void {
+  Deno.stdout.writeSync(encoder.encode(`${line}\n`));
+}
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    seconds: { type: "string" },
+    connections: { type: "string" },
+    "no-memory": { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (flags.help) {
+  print(HELP);
+  Deno.exit(0);
+}
+
+const QUICK = flags.quick!;
+const ROUNDS = Number(flags.rounds ?? (QUICK ? 2 : 3));
+const SECONDS = Number(flags.seconds ?? (QUICK ? 2 : 4));
+const CONNECTIONS = Number(flags.connections ?? 32);
+const THREADS = 2;
+const LATENCY_CONNECTIONS = 4;
+const LATENCY_DELAY_MS = 8;
+const TTFB_SAMPLES = QUICK ? 30 : 100;
+const STDIO_SEQUENTIAL = QUICK ? 100 : 300;
+const STDIO_IN_FLIGHT = 32;
+const COLD_STARTS = QUICK ? 3 : 7;
+const SESSIONS = 1000;
+const SESSION_CYCLES = QUICK ? 1 : 2;
+const IDLE_MINUTES = 0.25;
+
+const MESSAGE = "hello";
+const ECHO_BODY = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "echo",
+  params: { message: MESSAGE },
+});
+const PROCESS_BODY = JSON.stringify({ message: MESSAGE });
+const PEER_CALL = JSON.stringify(toolCall(0, "echo", { message: MESSAGE }))
+  .replace('"id":0', '"id":{ID}');
+const A_CALL = JSON.stringify(toolCall(0, "send_message_to_ai", { message: MESSAGE }))
+  .replace('"id":0', '"id":{ID}');
+const A_EXPECT = "MOCK RESPONSE";
+const IS_ERROR = '"isError":true';
+
+const procs: Proc[] = [];
+const cwd = Deno.makeTempDirSync({ prefix: "mcpcomm-bench-" });
+/** Every mcpcomm process: quiet, and its default ledger files in the bench's own directory. */
+const MCPCOMM_ENV = { LOG_LEVEL: "warn", XDG_DATA_HOME: cwd };
+
+function denoArgs(...args: string[]): string[] {
+  return ["run", ...RUN_FLAGS, MAIN, ...args];
+}
+
+function startProc(
+  name: string,
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Proc {
+  const proc = spawn(name, command, args, env, cwd);
+  procs.push(proc);
+  return proc;
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(procs.map((p) => p.stop()));
+}
+
+async function ensurePeerInstalled(): Promise<void> {
+  const dir = `${ROOT}bench/peers`;
+  let installed = 0;
+  let locked = 0;
+  try {
+    installed = Deno.statSync(`${dir}/node_modules/.package-lock.json`).mtime?.getTime() ?? 0;
+    locked = Deno.statSync(`${dir}/package-lock.json`).mtime?.getTime() ?? 0;
+  } catch {
+    installed = 0;
+  }
+  if (installed && installed >= locked) return;
+  say("installing the Node peer (npm ci in bench/peers)");
+  await runToEnd("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: dir });
+}
+
+async function serverAAvailable(): Promise<boolean> {
+  try {
+    await runToEnd(Deno.execPath(), denoArgs("server-a", "--help"), { env: baseEnv() });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function postJson(url: string, body: string): Promise<unknown> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  if (!response.ok) {
+    throw new Error(`POST ${url}: HTTP ${response.status} ${await response.text()}`);
+  }
+  return await response.json();
+}
+
+async function callOnce(url: string, sessionId: string, name: string, args: object) {
+  const response = await post(url, toolCall(1, name, args as Record<string, unknown>), sessionId);
+  let answer: RpcMessage | undefined;
+  await readMessages(response, (m) => {
+    if (m.id === 1) answer = m;
+    return answer !== undefined;
+  });
+  return resultText(answer, `${name} at ${url}`);
+}
+
+/** Time to the first streamed text and to the end, from Server B's `POST /stream`. */
+async function timeBStream(url: string): Promise<{ first: number; total: number }> {
+  const started = performance.now();
+  const response = await fetch(`${url}/stream`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: PROCESS_BODY,
+  });
+  if (!response.ok) throw new Error(`POST ${url}/stream: HTTP ${response.status}`);
+  let first = NaN;
+  const { createParser } = await import("eventsource-parser");
+  const parser = createParser({
+    onEvent: (event) => {
+      if (Number.isNaN(first) && (event.event ?? "message") === "message") {
+        if (typeof JSON.parse(event.data).text === "string") first = performance.now() - started;
+      }
+    },
+  });
+  for await (const chunk of response.body!.pipeThrough(new TextDecoderStream())) parser.feed(chunk);
+  if (Number.isNaN(first)) throw new Error(`${url}/stream sent no text`);
+  return { first, total: performance.now() - started };
+}
+
+/** Time to the first progress notification and to the result, through Server A. */
+async function timeAStream(
+  url: string,
+  sessionId: string,
+  n: number,
+): Promise<{ first: number; total: number }> {
+  const started = performance.now();
+  const response = await post(
+    url,
+    toolCall(n, "send_message_to_ai", { message: MESSAGE }, `p${n}`),
+    sessionId,
+  );
+  let first = NaN;
+  let answer: RpcMessage | undefined;
+  await readMessages(response, (m) => {
+    if (m.method === "notifications/progress" && Number.isNaN(first)) {
+      first = performance.now() - started;
+    }
+    if (m.id === n) answer = m;
+    return answer !== undefined;
+  });
+  resultText(answer, "send_message_to_ai with progress");
+  return { first, total: performance.now() - started };
+}
+
+/** Cold start: process start to the `initialize` answer on stdout. */
+async function coldStart(command: string, args: string[], env: Record<string, string>) {
+  const started = performance.now();
+  const child = new Deno.Command(command, {
+    args,
+    cwd,
+    env: { ...baseEnv(), NO_COLOR: "1", ...env },
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(encoder.encode(`${JSON.stringify(initializeRequest(0))}\n`));
+  let buffered = "";
+  let elapsed = NaN;
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffered += value;
+      const line = buffered.split("\n").find((l) => l.includes('"id":0'));
+      if (line) {
+        elapsed = performance.now() - started;
+        if (!JSON.parse(line).result) throw new Error(`initialize failed: ${line}`);
+        break;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    await writer.close().catch(() => {});
+    await reader.cancel().catch(() => {});
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // exited on stdin close
+    }
+    await child.status;
+  }
+  if (Number.isNaN(elapsed)) {
+    throw new Error(`${args.join(" ")} gave no initialize answer:\n${await stderr}`);
+  }
+  await stderr;
+  return elapsed;
+}
+
+interface Row {
+  section: string;
+  name: string;
+  generator: string;
+  value: number;
+  unit: string;
+  extra?: string;
+  ratio?: string;
+  rounds?: number[];
+}
+
+interface Target {
+  name: string;
+  goal: string;
+  measured: string;
+  met: boolean | null;
+}
+
+const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : "n/a";
+const ms = (us: number) => us / 1000;
+
+async function main(): Promise<number> {
+  const startedAt = new Date();
+  await ensureWrk(say);
+  await ensurePeerInstalled();
+  const withA = await serverAAvailable();
+  if (!withA) say("server-a is not available yet: its rows are left out");
+
+  const wrkVersion = new TextDecoder().decode(
+    (await new Deno.Command("wrk", { args: ["-v"], stdout: "piped", stderr: "piped" }).output())
+      .stdout,
+  ).split("\n")[0] ?? "";
+  const nodeVersion = (await runToEnd("node", ["--version"])).trim();
+
+  say("starting the ceiling, the Node peer and Server B");
+  const ceilingPort = freePort();
+  const ceiling = startProc("ceiling", Deno.execPath(), [
+    "run",
+    "--allow-net",
+    `${ROOT}bench/ceiling.ts`,
+    String(ceilingPort),
+  ]);
+  const peer = startProc("node peer", "node", [`${ROOT}bench/peers/server.mjs`, "0"]);
+  const denoSdkPort = freePort();
+  const denoSdk = startProc("SDK on Deno", Deno.execPath(), [
+    "run",
+    "-q",
+    "--allow-net",
+    "--config",
+    `${ROOT}deno.json`,
+    `${ROOT}bench/peers/deno_sdk_echo.ts`,
+    String(denoSdkPort),
+  ]);
+  const bPort = freePort();
+  const bEnv = {
+    ...MCPCOMM_ENV,
+    HTTP_HOST: "127.0.0.1",
+    AI_PROVIDER: "mock",
+    MOCK_DELAY_MS: "0",
+  };
+  const b = startProc(
+    "server-b",
+    Deno.execPath(),
+    denoArgs("server-b", "--port", String(bPort)),
+    bEnv,
+  );
+  const bMemPort = freePort();
+  const bMem = startProc(
+    "server-b (memory ledger)",
+    Deno.execPath(),
+    denoArgs("server-b", "--port", String(bMemPort)),
+    { ...bEnv, MCPCOMM_DB: ":memory:" },
+  );
+  const peerPort = Number((await peer.waitForLine(/^listening \d+/)).split(" ")[1]);
+  await Promise.all([
+    waitForPort(ceiling, ceilingPort),
+    waitForPort(denoSdk, denoSdkPort),
+    waitForPort(b, bPort),
+    waitForPort(bMem, bMemPort),
+  ]);
+  const ceilingUrl = `http://127.0.0.1:${ceilingPort}/`;
+  const peerUrl = `http://127.0.0.1:${peerPort}/mcp`;
+  const denoSdkUrl = `http://127.0.0.1:${denoSdkPort}/mcp`;
+  const bUrl = `http://127.0.0.1:${bPort}`;
+  const bMemUrl = `http://127.0.0.1:${bMemPort}`;
+
+  let aUrl = "";
+  const aEnv = {
+    ...MCPCOMM_ENV,
+    SERVER_B_URL: bUrl,
+    SERVER_A_HOST: "127.0.0.1",
+  };
+  const aMemEnv = { ...aEnv, SERVER_B_URL: bMemUrl, MCPCOMM_DB: ":memory:" };
+  let aMemUrl = "";
+  if (withA) {
+    const aPort = freePort();
+    const a = startProc(
+      "server-a",
+      Deno.execPath(),
+      denoArgs("server-a", "--transport", "http"),
+      { ...aEnv, SERVER_A_PORT: String(aPort) },
+    );
+    const aMemPort = freePort();
+    const aMem = startProc(
+      "server-a (memory ledgers)",
+      Deno.execPath(),
+      denoArgs("server-a", "--transport", "http"),
+      { ...aMemEnv, SERVER_A_PORT: String(aMemPort) },
+    );
+    await Promise.all([waitForPort(a, aPort), waitForPort(aMem, aMemPort)]);
+    aUrl = `http://127.0.0.1:${aPort}/mcp`;
+    aMemUrl = `http://127.0.0.1:${aMemPort}/mcp`;
+  }
+
+  say("checking every target answers correctly");
+  const echo = await postJson(ceilingUrl, ECHO_BODY) as { result?: unknown };
+  if (!echo.result) throw new Error(`ceiling answered ${JSON.stringify(echo)}`);
+  for (const url of [bUrl, bMemUrl]) {
+    const processed = await postJson(`${url}/process`, PROCESS_BODY) as { status?: string };
+    if (processed.status !== "success") throw new Error(`/process answered ${processed}`);
+  }
+  const peerSessions = await Promise.all(
+    Array.from({ length: CONNECTIONS }, () => openSession(peerUrl)),
+  );
+  const denoSdkSessions = await Promise.all(
+    Array.from({ length: CONNECTIONS }, () => openSession(denoSdkUrl)),
+  );
+  for (const [url, sid] of [[peerUrl, peerSessions[0]!], [denoSdkUrl, denoSdkSessions[0]!]]) {
+    const text = await callOnce(url!, sid!, "echo", { message: MESSAGE });
+    if (!text.includes(MESSAGE)) throw new Error(`echo at ${url} answered ${text}`);
+  }
+  let aSessions: string[] = [];
+  let aMemSessions: string[] = [];
+  if (withA) {
+    const open = () => Promise.all(Array.from({ length: CONNECTIONS }, () => openSession(aUrl)));
+    aSessions = await open();
+    aMemSessions = await Promise.all(
+      Array.from({ length: CONNECTIONS }, () => openSession(aMemUrl)),
+    );
+    for (const [url, sid] of [[aUrl, aSessions[0]!], [aMemUrl, aMemSessions[0]!]]) {
+      const text = await callOnce(url!, sid!, "send_message_to_ai", { message: MESSAGE });
+      if (!text.includes(A_EXPECT)) throw new Error(`send_message_to_ai answered ${text}`);
+    }
+  }
+
+  let stdio: Awaited<ReturnType<typeof connectStdio>> | undefined;
+  if (withA) {
+    stdio = await connectStdio(Deno.execPath(), denoArgs("server-a"), {
+      ...baseEnv(),
+      ...aMemEnv,
+      NO_COLOR: "1",
+    }, cwd);
+    const answer = await stdio.client.callTool({
+      name: "send_message_to_ai",
+      arguments: { message: MESSAGE },
+    });
+    if (answer.isError) throw new Error(`stdio send_message_to_ai: ${JSON.stringify(answer)}`);
+  }
+
+  const wrkBase = { connections: CONNECTIONS, threads: THREADS, seconds: SECONDS };
+  type Load = { key: string; run: (seconds: number) => Promise<number> };
+  const wrkLoad = (key: string, options: Parameters<typeof runWrk>[0]): Load => ({
+    key,
+    run: async (seconds) => (await runWrk({ ...options, seconds })).rps,
+  });
+  const loads: Load[] = [
+    wrkLoad("ceiling", { ...wrkBase, url: ceilingUrl, body: ECHO_BODY }),
+    wrkLoad("peer", {
+      ...wrkBase,
+      url: peerUrl,
+      body: PEER_CALL,
+      sessions: peerSessions,
+      expect: `Echo: ${MESSAGE}`,
+      reject: IS_ERROR,
+    }),
+    wrkLoad("deno_sdk", {
+      ...wrkBase,
+      url: denoSdkUrl,
+      body: PEER_CALL,
+      sessions: denoSdkSessions,
+      expect: `Echo: ${MESSAGE}`,
+      reject: IS_ERROR,
+    }),
+    wrkLoad("b_process", { ...wrkBase, url: `${bUrl}/process`, body: PROCESS_BODY }),
+    wrkLoad("b_process_mem", { ...wrkBase, url: `${bMemUrl}/process`, body: PROCESS_BODY }),
+  ];
+  if (withA) {
+    loads.push(wrkLoad("a_http", {
+      ...wrkBase,
+      url: aUrl,
+      body: A_CALL,
+      sessions: aSessions,
+      expect: A_EXPECT,
+      reject: IS_ERROR,
+    }));
+    loads.push(wrkLoad("a_http_mem", {
+      ...wrkBase,
+      url: aMemUrl,
+      body: A_CALL,
+      sessions: aMemSessions,
+      expect: A_EXPECT,
+      reject: IS_ERROR,
+    }));
+    const client = stdio!.client;
+    loads.push({
+      key: "a_stdio",
+      run: async (seconds) => {
+        const until = performance.now() + seconds * 1000;
+        let calls = 0;
+        const started = performance.now();
+        await Promise.all(Array.from({ length: STDIO_IN_FLIGHT }, async () => {
+          while (performance.now() < until) {
+            const answer = await client.callTool({
+              name: "send_message_to_ai",
+              arguments: { message: MESSAGE },
+            });
+            if (answer.isError) throw new Error(`stdio call failed: ${JSON.stringify(answer)}`);
+            calls++;
+          }
+        }));
+        return calls / ((performance.now() - started) / 1000);
+      },
+    });
+  }
+
+  const latencyLoads: { key: string; run: () => Promise<WrkResult> }[] = [
+    {
+      key: "b_process",
+      run: () =>
+        runWrk({
+          url: `${bMemUrl}/process`,
+          body: PROCESS_BODY,
+          connections: LATENCY_CONNECTIONS,
+          threads: 1,
+          seconds: SECONDS,
+          delayMs: LATENCY_DELAY_MS,
+          expect: '"status":"success"',
+        }),
+    },
+  ];
+  if (withA) {
+    latencyLoads.push({
+      key: "a_http",
+      run: () =>
+        runWrk({
+          url: aMemUrl,
+          body: A_CALL,
+          connections: LATENCY_CONNECTIONS,
+          threads: 1,
+          seconds: SECONDS,
+          delayMs: LATENCY_DELAY_MS,
+          sessions: aMemSessions.slice(0, LATENCY_CONNECTIONS),
+          expect: A_EXPECT,
+          reject: IS_ERROR,
+        }),
+    });
+  }
+
+  say("warming up");
+  for (const load of loads) await load.run(1);
+
+  const throughput: Record<string, number[]> = {};
+  const latency: Record<string, WrkResult[]> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    say(`round ${round + 1} of ${ROUNDS}`);
+    const order = [...loads.slice(round % loads.length), ...loads.slice(0, round % loads.length)];
+    for (const load of order) {
+      const rps = await load.run(SECONDS);
+      (throughput[load.key] ??= []).push(rps);
+      say(`  ${load.key.padEnd(10)} ${fmt(rps)} req/s`);
+    }
+    const latencyOrder = round % 2 ? [...latencyLoads].reverse() : latencyLoads;
+    for (const load of latencyOrder) {
+      const result = await load.run();
+      (latency[load.key] ??= []).push(result);
+      say(
+        `  ${load.key.padEnd(10)} p50 ${ms(result.latencyUs.p50).toFixed(3)} ms, p99 ${
+          ms(result.latencyUs.p99).toFixed(3)
+        } ms at ${fmt(result.rps)} req/s`,
+      );
+    }
+  }
+
+  say("time to first streamed delta");
+  const ttfb: Record<string, { first: number[]; total: number[] }> = {
+    b_stream: { first: [], total: [] },
+    a_progress: { first: [], total: [] },
+  };
+  await timeBStream(bMemUrl);
+  if (withA) await timeAStream(aMemUrl, aMemSessions[0]!, 1_000_000);
+  for (let i = 0; i < TTFB_SAMPLES; i++) {
+    const b = await timeBStream(bMemUrl);
+    ttfb.b_stream!.first.push(b.first);
+    ttfb.b_stream!.total.push(b.total);
+    if (withA) {
+      const a = await timeAStream(aMemUrl, aMemSessions[i % aMemSessions.length]!, 1_000_001 + i);
+      ttfb.a_progress!.first.push(a.first);
+      ttfb.a_progress!.total.push(a.total);
+    }
+  }
+
+  const stdioLatency: number[] = [];
+  if (stdio) {
+    say("stdio per-call latency");
+    for (let i = 0; i < STDIO_SEQUENTIAL; i++) {
+      const started = performance.now();
+      await stdio.client.callTool({ name: "send_message_to_ai", arguments: { message: MESSAGE } });
+      stdioLatency.push(performance.now() - started);
+    }
+    await stdio.close();
+  }
+  for (const sid of peerSessions) await closeSession(peerUrl, sid);
+  for (const sid of denoSdkSessions) await closeSession(denoSdkUrl, sid);
+  for (const sid of aSessions) await closeSession(aUrl, sid);
+  for (const sid of aMemSessions) await closeSession(aMemUrl, sid);
+
+  const cold: Record<string, number[]> = {};
+  say("cold start over stdio");
+  const floorArgs = ["run", `${ROOT}bench/stdio_floor.ts`];
+  const aArgs = denoArgs("server-a");
+  const compiled = `${ROOT}dist/mcpcomm-${Deno.build.target}`;
+  let hasCompiled = false;
+  try {
+    hasCompiled = Deno.statSync(compiled).isFile;
+  } catch {
+    hasCompiled = false;
+  }
+  await coldStart(Deno.execPath(), floorArgs, {});
+  if (withA) await coldStart(Deno.execPath(), aArgs, aEnv);
+  for (let i = 0; i < COLD_STARTS; i++) {
+    (cold.floor ??= []).push(await coldStart(Deno.execPath(), floorArgs, {}));
+    if (withA) (cold.a_deno_run ??= []).push(await coldStart(Deno.execPath(), aArgs, aEnv));
+    if (withA && hasCompiled) {
+      (cold.a_compiled ??= []).push(await coldStart(compiled, ["server-a"], aEnv));
+    }
+  }
+
+  let memory: Awaited<ReturnType<typeof measureSessions>> | undefined;
+  if (withA && !flags["no-memory"]) {
+    say(`memory: ${SESSIONS} sessions on a fresh Server A (idle expiry ${IDLE_MINUTES * 60} s)`);
+    memory = await measureSessions(aEnv);
+  }
+
+  await stopAll();
+
+  const rows: Row[] = [];
+  const targets: Target[] = [];
+  const med = (key: string) => median(throughput[key] ?? []);
+  const ceilingRps = med("ceiling");
+  const peerRps = med("peer");
+  const bRps = med("b_process");
+  const aRps = med("a_http");
+  const wrkGen = `wrk -t${THREADS} -c${CONNECTIONS}`;
+  rows.push({
+    section: "throughput",
+    name: "ceiling: bare Deno.serve JSON-RPC echo",
+    generator: wrkGen,
+    value: ceilingRps,
+    unit: "req/s",
+    ratio: "1.00x ceiling",
+    rounds: throughput.ceiling,
+  });
+  rows.push({
+    section: "throughput",
+    name: "peer: SDK Node+express Streamable HTTP, echo tool",
+    generator: `${wrkGen}, ${CONNECTIONS} sessions`,
+    value: peerRps,
+    unit: "calls/s",
+    ratio: `${(peerRps / ceilingRps).toFixed(3)}x ceiling`,
+    rounds: throughput.peer,
+  });
+  const denoSdkRps = med("deno_sdk");
+  rows.push({
+    section: "throughput",
+    name: "SDK web-standard transport on Deno.serve, echo tool",
+    generator: `${wrkGen}, ${CONNECTIONS} sessions`,
+    value: denoSdkRps,
+    unit: "calls/s",
+    ratio: `${(denoSdkRps / peerRps).toFixed(2)}x peer`,
+    rounds: throughput.deno_sdk,
+  });
+  rows.push({
+    section: "throughput",
+    name: "Server B POST /process (mock, default ledger file)",
+    generator: wrkGen,
+    value: bRps,
+    unit: "req/s",
+    ratio: `${(bRps / ceilingRps).toFixed(2)}x ceiling`,
+    rounds: throughput.b_process,
+  });
+  const bMemRps = med("b_process_mem");
+  rows.push({
+    section: "throughput",
+    name: "Server B POST /process, MCPCOMM_DB=:memory:",
+    generator: wrkGen,
+    value: bMemRps,
+    unit: "req/s",
+    ratio: `${(bMemRps / ceilingRps).toFixed(2)}x ceiling`,
+    rounds: throughput.b_process_mem,
+  });
+  targets.push({
+    name: "Server B /process vs ceiling",
+    goal: ">= 0.40x",
+    measured: `${(bRps / ceilingRps).toFixed(2)}x`,
+    met: bRps / ceilingRps >= 0.4,
+  });
+  if (withA) {
+    rows.push({
+      section: "throughput",
+      name: "Server A tools/call send_message_to_ai -> B (HTTP)",
+      generator: `${wrkGen}, ${CONNECTIONS} sessions`,
+      value: aRps,
+      unit: "calls/s",
+      ratio: `${(aRps / peerRps).toFixed(2)}x peer, ${(aRps / bRps).toFixed(2)}x B direct`,
+      rounds: throughput.a_http,
+    });
+    const aMemRps = med("a_http_mem");
+    rows.push({
+      section: "throughput",
+      name: "Server A tools/call -> B, both MCPCOMM_DB=:memory: (HTTP)",
+      generator: `${wrkGen}, ${CONNECTIONS} sessions`,
+      value: aMemRps,
+      unit: "calls/s",
+      ratio: `${(aMemRps / peerRps).toFixed(2)}x peer, ${
+        (aMemRps / denoSdkRps).toFixed(2)
+      }x SDK on Deno`,
+      rounds: throughput.a_http_mem,
+    });
+    targets.push({
+      name: "Through A (two hops) vs Node peer (one hop)",
+      goal: ">= 2.0x",
+      measured: `${(aRps / peerRps).toFixed(2)}x (ledger files), ${
+        (aMemRps / peerRps).toFixed(2)
+      }x (both with MCPCOMM_DB=:memory:)`,
+      met: aRps / peerRps >= 2,
+    });
+    const stdioRps = med("a_stdio");
+    rows.push({
+      section: "throughput",
+      name: "Server A tools/call -> B, :memory: (stdio, one SDK client)",
+      generator: `SDK Client, ${STDIO_IN_FLIGHT} in flight`,
+      value: stdioRps,
+      unit: "calls/s",
+      ratio: `${(stdioRps / aMemRps).toFixed(2)}x A over HTTP`,
+      rounds: throughput.a_stdio,
+      extra: `sequential: p50 ${percentile(stdioLatency, 50).toFixed(3)} ms, p99 ${
+        percentile(stdioLatency, 99).toFixed(3)
+      } ms (${stdioLatency.length} calls)`,
+    });
+  }
+
+  const latencyMedian = (key: string, p: "p50" | "p99") =>
+    median((latency[key] ?? []).map((r) => r.latencyUs[p])) / 1000;
+  const latencyRate = (key: string) => median((latency[key] ?? []).map((r) => r.rps));
+  const latencyGen =
+    `wrk -t1 -c${LATENCY_CONNECTIONS}, ${LATENCY_DELAY_MS} ms pause per connection`;
+  rows.push({
+    section: "latency at fixed load",
+    name: "Server B POST /process direct (MCPCOMM_DB=:memory:)",
+    generator: latencyGen,
+    value: latencyMedian("b_process", "p50"),
+    unit: "ms p50",
+    extra: `p99 ${latencyMedian("b_process", "p99").toFixed(3)} ms at ${
+      fmt(latencyRate("b_process"))
+    } req/s`,
+  });
+  if (withA) {
+    const overhead = latencyMedian("a_http", "p50") - latencyMedian("b_process", "p50");
+    rows.push({
+      section: "latency at fixed load",
+      name: "Server A tools/call -> that Server B (A :memory: too)",
+      generator: latencyGen,
+      value: latencyMedian("a_http", "p50"),
+      unit: "ms p50",
+      extra: `p99 ${latencyMedian("a_http", "p99").toFixed(3)} ms at ${
+        fmt(latencyRate("a_http"))
+      } req/s`,
+      ratio: `relay overhead p50 +${overhead.toFixed(3)} ms`,
+    });
+    targets.push({
+      name: "Relay overhead of Server A at p50",
+      goal: "< 1 ms",
+      measured: `${overhead.toFixed(3)} ms`,
+      met: overhead < 1,
+    });
+  }
+
+  const ttfbGen = `Deno fetch + eventsource-parser, ${TTFB_SAMPLES} sequential`;
+  rows.push({
+    section: "first streamed delta",
+    name: "Server B POST /stream (:memory:): first SSE text event",
+    generator: ttfbGen,
+    value: median(ttfb.b_stream!.first),
+    unit: "ms p50",
+    extra: `p90 ${percentile(ttfb.b_stream!.first, 90).toFixed(3)} ms; whole answer ${
+      median(ttfb.b_stream!.total).toFixed(3)
+    } ms`,
+  });
+  if (withA) {
+    const gap = median(ttfb.a_progress!.first) - median(ttfb.b_stream!.first);
+    rows.push({
+      section: "first streamed delta",
+      name: "Server A -> that B: first progress notification",
+      generator: ttfbGen,
+      value: median(ttfb.a_progress!.first),
+      unit: "ms p50",
+      extra: `p90 ${percentile(ttfb.a_progress!.first, 90).toFixed(3)} ms; whole answer ${
+        median(ttfb.a_progress!.total).toFixed(3)
+      } ms`,
+      ratio: `+${gap.toFixed(3)} ms vs B`,
+    });
+    targets.push({
+      name: "First delta through A vs from B",
+      goal: "within 5 ms",
+      measured: Number.isFinite(gap) ? `+${gap.toFixed(3)} ms` : "no progress notifications",
+      met: Number.isFinite(gap) ? gap <= 5 : false,
+    });
+  }
+
+  const coldGen = `spawn, initialize on stdin, ${COLD_STARTS} runs`;
+  rows.push({
+    section: "cold start over stdio",
+    name: "floor: deno run of a 5-line stdio answerer",
+    generator: coldGen,
+    value: median(cold.floor ?? []),
+    unit: "ms p50",
+    rounds: cold.floor,
+  });
+  if (withA) {
+    const coldA = median(cold.a_deno_run ?? []);
+    rows.push({
+      section: "cold start over stdio",
+      name: "Server A: deno run src/main.ts server-a",
+      generator: coldGen,
+      value: coldA,
+      unit: "ms p50",
+      rounds: cold.a_deno_run,
+      ratio: `+${(coldA - median(cold.floor ?? [])).toFixed(1)} ms over the floor`,
+    });
+    let best = coldA;
+    if (cold.a_compiled) {
+      const coldC = median(cold.a_compiled);
+      best = Math.min(best, coldC);
+      rows.push({
+        section: "cold start over stdio",
+        name: `Server A: compiled dist/mcpcomm-${Deno.build.target} server-a`,
+        generator: coldGen,
+        value: coldC,
+        unit: "ms p50",
+        rounds: cold.a_compiled,
+      });
+    }
+    targets.push({
+      name: "Cold start over stdio (median)",
+      goal: "< 300 ms",
+      measured: `${coldA.toFixed(1)} ms (deno run)${
+        cold.a_compiled ? `, ${median(cold.a_compiled).toFixed(1)} ms (compiled)` : ""
+      }`,
+      met: best < 300,
+    });
+  }
+
+  if (memory) {
+    const mib = (n: number) => n / (1024 * 1024);
+    const { baseline, cycles } = memory;
+    rows.push({
+      section: "memory (Server A RSS)",
+      name: "idle, after one call",
+      generator: "/proc/PID/status VmRSS",
+      value: mib(baseline),
+      unit: "MiB",
+    });
+    cycles.forEach((cycle, i) => {
+      const nth = i === 0 ? "" : ` (round ${i + 1})`;
+      rows.push({
+        section: "memory (Server A RSS)",
+        name: `${SESSIONS} open sessions${nth}`,
+        generator: "Deno fetch, 16 at a time",
+        value: mib(cycle.open),
+        unit: "MiB",
+        extra: `opened in ${cycle.openSeconds.toFixed(1)} s`,
+        ratio: `+${mib(cycle.open - baseline).toFixed(1)} MiB over idle`,
+      });
+      rows.push({
+        section: "memory (Server A RSS)",
+        name: `after they expired${nth}`,
+        generator: `MCP_SESSION_IDLE_MINUTES=${IDLE_MINUTES}`,
+        value: mib(cycle.expired),
+        unit: "MiB",
+        extra: `expired ${cycle.expiredAfterSeconds.toFixed(1)} s after the last was opened`,
+        ratio: `+${mib(cycle.expired - baseline).toFixed(1)} MiB over idle`,
+      });
+    });
+    const peak = Math.max(...cycles.map((c) => c.open));
+    const last = cycles[cycles.length - 1]!;
+    const growth = peak - baseline;
+    const nearBaseline = last.expired - baseline <= Math.max(0.25 * growth, 16 * 1024 * 1024);
+    targets.push({
+      name: `${SESSIONS} sessions on Server A`,
+      goal: "< 256 MiB RSS, back near baseline",
+      measured: `${mib(peak).toFixed(1)} MiB open, ${
+        cycles.map((c) => mib(c.expired).toFixed(1)).join(" then ")
+      } MiB after expiry (idle ${mib(baseline).toFixed(1)} MiB)`,
+      met: peak < 256 * 1024 * 1024 && nearBaseline,
+    });
+  }
+
+  const header = `mcpcomm bench ${startedAt.toISOString()} | deno ${Deno.version.deno}, node ${
+    nodeVersion.replace(/^v/, "")
+  }, ${
+    wrkVersion.split(" ").slice(0, 2).join(" ")
+  }, ${navigator.hardwareConcurrency} cpus | ${ROUNDS} rounds x ${SECONDS} s${
+    QUICK ? " (quick)" : ""
+  }`;
+  printTable(header, rows, targets);
+
+  const result = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: {
+      deno: Deno.version.deno,
+      v8: Deno.version.v8,
+      node: nodeVersion,
+      wrk: wrkVersion,
+      cpus: navigator.hardwareConcurrency,
+      os: `${Deno.build.os} ${Deno.build.arch}`,
+    },
+    options: {
+      quick: QUICK,
+      rounds: ROUNDS,
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+      threads: THREADS,
+      serverA: withA,
+    },
+    rows,
+    targets,
+    raw: { throughput, latency, ttfb, stdioLatency, cold, memory },
+  };
+  const dir = `${ROOT}bench/results`;
+  Deno.mkdirSync(dir, { recursive: true });
+  const file = `${dir}/bench-${startedAt.toISOString().replace(/[:.]/g, "-")}.json`;
+  const json = JSON.stringify(result, null, 2);
+  Deno.writeTextFileSync(file, json);
+  Deno.writeTextFileSync(`${dir}/latest.json`, json);
+  say(`wrote ${file.slice(ROOT.length)} and bench/results/latest.json`);
+  return 0;
+}
+
+/** One round of {@linkcode measureSessions}: RSS with the sessions open, and after they expired. */
+interface SessionCycle {
+  open: number;
+  expired: number;
+  openSeconds: number;
+  expiredAfterSeconds: number;
+}
+
+async function measureSessions(env: Record<string, string>) {
+  const port = freePort();
+  const a = startProc(
+    "server-a (memory)",
+    Deno.execPath(),
+    denoArgs("server-a", "--transport", "http"),
+    {
+      ...env,
+      SERVER_A_PORT: String(port),
+      MCP_SESSION_IDLE_MINUTES: String(IDLE_MINUTES),
+    },
+  );
+  await waitForPort(a, port);
+  const url = `http://127.0.0.1:${port}/mcp`;
+  const warm = await openSession(url);
+  await callOnce(url, warm, "send_message_to_ai", { message: MESSAGE });
+  await closeSession(url, warm);
+  await sleep(1000);
+  const baseline = rssBytes(a.pid);
+
+  const ping = async (sid: string) => {
+    const response = await post(url, { jsonrpc: "2.0", id: 1, method: "ping" }, sid);
+    await response.body?.cancel();
+    return response.status;
+  };
+  const cycles: SessionCycle[] = [];
+  for (let cycle = 0; cycle < SESSION_CYCLES; cycle++) {
+    const started = performance.now();
+    const sessions: string[] = [];
+    let next = 0;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (next < SESSIONS) {
+        next++;
+        sessions.push(await openSession(url));
+      }
+    }));
+    const opened = performance.now();
+    const open = rssBytes(a.pid);
+    await sleep(IDLE_MINUTES * 60_000);
+    const deadline = opened + IDLE_MINUTES * 60_000 * 4 + 60_000;
+    let probe = sessions.length - 1;
+    let expiredAt = NaN;
+    while (performance.now() < deadline && probe >= 0) {
+      if (await ping(sessions[probe--]!) === 404) {
+        expiredAt = performance.now();
+        break;
+      }
+      await sleep(500);
+    }
+    if (Number.isNaN(expiredAt)) throw new Error(`sessions on ${url} did not expire`);
+    const alive = (await Promise.all(sessions.slice(0, 50).map(ping))).filter((s) => s !== 404);
+    if (alive.length) throw new Error(`${alive.length} of 50 sessions still answer after expiry`);
+    await sleep(2000);
+    const first = rssBytes(a.pid);
+    await sleep(1000);
+    cycles.push({
+      open,
+      expired: Math.min(first, rssBytes(a.pid)),
+      openSeconds: (opened - started) / 1000,
+      expiredAfterSeconds: (expiredAt - opened) / 1000,
+    });
+  }
+  await a.stop();
+  return { baseline, cycles };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function printTable(header: string, rows: Row[], targets: Target[]): void {
+  const lines: string[][] = [];
+  let section = "";
+  const out: string[] = [header, ""];
+  for (const row of rows) {
+    if (row.section !== section) {
+      section = row.section;
+      lines.push([`[${section}]`, "", "", "", ""]);
+    }
+    const digits = row.unit.startsWith("ms") ? 3 : row.unit === "MiB" ? 1 : 0;
+    lines.push([
+      `  ${row.name}`,
+      `${fmt(row.value, digits)} ${row.unit}`,
+      row.ratio ?? "",
+      row.extra ?? "",
+      row.generator,
+    ]);
+  }
+  const widths = [0, 1, 2].map((i) => Math.max(...lines.map((l) => l[i]!.length)));
+  for (const l of lines) {
+    out.push(
+      [l[0]!.padEnd(widths[0]!), l[1]!.padStart(widths[1]!), l[2]!.padEnd(widths[2]!), l[3]!]
+        .join("  ").trimEnd() + (l[4] ? `  [${l[4]}]` : ""),
+    );
+  }
+  out.push("", "[targets]");
+  const tw = Math.max(...targets.map((t) => t.name.length));
+  const gw = Math.max(...targets.map((t) => t.goal.length));
+  for (const t of targets) {
+    out.push(
+      `  ${t.met ? "MET " : "MISS"}  ${t.name.padEnd(tw)}  ${t.goal.padEnd(gw)}  ${t.measured}`,
+    );
+  }
+  print(out.join("\n"));
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => {
+    say(`${signal}: stopping what the bench started`);
+    stopAll().finally(() => {
+      Deno.removeSync(cwd, { recursive: true });
+      Deno.exit(130);
+    });
+  });
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (error) {
+  say(`bench failed: ${error instanceof Error ? error.stack ?? error.message : error}`);
+} finally {
+  await stopAll();
+  Deno.removeSync(cwd, { recursive: true });
+}
+Deno.exit(code);

@@ -1,0 +1,76 @@
+/**
+ * The shared-secret token between the machines (`MCPCOMM_AUTH_TOKEN`): the `Authorization:
+ * Bearer` check both servers use, compared in constant time, and the warning for an exposed bind.
+ * @module
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { HttpError } from "./errors.ts";
+import { isLoopbackHost } from "./http.ts";
+import type { Logger } from "./log.ts";
+
+function digest(text: string): Uint8Array {
+  return createHash("sha256").update(text).digest();
+}
+
+/**
+ * Whether `given` equals `expected`, in time that depends on neither value (both are hashed
+ * first, so lengths leak nothing either).
+ */
+export function tokensMatch(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or `undefined`. */
+export function bearerToken(request: Request): string | undefined {
+  const header = request.headers.get("authorization");
+  const match = header?.match(/^Bearer[ \t]+(\S+)[ \t]*$/i);
+  return match?.[1];
+}
+
+/**
+ * Throws 401 `unauthorized` unless the request carries `Authorization: Bearer <token>`; does
+ * nothing when `token` is unset. The answer never contains the expected or the given token.
+ * @example
+ * ```ts
+ * requireBearer(request, config.MCPCOMM_AUTH_TOKEN); // throws HttpError(401) on a bad token
+ * ```
+ */
+export function requireBearer(request: Request, token: string | undefined): void {
+  if (!token) return;
+  const given = bearerToken(request);
+  if (given !== undefined && tokensMatch(given, token)) return;
+  throw new HttpError(
+    401,
+    "unauthorized",
+    given === undefined
+      ? "Missing Authorization: Bearer token (this server requires MCPCOMM_AUTH_TOKEN)"
+      : "Invalid bearer token",
+    { "www-authenticate": 'Bearer realm="mcpcomm"' },
+  );
+}
+
+/** What {@linkcode warnIfExposed} needs to say what is exposed. */
+export interface ExposureInfo {
+  /** The server's name, e.g. `Server B`. */
+  server: string;
+  /** The bound address. */
+  bindHost: string;
+  port: number;
+  token: string | undefined;
+  /** What anyone reaching the port can do, e.g. `POST /process (spends AI provider credit)`. */
+  exposed: string[];
+}
+
+/**
+ * Logs one warning when a server binds a non-loopback address without a token, naming what is
+ * then open to anyone who reaches the port. Returns whether it warned.
+ */
+export function warnIfExposed(log: Logger, info: ExposureInfo): boolean {
+  if (info.token || isLoopbackHost(info.bindHost)) return false;
+  log.warn(
+    `${info.server} listens on ${info.bindHost}:${info.port} without MCPCOMM_AUTH_TOKEN: anyone ` +
+      `who can reach this port can use ${info.exposed.join(", ")}. Set MCPCOMM_AUTH_TOKEN ` +
+      `(--auth-token) or bind 127.0.0.1.`,
+  );
+  return true;
+}

@@ -1,0 +1,86 @@
+/**
+ * `mcpcomm client`: an interactive client for many MCP servers at once.
+ * @module
+ */
+import type { Command } from "../cli.ts";
+import { colourWanted, createStyle } from "../client/format.ts";
+import { runClient } from "../client/mod.ts";
+import { UsageError } from "../errors.ts";
+import { type NamedTarget, parseNamedTarget, TRANSPORT_HINTS } from "../mcp/targets.ts";
+import { VERSION } from "../version.ts";
+
+/** The `client` subcommand. */
+export const clientCommand: Command = {
+  name: "client",
+  summary: "Talk to several MCP servers at once (interactive, --exec, or --mode test)",
+  help: `Usage: mcpcomm client [flags] [NAME=]TARGET ...
+
+Connects to every TARGET and offers commands at a prompt (line editing, history, Tab completion).
+
+TARGET is one of
+  http(s)://HOST:PORT/mcp     Streamable HTTP
+  http(s)://HOST:PORT/sse     legacy HTTP+SSE
+  ws(s)://HOST:PORT/ws        WebSocket (subprotocol mcp)
+  stdio:COMMAND ARGS          a server spawned by the client
+  HOST:PORT                   the toolbox endpoint chosen by --transport (default /mcp)
+Targets without NAME= are named server1, server2, ...
+
+Commands: servers, add NAME TARGET [mcp|sse|ws], remove NAME, tools [NAME],
+  call NAME TOOL [JSON], broadcast TOOL [JSON], resources [NAME], read NAME URI, help, quit
+
+Flags:
+  --exec COMMAND       Run COMMAND instead of prompting (repeatable, in order); exits 1 if any failed
+  --mode MODE          interactive (default) or test: the automated checks against every server
+  --json               One JSON object per line, for machines
+  --transport T        mcp, sse or ws: the endpoint for HOST:PORT targets
+  --timeout SECONDS    Timeout of one request (TIMEOUT_SECONDS, default 120)
+  -h, --help           Show this help
+
+Colour only on a terminal and never with NO_COLOR set. MCPCOMM_AUTH_TOKEN, when set, is sent as a
+Bearer token to HTTP and WebSocket targets.`,
+  options: {
+    exec: { type: "string", multiple: true, short: "e" },
+    mode: { type: "string" },
+    json: { type: "boolean" },
+    transport: { type: "string" },
+    timeout: { type: "string" },
+  },
+  settingFlags: { timeout: "TIMEOUT_SECONDS" },
+  allowPositionals: true,
+  async run({ config, flags, positionals, signal }) {
+    const mode = (flags.mode as string | undefined) ?? "interactive";
+    if (mode !== "interactive" && mode !== "test") {
+      throw new UsageError(`--mode accepts "interactive" or "test", got "${mode}"`);
+    }
+    const hint = flags.transport as string | undefined;
+    if (hint !== undefined && !(TRANSPORT_HINTS as readonly string[]).includes(hint)) {
+      throw new UsageError(`--transport accepts mcp, sse or ws, got "${hint}"`);
+    }
+    const targets: NamedTarget[] = [];
+    let unnamed = 0;
+    for (const text of positionals) {
+      const named = /^[A-Za-z0-9][A-Za-z0-9_-]*=/.test(text)
+        ? parseNamedTarget(text, undefined, hint)
+        : parseNamedTarget(text, `server${++unnamed}`, hint);
+      if (targets.some((t) => t.name === named.name)) {
+        throw new UsageError(`Server name "${named.name}" is given twice`);
+      }
+      targets.push(named);
+    }
+    const exec = (flags.exec as string[] | undefined) ?? [];
+    const json = flags.json === true;
+    return await runClient({
+      targets,
+      exec,
+      mode,
+      json,
+      style: createStyle(!json && colourWanted(Deno.stdout.isTerminal(), Deno.noColor)),
+      interactive: Deno.stdin.isTerminal(),
+      defaultTransport: hint,
+      version: VERSION,
+      authToken: config.MCPCOMM_AUTH_TOKEN,
+      timeoutMs: config.TIMEOUT_SECONDS * 1000,
+      signal,
+    });
+  },
+};

@@ -1,0 +1,73 @@
+/**
+ * `mcpcomm server-a`: start Server A, the messenger MCP server.
+ * @module
+ */
+import type { Command } from "../cli.ts";
+import { UsageError } from "../errors.ts";
+import { VERSION } from "../version.ts";
+import { startServerA } from "../server_a/mod.ts";
+
+/** The `server-a` subcommand. */
+export const serverACommand: Command = {
+  name: "server-a",
+  summary: "Start Server A, the messenger MCP server (stdio or HTTP) that forwards to Server B",
+  help: `Usage: mcpcomm server-a [flags]
+
+Starts Server A, the MCP server "messenger-server" with the tools send_message_to_ai,
+get_conversation_history and get_ai_usage_stats, which forward to Server B over HTTP.
+It starts even while Server B is down; each tool call then reports what went wrong.
+
+Flags:
+  --server-b-url URL   Server B's URL (SERVER_B_URL, default http://localhost:8000); several,
+                       comma-separated, are balanced round robin with health checks and failover
+  --upstream NAME=TARGET  An MCP server to aggregate as a gateway (repeatable; UPSTREAMS): its
+                       tools appear as NAME_tool. TARGET: http(s)://.../mcp, .../sse, ws(s)://...,
+                       or stdio:COMMAND ARGS
+  --ca-cert FILE       Trust this PEM CA for an https:// Server B (SERVER_B_CA_CERT)
+  --transport T        stdio (default: the MCP client spawns this process) or http
+  --host HOST          Bind address with --transport http (SERVER_A_HOST, default 127.0.0.1)
+  --port N             Port with --transport http (SERVER_A_PORT, default 8001; 0 picks a free one)
+  --db PATH            Ledger database (MCPCOMM_DB; default server-a.db in the user's data
+                       directory, e.g. ~/.local/share/mcpcomm; :memory: keeps none)
+  --auth-token TOKEN   Send Authorization: Bearer TOKEN to Server B and require it on the HTTP
+                       routes (MCPCOMM_AUTH_TOKEN; the environment is safer: flags show in ps)
+  -h, --help           Show this help
+
+With --transport http, MCP is served at /mcp (Streamable HTTP), with GET /health,
+/health/ready and /metrics (Prometheus) beside it. In stdio mode stdout carries
+only the protocol; logs go to stderr. Other settings (TIMEOUT_SECONDS, RETRY_ATTEMPTS,
+MCPCOMM_AUTH_TOKEN, ...) come from the environment or .env; see .env.example.`,
+  options: {
+    "server-b-url": { type: "string" },
+    upstream: { type: "string", multiple: true },
+    "ca-cert": { type: "string" },
+    transport: { type: "string" },
+    host: { type: "string" },
+    port: { type: "string" },
+    db: { type: "string" },
+    "auth-token": { type: "string" },
+  },
+  settingFlags: {
+    "server-b-url": "SERVER_B_URL",
+    "ca-cert": "SERVER_B_CA_CERT",
+    host: "SERVER_A_HOST",
+    port: "SERVER_A_PORT",
+    db: "MCPCOMM_DB",
+    "auth-token": "MCPCOMM_AUTH_TOKEN",
+  },
+  async run({ config, flags, signal, dataDir }) {
+    const transport = flags.transport ?? "stdio";
+    if (transport !== "stdio" && transport !== "http") {
+      throw new UsageError(`--transport accepts "stdio" or "http", got "${transport}"`);
+    }
+    const server = await startServerA(config, {
+      signal,
+      transport,
+      version: VERSION,
+      upstreams: flags.upstream as string[] | undefined,
+      dataDir,
+    });
+    await server.finished;
+    return 0;
+  },
+};

@@ -1,0 +1,430 @@
+/**
+ * The persistent {@linkcode Ledger}: an embedded SQLite database (Deno's built-in `node:sqlite`)
+ * in WAL mode with full fsync, so an exchange is on disk before its answer is returned. Entries
+ * are kept by count and age; totals live in their own table, updated in the same transaction,
+ * so they stay exact whatever retention drops. Several processes on one host may share a file.
+ * @module
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { describeError, HttpError, StorageError } from "./errors.ts";
+import { createMemoryLedger, type Ledger, type LedgerEntry, type LedgerStats } from "./ledger.ts";
+import type { Logger } from "./log.ts";
+
+/** The value of `--db` / MCPCOMM_DB that keeps the ledger in memory only. */
+export const MEMORY_DB = ":memory:";
+
+/** Costs are summed as integers of this many units per US dollar, so sums are exact. */
+const COST_UNITS = 1e10;
+const SCHEMA_VERSION = 1;
+const DAY_MS = 86_400_000;
+/**
+ * How often, at most, a store that failed is probed (by writing as many bytes as the entry that
+ * failed, then deleting them) before new work is let in again.
+ */
+const PROBE_INTERVAL_MS = 1000;
+const encoder = new TextEncoder();
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS entries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id TEXT NOT NULL,
+  timestamp TEXT NOT NULL,
+  time_ms INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  context TEXT,
+  ai_response TEXT,
+  model TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  total_tokens INTEGER NOT NULL,
+  estimated_cost REAL,
+  response_time REAL NOT NULL,
+  status TEXT NOT NULL,
+  error TEXT
+);
+CREATE INDEX IF NOT EXISTS entries_time ON entries (time_ms);
+CREATE TABLE IF NOT EXISTS totals (
+  model TEXT PRIMARY KEY,
+  requests INTEGER NOT NULL DEFAULT 0,
+  successes INTEGER NOT NULL DEFAULT 0,
+  failures INTEGER NOT NULL DEFAULT 0,
+  prompt_tokens INTEGER NOT NULL DEFAULT 0,
+  completion_tokens INTEGER NOT NULL DEFAULT 0,
+  total_tokens INTEGER NOT NULL DEFAULT 0,
+  cost_units INTEGER NOT NULL DEFAULT 0,
+  unpriced INTEGER NOT NULL DEFAULT 0,
+  response_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+
+/** Options of {@linkcode openSqliteLedger}. */
+export interface SqliteLedgerOptions {
+  /** Database file, or `:memory:` for an SQLite database that dies with the process. */
+  path: string;
+  /** Most entries kept (retention by count); totals count every entry ever recorded. */
+  maxEntries: number;
+  /** Entries older than this many days are dropped; 0 keeps them regardless of age. */
+  maxAgeDays?: number;
+  /** Largest database size in bytes; a write past it fails as on a full disk. */
+  maxBytes?: number;
+  /** Clock in ms since the epoch (tests). */
+  now?: () => number;
+  log?: Logger;
+}
+
+/** Options of {@linkcode openLedger}. */
+export interface OpenLedgerOptions {
+  /** MCPCOMM_DB: a file, `:memory:`, or unset for `defaultPath`. */
+  db: string | undefined;
+  /** The file used when `db` is unset; without it the ledger lives in memory. */
+  defaultPath?: string | undefined;
+  maxEntries: number;
+  maxAgeDays?: number;
+  log?: Logger;
+}
+
+interface Row {
+  [key: string]: SQLInputValue;
+}
+
+function round(n: number): number {
+  return Math.round(n * 1e10) / 1e10;
+}
+
+function num(value: unknown): number {
+  return typeof value === "number" ? value : Number(value ?? 0);
+}
+
+function isFull(error: unknown): boolean {
+  const errcode = (error as { errcode?: unknown })?.errcode;
+  return (typeof errcode === "number" && (errcode & 0xff) === 13) ||
+    /disk is full|database or disk is full/i.test(describeError(error));
+}
+
+function toEntry(row: Row): LedgerEntry {
+  const entry: LedgerEntry = {
+    messageId: String(row.message_id),
+    timestamp: String(row.timestamp),
+    message: String(row.message),
+    model: String(row.model),
+    provider: String(row.provider),
+    usage: {
+      promptTokens: num(row.prompt_tokens),
+      completionTokens: num(row.completion_tokens),
+      totalTokens: num(row.total_tokens),
+    },
+    estimatedCost: row.estimated_cost === null ? null : num(row.estimated_cost),
+    responseTime: num(row.response_time),
+    status: row.status === "error" ? "error" : "success",
+  };
+  if (row.context !== null) entry.context = String(row.context);
+  if (row.ai_response !== null) entry.aiResponse = String(row.ai_response);
+  if (row.error !== null) entry.error = String(row.error);
+  return entry;
+}
+
+/**
+ * Opens (creating it and its directory if needed) a ledger database. Throws
+ * {@linkcode StorageError} with a one-line reason when the file cannot be opened, is not an
+ * mcpcomm database, or is corrupt.
+ * @example
+ * ```ts
+ * const ledger = openSqliteLedger({ path: "/var/lib/mcpcomm/server-b.db", maxEntries: 1000 });
+ * ledger.stats().totalRequests; // what was recorded before the restart
+ * ledger.close();
+ * ```
+ */
+export function openSqliteLedger(options: SqliteLedgerOptions): Ledger {
+  const { path, maxEntries, log } = options;
+  const maxAgeMs = (options.maxAgeDays ?? 0) * DAY_MS;
+  const now = options.now ?? Date.now;
+  const db = openDatabase(path);
+  if (options.maxBytes) {
+    const pageSize = num((db.prepare("PRAGMA page_size").get() as Row).page_size);
+    db.exec(`PRAGMA max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`);
+  }
+
+  const statements = {
+    insert: db.prepare(`INSERT INTO entries (message_id, timestamp, time_ms, message, context,
+      ai_response, model, provider, prompt_tokens, completion_tokens, total_tokens,
+      estimated_cost, response_time, status, error)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    total: db.prepare(`INSERT INTO totals (model, requests, successes, failures, prompt_tokens,
+      completion_tokens, total_tokens, cost_units, unpriced, response_ms)
+      VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (model) DO UPDATE SET requests = requests + 1,
+        successes = successes + excluded.successes, failures = failures + excluded.failures,
+        prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = completion_tokens + excluded.completion_tokens,
+        total_tokens = total_tokens + excluded.total_tokens,
+        cost_units = cost_units + excluded.cost_units, unpriced = unpriced + excluded.unpriced,
+        response_ms = response_ms + excluded.response_ms`),
+    trimCount: db.prepare(`DELETE FROM entries WHERE seq <=
+      (SELECT seq FROM entries ORDER BY seq DESC LIMIT 1 OFFSET ?)`),
+    trimAge: db.prepare("DELETE FROM entries WHERE time_ms < ?"),
+    recent: db.prepare("SELECT * FROM entries ORDER BY seq DESC LIMIT ? OFFSET ?"),
+    count: db.prepare("SELECT count(*) AS n FROM entries"),
+    totals: db.prepare("SELECT * FROM totals ORDER BY model"),
+    probeWrite: db.prepare(
+      "INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', zeroblob(?))",
+    ),
+    probeDelete: db.prepare("DELETE FROM meta WHERE key = 'probe'"),
+  };
+
+  let closed = false;
+  /** The last write failure, and the size of the entry that failed (what a probe must fit). */
+  let failure: { message: string; at: number; bytes: number } | undefined;
+
+  const transaction = (work: () => void) => {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      work();
+      db.exec("COMMIT");
+    } catch (error) {
+      try {
+        if (db.isTransaction) db.exec("ROLLBACK");
+      } catch {
+        // SQLite rolled back by itself; the first error is the one to report
+      }
+      throw error;
+    }
+  };
+
+  const trim = (keep: number) => {
+    statements.trimCount.run(keep);
+    if (maxAgeMs > 0) statements.trimAge.run(now() - maxAgeMs);
+  };
+
+  const unavailable = (message: string) =>
+    new HttpError(503, "unavailable", message, { "retry-after": "1" });
+
+  const fail = (error: unknown, entry: LedgerEntry): never => {
+    const reason = isFull(error) ? "the ledger database is full" : describeError(error);
+    failure = {
+      message: `Cannot record new work: ${reason}`,
+      at: now(),
+      bytes: encoder.encode(JSON.stringify(entry)).length,
+    };
+    log?.error("ledger write failed", {
+      db: path,
+      error: describeError(error),
+      messageId: entry.messageId,
+      model: entry.model,
+      totalTokens: entry.usage.totalTokens,
+      estimatedCost: entry.estimatedCost,
+    });
+    throw unavailable(`${failure.message}; the exchange was not recorded`);
+  };
+
+  try {
+    transaction(() => trim(maxEntries));
+  } catch (error) {
+    if (!isFull(error)) {
+      db.close();
+      throw new StorageError(`Cannot open the ledger database ${path}: ${describeError(error)}`);
+    }
+  }
+
+  return {
+    location: path,
+    record(entry) {
+      if (closed) throw unavailable("The server is shutting down");
+      const success = entry.status === "success";
+      const cost = success && entry.estimatedCost !== null
+        ? Math.round(entry.estimatedCost * COST_UNITS)
+        : 0;
+      const timeMs = Date.parse(entry.timestamp);
+      try {
+        transaction(() => {
+          trim(maxEntries - 1);
+          statements.insert.run(
+            entry.messageId,
+            entry.timestamp,
+            Number.isFinite(timeMs) ? timeMs : now(),
+            entry.message,
+            entry.context ?? null,
+            entry.aiResponse ?? null,
+            entry.model,
+            entry.provider,
+            entry.usage.promptTokens,
+            entry.usage.completionTokens,
+            entry.usage.totalTokens,
+            entry.estimatedCost,
+            entry.responseTime,
+            entry.status,
+            entry.error ?? null,
+          );
+          statements.total.run(
+            entry.model,
+            success ? 1 : 0,
+            success ? 0 : 1,
+            success ? entry.usage.promptTokens : 0,
+            success ? entry.usage.completionTokens : 0,
+            success ? entry.usage.totalTokens : 0,
+            cost,
+            success && entry.estimatedCost === null ? 1 : 0,
+            success ? Math.round(entry.responseTime * 1000) : 0,
+          );
+        });
+      } catch (error) {
+        fail(error, entry);
+      }
+      failure = undefined;
+    },
+    recent(limit = -1, offset = 0) {
+      const rows = statements.recent.all(limit, Math.max(0, offset)) as Row[];
+      return rows.reverse().map(toEntry);
+    },
+    get size() {
+      return num((statements.count.get() as Row).n);
+    },
+    stats() {
+      return statsOf(statements.totals.all() as Row[]);
+    },
+    problem() {
+      if (closed) return "The ledger database is closed";
+      if (!failure) return undefined;
+      const { message, at, bytes } = failure;
+      if (now() - at < PROBE_INTERVAL_MS) return message;
+      try {
+        transaction(() => {
+          trim(maxEntries);
+          statements.probeWrite.run(bytes);
+        });
+        transaction(() => statements.probeDelete.run());
+        log?.info("ledger database writable again", { db: path });
+        failure = undefined;
+        return undefined;
+      } catch (error) {
+        failure = { message, at: now(), bytes };
+        log?.debug("ledger database still not writable", { error: describeError(error) });
+        return message;
+      }
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      } catch (error) {
+        log?.warn("ledger checkpoint failed", { db: path, error: describeError(error) });
+      }
+      db.close();
+    },
+  };
+}
+
+function openDatabase(path: string): DatabaseSync {
+  const fail = (error: unknown): never => {
+    throw new StorageError(
+      `Cannot open the ledger database ${path}: ${describeError(error)} ` +
+        `(choose another file with --db PATH or MCPCOMM_DB, or --db :memory: to keep none)`,
+    );
+  };
+  if (path !== MEMORY_DB) {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (error) {
+      fail(error);
+    }
+  }
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(path);
+    db.exec("PRAGMA busy_timeout = 5000");
+    const check = db.prepare("PRAGMA quick_check").all() as Row[];
+    if (check.length !== 1 || check[0]?.quick_check !== "ok") {
+      throw new Error(`the file is corrupt (${String(check[0]?.quick_check)})`);
+    }
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = FULL");
+    const version = num((db.prepare("PRAGMA user_version").get() as Row).user_version);
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`it was written by a newer mcpcomm (schema ${version})`);
+    }
+    const tables = db.prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    ).all() as Row[];
+    if (version === 0 && tables.length > 0) {
+      throw new Error("it is not an mcpcomm ledger (it holds other tables)");
+    }
+    db.exec("BEGIN IMMEDIATE");
+    db.exec(SCHEMA);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    db.exec("COMMIT");
+    return db;
+  } catch (error) {
+    try {
+      db?.close();
+    } catch {
+      // already failing; the first error is the one to report
+    }
+    return fail(error);
+  }
+}
+
+function statsOf(rows: Row[]): LedgerStats {
+  const stats: LedgerStats = {
+    totalRequests: 0,
+    successfulRequests: 0,
+    failedRequests: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    totalTokens: 0,
+    estimatedTotalCost: 0,
+    unpricedRequests: 0,
+    averageResponseTime: 0,
+    models: {},
+  };
+  let costUnits = 0;
+  let responseMs = 0;
+  for (const row of rows) {
+    const successes = num(row.successes);
+    stats.totalRequests += num(row.requests);
+    stats.successfulRequests += successes;
+    stats.failedRequests += num(row.failures);
+    stats.promptTokens += num(row.prompt_tokens);
+    stats.completionTokens += num(row.completion_tokens);
+    stats.totalTokens += num(row.total_tokens);
+    stats.unpricedRequests += num(row.unpriced);
+    costUnits += num(row.cost_units);
+    responseMs += num(row.response_ms);
+    if (successes === 0) continue;
+    stats.models[String(row.model)] = {
+      requests: successes,
+      promptTokens: num(row.prompt_tokens),
+      completionTokens: num(row.completion_tokens),
+      totalTokens: num(row.total_tokens),
+      estimatedCost: round(num(row.cost_units) / COST_UNITS),
+      unpricedRequests: num(row.unpriced),
+    };
+  }
+  stats.estimatedTotalCost = round(costUnits / COST_UNITS);
+  stats.averageResponseTime = stats.successfulRequests
+    ? round(responseMs / 1000 / stats.successfulRequests)
+    : 0;
+  return stats;
+}
+
+/**
+ * The ledger the settings ask for: `:memory:` keeps a bounded in-memory ledger, a path (or, when
+ * `db` is unset, `defaultPath`) opens {@linkcode openSqliteLedger}; with neither, memory.
+ * @example
+ * ```ts
+ * const ledger = openLedger({ db: config.MCPCOMM_DB, defaultPath, maxEntries: 1000 });
+ * ```
+ */
+export function openLedger(options: OpenLedgerOptions): Ledger {
+  const path = options.db ?? options.defaultPath;
+  if (path === undefined || path === MEMORY_DB) return createMemoryLedger(options.maxEntries);
+  return openSqliteLedger({
+    path,
+    maxEntries: options.maxEntries,
+    ...(options.maxAgeDays !== undefined ? { maxAgeDays: options.maxAgeDays } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+}

@@ -1,0 +1,164 @@
+/**
+ * The checks every MCP HTTP route runs before a message reaches an MCP server: Host and Origin
+ * against DNS rebinding, Accept and Content-Type, the protocol version header, JSON-RPC batches.
+ * Each throws an {@linkcode HttpError}; `errorResponse` turns it into the answer.
+ * @module
+ */
+import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import { HttpError } from "../errors.ts";
+import { isLoopbackHost } from "../http.ts";
+
+/**
+ * Protocol versions accepted in `MCP-Protocol-Version`: 2025-11-25, 2025-06-18, 2025-03-26, and
+ * the older ones the SDK still negotiates for legacy HTTP+SSE clients (2024-11-05, 2024-10-07).
+ */
+export const MCP_PROTOCOL_VERSIONS: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS;
+
+/** Which Host and Origin headers an MCP route accepts. */
+export interface HostPolicy {
+  /** The address the server bound. On a loopback bind only loopback Host names pass. */
+  bindHost: string;
+  /** `MCP_ALLOWED_HOSTS`: on other binds, the Host names (with or without port) accepted. */
+  allowedHosts?: readonly string[] | undefined;
+  /** `MCP_ALLOWED_ORIGINS`: Origins accepted besides loopback and same-origin ones. */
+  allowedOrigins?: readonly string[] | undefined;
+}
+
+function parseHost(host: string): URL | undefined {
+  if (host === "" || /[\s/\\@?#]/.test(host)) return undefined;
+  try {
+    return new URL(`http://${host}`);
+  } catch {
+    return undefined;
+  }
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+function isIpLiteral(hostname: string): boolean {
+  return IPV4.test(hostname) || hostname.startsWith("[");
+}
+
+function quote(value: string): string {
+  return JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}...` : value);
+}
+
+/**
+ * Refuses (403 `forbidden`) a Host or Origin that a DNS-rebinding page could send:
+ * - Host: loopback names always pass; on a loopback bind nothing else does; on other binds the
+ *   names in `allowedHosts` pass, or, when that is unset, IP addresses (a rebinding attack
+ *   always uses a DNS name).
+ * - Origin: absent (not a browser), listed in `allowedOrigins`, a loopback origin, or the
+ *   (checked) Host itself.
+ */
+export function checkHostAndOrigin(request: Request, policy: HostPolicy): void {
+  const hostHeader = request.headers.get("host") ?? new URL(request.url).host;
+  const host = parseHost(hostHeader);
+  if (!host) throw new HttpError(403, "forbidden", `Host header ${quote(hostHeader)} is invalid`);
+  const hostname = host.hostname.toLowerCase();
+  if (!isLoopbackHost(hostname)) {
+    if (isLoopbackHost(policy.bindHost)) {
+      throw new HttpError(
+        403,
+        "forbidden",
+        `Host ${quote(hostHeader)} is not allowed: this server listens on loopback only`,
+      );
+    }
+    const allowed = policy.allowedHosts?.length
+      ? policy.allowedHosts.some((entry) => {
+        const e = entry.toLowerCase();
+        return e === hostname || e === host.host;
+      })
+      : isIpLiteral(hostname);
+    if (!allowed) {
+      throw new HttpError(
+        403,
+        "forbidden",
+        `Host ${quote(hostHeader)} is not allowed; list it in MCP_ALLOWED_HOSTS`,
+      );
+    }
+  }
+
+  const origin = request.headers.get("origin");
+  if (origin === null) return;
+  const trimmed = origin.replace(/\/+$/, "").toLowerCase();
+  if (policy.allowedOrigins?.some((o) => o.replace(/\/+$/, "").toLowerCase() === trimmed)) return;
+  let url: URL | undefined;
+  try {
+    url = new URL(origin);
+  } catch {
+    url = undefined;
+  }
+  const web = url && (url.protocol === "http:" || url.protocol === "https:");
+  if (web && (isLoopbackHost(url!.hostname) || url!.host === host.host)) return;
+  throw new HttpError(
+    403,
+    "forbidden",
+    `Origin ${quote(origin)} is not allowed; list it in MCP_ALLOWED_ORIGINS`,
+  );
+}
+
+function mediaType(header: string | null): string {
+  return (header ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+/** 415 unless the body is declared `application/json`. */
+export function requireJsonContentType(request: Request): void {
+  if (mediaType(request.headers.get("content-type")) === "application/json") return;
+  throw new HttpError(
+    415,
+    "unsupported_media_type",
+    "Content-Type must be application/json",
+  );
+}
+
+/** 406 unless `Accept` lists every one of `types`. */
+export function requireAccept(request: Request, types: readonly string[]): void {
+  const accept = (request.headers.get("accept") ?? "").toLowerCase();
+  const missing = types.filter((type) => !accept.includes(type));
+  if (missing.length === 0) return;
+  throw new HttpError(
+    406,
+    "not_acceptable",
+    `Accept must list ${types.join(" and ")} (got ${quote(accept)})`,
+  );
+}
+
+/** 400 when `MCP-Protocol-Version` is present and not one of {@linkcode MCP_PROTOCOL_VERSIONS}. */
+export function checkProtocolVersion(request: Request): void {
+  const version = request.headers.get("mcp-protocol-version");
+  if (version === null || MCP_PROTOCOL_VERSIONS.includes(version)) return;
+  throw new HttpError(
+    400,
+    "invalid_request",
+    `Unsupported MCP-Protocol-Version ${quote(version)}; supported: ${
+      MCP_PROTOCOL_VERSIONS.join(", ")
+    }`,
+  );
+}
+
+const decoder = new TextDecoder();
+
+/** Parses one JSON-RPC message body: 400 for bad JSON, for a batch (array), or a non-object. */
+export function parseJsonRpcBody(body: Uint8Array): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(body));
+  } catch {
+    throw new HttpError(400, "invalid_json", "Request body is not valid JSON");
+  }
+  if (Array.isArray(parsed)) {
+    throw new HttpError(
+      400,
+      "invalid_request",
+      "JSON-RPC batches are not accepted; send one message per request",
+    );
+  }
+  if (
+    typeof parsed !== "object" || parsed === null ||
+    (parsed as Record<string, unknown>).jsonrpc !== "2.0"
+  ) {
+    throw new HttpError(400, "invalid_request", "Body must be one JSON-RPC 2.0 message object");
+  }
+  return parsed as Record<string, unknown>;
+}

@@ -1,0 +1,292 @@
+/**
+ * Where an MCP server is and how to reach it: `NAME=TARGET` parsing and an SDK `Client`
+ * connected over the matching transport. Shared by `mcpcomm client` and Server A's gateway.
+ *
+ * TARGET is `http(s)://.../mcp` (Streamable HTTP), `http(s)://.../sse` (legacy HTTP+SSE),
+ * `ws(s)://...` (WebSocket, subprotocol `mcp`) or `stdio:COMMAND ARGS` (a spawned process).
+ * @module
+ */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import {
+  getDefaultEnvironment,
+  StdioClientTransport,
+} from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { UsageError } from "../errors.ts";
+import { WebSocketClientTransport } from "./websocket.ts";
+
+/** A parsed TARGET. */
+export type Target =
+  | { kind: "http"; url: URL }
+  | { kind: "sse"; url: URL }
+  | { kind: "ws"; url: URL }
+  | { kind: "stdio"; command: string; args: string[] };
+
+/** A TARGET with its name. */
+export interface NamedTarget {
+  name: string;
+  target: Target;
+}
+
+/** Transport words accepted after a bare `host:port` (the seed's `add NAME HOST:PORT sse`). */
+export const TRANSPORT_HINTS = ["mcp", "http", "sse", "ws", "websocket", "stdio"] as const;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
+
+/** Throws {@linkcode UsageError} unless `name` is 1-32 letters, digits, `_` or `-`. */
+export function validateName(name: string): string {
+  if (!NAME.test(name)) {
+    throw new UsageError(
+      `Invalid server name "${name}": use 1-32 letters, digits, "_" or "-", starting with a letter or digit`,
+    );
+  }
+  return name;
+}
+
+/** Splits a command line into words: whitespace separates, quotes and backslashes group. */
+export function splitCommandLine(text: string): string[] {
+  const words: string[] = [];
+  let current = "";
+  let started = false;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === quote) quote = null;
+      else if (ch === "\\" && quote === '"' && i + 1 < text.length) current += text[++i];
+      else current += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      started = true;
+    } else if (ch === "\\" && i + 1 < text.length) {
+      current += text[++i];
+      started = true;
+    } else if (/\s/.test(ch)) {
+      if (started) words.push(current);
+      current = "";
+      started = false;
+    } else {
+      current += ch;
+      started = true;
+    }
+  }
+  if (quote) throw new UsageError(`Unclosed ${quote} in "${text}"`);
+  if (started) words.push(current);
+  return words;
+}
+
+/**
+ * Parses one TARGET. A bare `HOST:PORT` becomes `http://HOST:PORT/mcp`, or the endpoint of
+ * `hint` (`sse` -> `/sse`, `ws` -> `/ws`). Throws {@linkcode UsageError} saying what is accepted.
+ * @example
+ * ```ts
+ * parseTarget("ws://127.0.0.1:8080/ws"); // { kind: "ws", url }
+ * parseTarget("stdio:mcpcomm toolbox --transport stdio"); // { kind: "stdio", command, args }
+ * parseTarget("localhost:8081", "sse"); // { kind: "sse", url: http://localhost:8081/sse }
+ * ```
+ */
+export function parseTarget(text: string, hint?: string): Target {
+  const spec = text.trim();
+  if (hint !== undefined && !(TRANSPORT_HINTS as readonly string[]).includes(hint)) {
+    throw new UsageError(`Unknown transport "${hint}"; expected one of mcp, sse, ws`);
+  }
+  if (spec.startsWith("stdio:")) {
+    const [command, ...args] = splitCommandLine(spec.slice("stdio:".length));
+    if (!command) throw new UsageError(`Target "${text}" names no command after "stdio:"`);
+    return { kind: "stdio", command, args };
+  }
+  if (/^[A-Za-z0-9.-]+:\d{1,5}$/.test(spec) || /^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/.test(spec)) {
+    const base = `//${spec}`;
+    if (hint === "sse") return { kind: "sse", url: new URL(`http:${base}/sse`) };
+    if (hint === "ws" || hint === "websocket") return { kind: "ws", url: new URL(`ws:${base}/ws`) };
+    return { kind: "http", url: new URL(`http:${base}/mcp`) };
+  }
+  let url: URL;
+  try {
+    url = new URL(spec);
+  } catch {
+    throw new UsageError(
+      `Invalid target "${text}": expected http(s)://HOST/mcp, http(s)://HOST/sse, ws(s)://HOST/ws, HOST:PORT or stdio:COMMAND`,
+    );
+  }
+  if (url.protocol === "ws:" || url.protocol === "wss:") return { kind: "ws", url };
+  if (url.protocol === "http:" || url.protocol === "https:") {
+    return { kind: /\/sse\/?$/.test(url.pathname) ? "sse" : "http", url };
+  }
+  throw new UsageError(
+    `Invalid target "${text}": scheme ${url.protocol} is not one of http, https, ws, wss, stdio`,
+  );
+}
+
+/**
+ * Parses `NAME=TARGET`; without `NAME=` the name is `fallbackName`. `hint` as in
+ * {@linkcode parseTarget}.
+ * @example
+ * ```ts
+ * parseNamedTarget("calc=ws://127.0.0.1:8080/ws"); // { name: "calc", target: { kind: "ws", ... } }
+ * ```
+ */
+export function parseNamedTarget(text: string, fallbackName?: string, hint?: string): NamedTarget {
+  const match = /^([A-Za-z0-9][A-Za-z0-9_-]*)=(.+)$/s.exec(text.trim());
+  if (match) return { name: validateName(match[1]!), target: parseTarget(match[2]!, hint) };
+  if (fallbackName === undefined) throw new UsageError(`Expected NAME=TARGET, got "${text}"`);
+  return { name: validateName(fallbackName), target: parseTarget(text, hint) };
+}
+
+/**
+ * Parses a list of `NAME=TARGET` (the `UPSTREAMS` setting: separated by `;` or newlines);
+ * names must be unique.
+ */
+export function parseTargetList(text: string | readonly string[]): NamedTarget[] {
+  const items = typeof text === "string" ? text.split(/[;\n]/) : text;
+  const out: NamedTarget[] = [];
+  for (const item of items.map((s) => s.trim()).filter(Boolean)) {
+    const named = parseNamedTarget(item);
+    if (out.some((t) => t.name === named.name)) {
+      throw new UsageError(`Server name "${named.name}" is used twice`);
+    }
+    out.push(named);
+  }
+  return out;
+}
+
+/** A short human form of a target, without credentials or query strings. */
+export function describeTarget(target: Target): string {
+  if (target.kind === "stdio") return `stdio:${[target.command, ...target.args].join(" ")}`;
+  return `${target.url.protocol}//${target.url.host}${target.url.pathname}`;
+}
+
+/** The transport kind's display name. */
+export function transportLabel(target: Target): string {
+  return { http: "streamable-http", sse: "sse", ws: "websocket", stdio: "stdio" }[target.kind];
+}
+
+/** Options of {@linkcode connectTarget}. */
+export interface ConnectOptions {
+  /** The client's name in `initialize`. */
+  clientName: string;
+  version: string;
+  /** A Bearer token sent on HTTP and WebSocket targets. */
+  authToken?: string | undefined;
+  /** Gives up connecting after this long. */
+  timeoutMs?: number;
+  /**
+   * Where a stdio child's stderr goes: `inherit`, or `pipe` (default), which keeps its last lines
+   * for the error when the child fails to start, and then discards it.
+   */
+  stderr?: "inherit" | "pipe";
+  /** Called before connecting, to install notification handlers on the client. */
+  setup?: (client: Client) => void;
+}
+
+/** Creates the SDK transport for a target (not yet started). */
+export function createTransport(
+  target: Target,
+  options: Pick<ConnectOptions, "authToken" | "stderr"> = {},
+): Transport {
+  const headers: Record<string, string> = options.authToken
+    ? { authorization: `Bearer ${options.authToken}` }
+    : {};
+  switch (target.kind) {
+    case "http":
+      return new StreamableHTTPClientTransport(target.url, { requestInit: { headers } });
+    case "sse":
+      return new SSEClientTransport(target.url, { requestInit: { headers } });
+    case "ws":
+      return new WebSocketClientTransport(target.url, { headers });
+    case "stdio":
+      return new StdioClientTransport({
+        command: target.command,
+        args: target.args,
+        env: getDefaultEnvironment(),
+        stderr: options.stderr ?? "pipe",
+      });
+  }
+}
+
+/**
+ * Connects a new SDK `Client` to `target`; rejects with a message naming the target when the
+ * server cannot be reached or does not complete `initialize` within the timeout.
+ * @example
+ * ```ts
+ * const client = await connectTarget(parseTarget("http://127.0.0.1:8080/mcp"), {
+ *   clientName: "mcpcomm-client",
+ *   version: "0.1.0",
+ * });
+ * await client.listTools();
+ * ```
+ */
+export async function connectTarget(target: Target, options: ConnectOptions): Promise<Client> {
+  const client = new Client(
+    { name: options.clientName, version: options.version },
+    { capabilities: {} },
+  );
+  options.setup?.(client);
+  const transport = createTransport(target, options);
+  const stderrTail = transport instanceof StdioClientTransport ? tailOf(transport) : undefined;
+  const timeoutMs = options.timeoutMs ?? 15000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      client.connect(transport, { timeout: timeoutMs }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } catch (error) {
+    await client.close().catch(() => {});
+    const said = stderrTail?.().trim().split("\n").filter(Boolean).slice(-3).join(" | ");
+    throw new TargetError(
+      `Cannot connect to ${describeTarget(target)}: ${connectFailure(error)}${
+        said ? ` (its stderr: ${said})` : ""
+      }`,
+      { cause: error },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+  return client;
+}
+
+/**
+ * Closes a client; over Streamable HTTP it first ends the session (`DELETE`), so the server
+ * frees it at once instead of when it idles out.
+ */
+export async function disconnect(client: Client): Promise<void> {
+  const transport = client.transport;
+  if (transport instanceof StreamableHTTPClientTransport && transport.sessionId) {
+    await transport.terminateSession().catch(() => {});
+  }
+  await client.close().catch(() => {});
+}
+
+/** Keeps the last 4 KiB a stdio child wrote to stderr; returns a reader of it. */
+function tailOf(transport: StdioClientTransport): () => string {
+  let tail = "";
+  const stream = transport.stderr as
+    | { on(event: "data", fn: (chunk: Uint8Array | string) => void): void }
+    | null;
+  stream?.on("data", (chunk) => {
+    tail = (tail + (typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk))).slice(
+      -4096,
+    );
+  });
+  return () => tail;
+}
+
+/** A target that could not be reached; the message names it. */
+export class TargetError extends Error {
+  override name = "TargetError";
+}
+
+function connectFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/ECONNREFUSED|Connection refused|os error 111/i.test(message)) return "connection refused";
+  if (/ENOENT|NotFound|No such file/i.test(message)) return `command not found (${message})`;
+  return message || "unknown error";
+}

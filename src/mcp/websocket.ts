@@ -1,0 +1,277 @@
+/**
+ * MCP over WebSocket (subprotocol `mcp`, one JSON-RPC message per text frame): a server-side
+ * transport for a socket from `Deno.upgradeWebSocket`, and a client transport that can send
+ * headers (the SDK's own cannot).
+ * @module
+ */
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { requireBearer } from "../auth.ts";
+import { describeError, HttpError } from "../errors.ts";
+import { checkHostAndOrigin } from "./guards.ts";
+
+/** The WebSocket subprotocol MCP uses. */
+export const MCP_SUBPROTOCOL = "mcp";
+
+/** Close code for a frame larger than the limit (RFC 6455 "message too big"). */
+const TOO_BIG = 1009;
+
+function attach(
+  transport: { onmessage?: Transport["onmessage"]; onerror?: Transport["onerror"] },
+  socket: WebSocket,
+  maxMessageBytes: number,
+): void {
+  socket.onmessage = (event) => {
+    if (typeof event.data !== "string") {
+      transport.onerror?.(new Error("Binary WebSocket frames are not MCP messages"));
+      return;
+    }
+    if (event.data.length > maxMessageBytes) {
+      transport.onerror?.(new Error(`WebSocket message larger than ${maxMessageBytes} bytes`));
+      socket.close(TOO_BIG, "message too big");
+      return;
+    }
+    let message: JSONRPCMessage;
+    try {
+      message = JSONRPCMessageSchema.parse(JSON.parse(event.data));
+    } catch (error) {
+      transport.onerror?.(new Error(`Invalid MCP message: ${describeError(error)}`));
+      return;
+    }
+    transport.onmessage?.(message);
+  };
+}
+
+/**
+ * The server side of one WebSocket connection.
+ * @example
+ * ```ts
+ * const { socket, response } = Deno.upgradeWebSocket(request, { protocol: "mcp" });
+ * await createServer().connect(new WebSocketServerTransport(socket));
+ * return response;
+ * ```
+ */
+export class WebSocketServerTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  readonly sessionId: string = crypto.randomUUID();
+  #socket: WebSocket;
+  #maxMessageBytes: number;
+  #closed = false;
+
+  constructor(socket: WebSocket, options: { maxMessageBytes?: number } = {}) {
+    this.#socket = socket;
+    this.#maxMessageBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
+  }
+
+  start(): Promise<void> {
+    attach(this, this.#socket, this.#maxMessageBytes);
+    this.#socket.onclose = () => this.#finish();
+    this.#socket.onerror = (event) => {
+      this.onerror?.(new Error(`WebSocket error: ${(event as ErrorEvent).message ?? "unknown"}`));
+    };
+    return Promise.resolve();
+  }
+
+  #finish(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.onclose?.();
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    if (this.#socket.readyState === WebSocket.CONNECTING) {
+      await new Promise<void>((resolve, reject) => {
+        this.#socket.addEventListener("open", () => resolve(), { once: true });
+        this.#socket.addEventListener("close", () => reject(new Error("WebSocket closed")), {
+          once: true,
+        });
+      });
+    }
+    if (this.#socket.readyState !== WebSocket.OPEN) throw new Error("WebSocket is not open");
+    this.#socket.send(JSON.stringify(message));
+  }
+
+  close(): Promise<void> {
+    if (
+      this.#socket.readyState === WebSocket.OPEN || this.#socket.readyState === WebSocket.CONNECTING
+    ) {
+      this.#socket.close(1000, "closed");
+    }
+    this.#finish();
+    return Promise.resolve();
+  }
+}
+
+/** Options of {@linkcode WebSocketClientTransport}. */
+export interface WebSocketClientOptions {
+  /** Extra handshake headers, e.g. `authorization` (a Deno extension of `WebSocket`). */
+  headers?: Record<string, string>;
+  maxMessageBytes?: number;
+}
+
+/**
+ * The client side: connects to `ws(s)://.../ws` with subprotocol `mcp`.
+ * @example
+ * ```ts
+ * await client.connect(new WebSocketClientTransport(new URL("ws://127.0.0.1:8080/ws")));
+ * ```
+ */
+export class WebSocketClientTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  #url: URL;
+  #options: WebSocketClientOptions;
+  #socket?: WebSocket;
+  #closed = false;
+
+  constructor(url: URL, options: WebSocketClientOptions = {}) {
+    this.#url = url;
+    this.#options = options;
+  }
+
+  start(): Promise<void> {
+    if (this.#socket) throw new Error("WebSocketClientTransport already started");
+    const init = { protocols: [MCP_SUBPROTOCOL], headers: this.#options.headers ?? {} };
+    const socket = new WebSocket(this.#url, init as unknown as string[]);
+    this.#socket = socket;
+    attach(this, socket, this.#options.maxMessageBytes ?? 16 * 1024 * 1024);
+    return new Promise((resolve, reject) => {
+      let opened = false;
+      socket.onopen = () => {
+        opened = true;
+        if (socket.protocol !== MCP_SUBPROTOCOL) {
+          socket.close(1002, "subprotocol mcp required");
+          reject(new Error(`${this.#url.href} did not accept the WebSocket subprotocol "mcp"`));
+          return;
+        }
+        resolve();
+      };
+      socket.onerror = (event) => {
+        const error = new Error(
+          `WebSocket to ${this.#url.href} failed: ${(event as ErrorEvent).message ?? "error"}`,
+        );
+        if (!opened) reject(error);
+        else this.onerror?.(error);
+      };
+      socket.onclose = () => {
+        if (!opened) {
+          reject(new Error(`WebSocket to ${this.#url.href} closed during the handshake`));
+        }
+        if (this.#closed) return;
+        this.#closed = true;
+        this.onclose?.();
+      };
+    });
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    if (this.#socket?.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new Error("Not connected"));
+    }
+    this.#socket.send(JSON.stringify(message));
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    const socket = this.#socket;
+    if (
+      socket && (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING)
+    ) {
+      socket.close(1000, "closed");
+    }
+    if (!this.#closed) {
+      this.#closed = true;
+      this.onclose?.();
+    }
+    return Promise.resolve();
+  }
+}
+
+/** Whether a request asks to upgrade to a WebSocket. */
+export function isWebSocketUpgrade(request: Request): boolean {
+  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
+}
+
+/** Whether the client offered the `mcp` subprotocol. */
+export function offersMcpSubprotocol(request: Request): boolean {
+  return (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim())
+    .includes(MCP_SUBPROTOCOL);
+}
+
+/** Options of {@linkcode createWebSocketEndpoint}. */
+export interface WebSocketEndpointOptions {
+  /** A fresh MCP server for each connection. */
+  createServer: () => McpServer;
+  /** The bound address, for the Host check. */
+  bindHost: string;
+  allowedHosts?: readonly string[] | undefined;
+  allowedOrigins?: readonly string[] | undefined;
+  /** Required as `Authorization: Bearer` when set. */
+  authToken?: string | undefined;
+  /** Largest accepted message; a larger one closes the socket with 1009. */
+  maxMessageBytes: number;
+}
+
+/** MCP over WebSocket as a request handler. */
+export interface WebSocketEndpoint {
+  /** Upgrades `request` (after the guards) and serves MCP on the socket. */
+  handle(request: Request): Promise<Response>;
+  /** Open connections. */
+  readonly connectionCount: number;
+  /** Closes every connection. */
+  closeAll(): Promise<void>;
+}
+
+/**
+ * Creates the WebSocket endpoint: the same Host/Origin and token guards as the HTTP routes, the
+ * `mcp` subprotocol required, one MCP server per connection, closed with its socket.
+ * @example
+ * ```ts
+ * const ws = createWebSocketEndpoint({ createServer, bindHost: "127.0.0.1", maxMessageBytes: 1 << 20 });
+ * Deno.serve((request) => new URL(request.url).pathname === "/ws" ? ws.handle(request) : notFound());
+ * ```
+ */
+export function createWebSocketEndpoint(options: WebSocketEndpointOptions): WebSocketEndpoint {
+  const open = new Set<WebSocketServerTransport>();
+  return {
+    async handle(request) {
+      if (request.method !== "GET" || !isWebSocketUpgrade(request)) {
+        throw new HttpError(
+          426,
+          "invalid_request",
+          'Use a WebSocket upgrade with subprotocol "mcp" here',
+          { upgrade: "websocket" },
+        );
+      }
+      if (!offersMcpSubprotocol(request)) {
+        throw new HttpError(400, "invalid_request", 'WebSocket subprotocol "mcp" is required');
+      }
+      checkHostAndOrigin(request, options);
+      requireBearer(request, options.authToken);
+      const { socket, response } = Deno.upgradeWebSocket(request, { protocol: MCP_SUBPROTOCOL });
+      const transport = new WebSocketServerTransport(socket, {
+        maxMessageBytes: options.maxMessageBytes,
+      });
+      open.add(transport);
+      const mcp = options.createServer();
+      await mcp.connect(transport);
+      const protocolOnClose = transport.onclose;
+      transport.onclose = () => {
+        protocolOnClose?.();
+        open.delete(transport);
+        mcp.close().catch(() => {});
+      };
+      return response;
+    },
+    get connectionCount() {
+      return open.size;
+    },
+    async closeAll() {
+      await Promise.all([...open].map((t) => t.close().catch(() => {})));
+    },
+  };
+}

@@ -1,0 +1,664 @@
+/**
+ * Server A as a gateway: an MCP client of other MCP servers ("upstreams") over any transport,
+ * offering their tools, resources and prompts under a namespace (`NAME_tool`, `NAME_prompt`,
+ * `upstream://NAME/<encoded uri>`), forwarding calls with progress and cancellation, following
+ * their `list_changed` notifications, and reconnecting with backoff to an upstream that is down
+ * without holding up the others.
+ * @module
+ */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListToolsRequestSchema,
+  type Prompt,
+  PromptListChangedNotificationSchema,
+  ReadResourceRequestSchema,
+  type Resource,
+  ResourceListChangedNotificationSchema,
+  type Tool,
+  ToolListChangedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import type { Config } from "../config.ts";
+import { describeError, UsageError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { installedHandler, intercept } from "../mcp/intercept.ts";
+import {
+  connectTarget,
+  describeTarget,
+  disconnect,
+  type NamedTarget,
+  parseTargetList,
+} from "../mcp/targets.ts";
+import { defineTool, errorResult, jsonResult, type ToolExtra } from "../mcp/tools.ts";
+import { delay, withRetries } from "../retry.ts";
+import { parsePipelines, type Pipeline, runPipeline } from "./gateway_pipeline.ts";
+
+/** Scheme of namespaced upstream resource URIs: `upstream://NAME/<encodeURIComponent(uri)>`. */
+export const UPSTREAM_URI_PREFIX = "upstream://";
+
+/** Name of the gateway's own status tool. */
+export const GATEWAY_STATUS_TOOL = "gateway_upstreams";
+
+/** An upstream's state as reported by {@linkcode Gateway.status}. */
+export interface UpstreamStatus {
+  name: string;
+  target: string;
+  state: "connecting" | "up" | "down" | "closed";
+  tools: number;
+  resources: number;
+  prompts: number;
+  /** Connection attempts since the last success. */
+  failures: number;
+  lastError?: string;
+  /** When the next connection attempt starts (ISO time), while down. */
+  nextRetryAt?: string;
+}
+
+interface Upstream {
+  name: string;
+  spec: NamedTarget;
+  state: UpstreamStatus["state"];
+  client?: Client;
+  tools: Tool[];
+  resources: Resource[];
+  prompts: Prompt[];
+  failures: number;
+  lastError?: string;
+  nextRetryAt?: number;
+  settled: PromiseWithResolvers<void>;
+}
+
+/** Options of {@linkcode Gateway}. */
+export interface GatewayOptions {
+  upstreams: NamedTarget[];
+  version: string;
+  log: Logger;
+  /** Bearer token sent to HTTP and WebSocket upstreams. */
+  authToken?: string | undefined;
+  /** Timeout of one forwarded request; reset by each progress notification. */
+  timeoutMs: number;
+  /** Timeout of one connection attempt (default 15 s). */
+  connectTimeoutMs?: number;
+  /** Backoff between connection attempts (defaults 500 ms to 30 s). */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Chains offered as tools. */
+  pipelines?: Pipeline[];
+}
+
+async function listAll<T>(
+  fetchPage: (
+    cursor?: string,
+  ) => Promise<{ nextCursor?: string | undefined } & Record<string, unknown>>,
+  key: string,
+): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await fetchPage(cursor);
+    out.push(...(page[key] as T[]));
+    cursor = page.nextCursor;
+  } while (cursor);
+  return out;
+}
+
+/**
+ * The upstream connections and the namespace over them. One gateway serves every MCP session
+ * of Server A: {@linkcode Gateway.attach} adds it to each session's server.
+ * @example
+ * ```ts
+ * const gateway = new Gateway({ upstreams: parseTargetList(config.UPSTREAMS ?? ""), ... });
+ * gateway.start();
+ * const mcp = gateway.attach(createServerAMcp(deps));
+ * ```
+ */
+export class Gateway {
+  readonly #options: GatewayOptions;
+  readonly #upstreams = new Map<string, Upstream>();
+  readonly #servers = new Map<McpServer, { connected: boolean }>();
+  readonly #stop = new AbortController();
+  #started = false;
+
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+    for (const spec of options.upstreams) {
+      this.#upstreams.set(spec.name, {
+        name: spec.name,
+        spec,
+        state: "connecting",
+        tools: [],
+        resources: [],
+        prompts: [],
+        failures: 0,
+        settled: Promise.withResolvers<void>(),
+      });
+    }
+  }
+
+  /** Starts connecting every upstream in the background; returns at once. */
+  start(): this {
+    if (this.#started) return this;
+    this.#started = true;
+    for (const upstream of this.#upstreams.values()) {
+      this.#maintain(upstream).catch((error) =>
+        this.#options.log.error("upstream loop failed", {
+          upstream: upstream.name,
+          error: describeError(error),
+        })
+      );
+    }
+    return this;
+  }
+
+  /** Resolves when every upstream has connected or failed its first attempt. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#upstreams.values()].map((u) => u.settled.promise));
+  }
+
+  /**
+   * Like {@linkcode settled}, but gives up waiting after `timeoutMs`, so that clients which list
+   * tools once at start see the upstreams that answer quickly.
+   */
+  async ready(timeoutMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.settled(),
+      new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs)),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Sessions the gateway is attached to and not yet closed. */
+  get sessionCount(): number {
+    return this.#servers.size;
+  }
+
+  /** Each upstream's state. */
+  status(): UpstreamStatus[] {
+    return [...this.#upstreams.values()].map((u) => ({
+      name: u.name,
+      target: describeTarget(u.spec.target),
+      state: u.state,
+      tools: u.tools.length,
+      resources: u.resources.length,
+      prompts: u.prompts.length,
+      failures: u.failures,
+      ...(u.lastError !== undefined ? { lastError: u.lastError } : {}),
+      ...(u.state === "down" && u.nextRetryAt !== undefined
+        ? { nextRetryAt: new Date(u.nextRetryAt).toISOString() }
+        : {}),
+    }));
+  }
+
+  /** Disconnects every upstream and stops reconnecting. */
+  async close(): Promise<void> {
+    this.#stop.abort(new Error("gateway closed"));
+    await Promise.all([...this.#upstreams.values()].map(async (u) => {
+      u.state = "closed";
+      u.settled.resolve();
+      if (u.client) await disconnect(u.client);
+    }));
+  }
+
+  async #maintain(upstream: Upstream): Promise<void> {
+    const { log } = this.#options;
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      let client: Client;
+      try {
+        client = await withRetries(() => this.#connect(upstream), {
+          attempts: Number.POSITIVE_INFINITY,
+          deadline: Number.POSITIVE_INFINITY,
+          baseDelayMs: this.#options.baseDelayMs ?? 500,
+          maxDelayMs: this.#options.maxDelayMs ?? 30_000,
+          classify: () => ({ retry: !signal.aborted }),
+          onRetry: (error, attempt, delayMs) => {
+            upstream.state = "down";
+            upstream.failures = attempt;
+            upstream.lastError = describeError(error);
+            upstream.nextRetryAt = Date.now() + delayMs;
+            upstream.settled.resolve();
+            log.warn("upstream unavailable, retrying", {
+              upstream: upstream.name,
+              target: describeTarget(upstream.spec.target),
+              attempt,
+              retryInMs: delayMs,
+              error: upstream.lastError,
+            });
+          },
+          signal,
+        });
+      } catch {
+        return;
+      }
+      const closed = Promise.withResolvers<void>();
+      client.onclose = () => closed.resolve();
+      upstream.client = client;
+      upstream.state = "up";
+      upstream.failures = 0;
+      delete upstream.lastError;
+      upstream.settled.resolve();
+      log.info("upstream connected", {
+        upstream: upstream.name,
+        target: describeTarget(upstream.spec.target),
+        tools: upstream.tools.length,
+        resources: upstream.resources.length,
+        prompts: upstream.prompts.length,
+      });
+      this.#notify("tools", "resources", "prompts");
+      const stopped = () => closed.resolve();
+      signal.addEventListener("abort", stopped, { once: true });
+      await closed.promise;
+      signal.removeEventListener("abort", stopped);
+      if (signal.aborted) return;
+      upstream.state = "down";
+      upstream.lastError = "the connection closed";
+      delete upstream.client;
+      upstream.tools = [];
+      upstream.resources = [];
+      upstream.prompts = [];
+      log.warn("upstream disconnected, reconnecting", { upstream: upstream.name });
+      this.#notify("tools", "resources", "prompts");
+      await delay(this.#options.baseDelayMs ?? 500, signal).catch(() => {});
+    }
+  }
+
+  async #connect(upstream: Upstream): Promise<Client> {
+    upstream.state = upstream.failures === 0 ? "connecting" : "down";
+    const client = await connectTarget(upstream.spec.target, {
+      clientName: `mcpcomm-gateway-${upstream.name}`,
+      version: this.#options.version,
+      authToken: this.#options.authToken,
+      timeoutMs: this.#options.connectTimeoutMs ?? 15_000,
+      setup: (c) => {
+        c.setNotificationHandler(
+          ToolListChangedNotificationSchema as never,
+          () => this.#refresh(upstream, c, "tools"),
+        );
+        c.setNotificationHandler(
+          ResourceListChangedNotificationSchema as never,
+          () => this.#refresh(upstream, c, "resources"),
+        );
+        c.setNotificationHandler(
+          PromptListChangedNotificationSchema as never,
+          () => this.#refresh(upstream, c, "prompts"),
+        );
+      },
+    });
+    try {
+      await this.#load(upstream, client, "tools");
+      await this.#load(upstream, client, "resources");
+      await this.#load(upstream, client, "prompts");
+    } catch (error) {
+      await client.close().catch(() => {});
+      throw error;
+    }
+    return client;
+  }
+
+  async #load(upstream: Upstream, client: Client, kind: "tools" | "resources" | "prompts") {
+    const caps = client.getServerCapabilities() ?? {};
+    const options = { timeout: this.#options.timeoutMs };
+    if (kind === "tools") {
+      upstream.tools = caps.tools
+        ? await listAll<Tool>(
+          (cursor) => client.listTools(cursor ? { cursor } : {}, options),
+          "tools",
+        )
+        : [];
+    } else if (kind === "resources") {
+      upstream.resources = caps.resources
+        ? await listAll<Resource>(
+          (cursor) => client.listResources(cursor ? { cursor } : {}, options),
+          "resources",
+        )
+        : [];
+    } else {
+      upstream.prompts = caps.prompts
+        ? await listAll<Prompt>(
+          (cursor) => client.listPrompts(cursor ? { cursor } : {}, options),
+          "prompts",
+        )
+        : [];
+    }
+  }
+
+  async #refresh(upstream: Upstream, client: Client, kind: "tools" | "resources" | "prompts") {
+    if (upstream.client !== client) return;
+    try {
+      await this.#load(upstream, client, kind);
+      this.#options.log.info("upstream list changed", { upstream: upstream.name, kind });
+      this.#notify(kind);
+    } catch (error) {
+      this.#options.log.warn("cannot refresh upstream list", {
+        upstream: upstream.name,
+        kind,
+        error: describeError(error),
+      });
+    }
+  }
+
+  #notify(...kinds: ("tools" | "resources" | "prompts")[]): void {
+    for (const [mcp, seen] of this.#servers) {
+      if (!mcp.isConnected()) {
+        if (seen.connected) this.#servers.delete(mcp);
+        continue;
+      }
+      seen.connected = true;
+      if (kinds.includes("tools")) mcp.sendToolListChanged();
+      if (kinds.includes("resources")) mcp.sendResourceListChanged();
+      if (kinds.includes("prompts")) mcp.sendPromptListChanged();
+    }
+  }
+
+  /** Every namespaced tool with the upstream and original name it stands for. */
+  #toolTable(): Map<string, { upstream: Upstream; tool: Tool }> {
+    const table = new Map<string, { upstream: Upstream; tool: Tool }>();
+    for (const upstream of this.#upstreams.values()) {
+      for (const tool of upstream.tools) {
+        const name = `${upstream.name}_${tool.name}`;
+        if (!table.has(name)) table.set(name, { upstream, tool });
+      }
+    }
+    return table;
+  }
+
+  /** The namespaced tools, as `tools/list` shows them. */
+  tools(): Tool[] {
+    return [...this.#toolTable()].map(([name, { upstream, tool }]) => ({
+      ...tool,
+      name,
+      description: `[${upstream.name}] ${tool.description ?? tool.name}`,
+    }));
+  }
+
+  /** Finds the upstream a namespaced name belongs to (up or down). */
+  #owner(name: string): Upstream | undefined {
+    let best: Upstream | undefined;
+    for (const upstream of this.#upstreams.values()) {
+      if (
+        name.startsWith(`${upstream.name}_`) && upstream.name.length > (best?.name.length ?? -1)
+      ) {
+        best = upstream;
+      }
+    }
+    return best;
+  }
+
+  #unavailable(upstream: Upstream): string {
+    const retry = upstream.nextRetryAt
+      ? `; next attempt in ${Math.max(0, Math.ceil((upstream.nextRetryAt - Date.now()) / 1000))}s`
+      : "";
+    return `Upstream ${upstream.name} (${
+      describeTarget(upstream.spec.target)
+    }) is ${upstream.state}${upstream.lastError ? `: ${upstream.lastError}` : ""}${retry}`;
+  }
+
+  /**
+   * Calls a namespaced tool upstream, forwarding progress (when `extra` carries a progress
+   * token) and cancellation (`extra.signal`). Resolves `undefined` when the name is not an
+   * upstream tool. Upstream failures become tool errors naming the upstream.
+   */
+  async callTool(
+    name: string,
+    args: Record<string, unknown> | undefined,
+    extra: Pick<ToolExtra, "signal" | "sendNotification"> & { _meta?: ToolExtra["_meta"] },
+  ): Promise<CallToolResult | undefined> {
+    const entry = this.#toolTable().get(name);
+    if (!entry) {
+      const owner = this.#owner(name);
+      if (owner && owner.state !== "up") return errorResult(this.#unavailable(owner));
+      return undefined;
+    }
+    const { upstream, tool } = entry;
+    const client = upstream.client;
+    if (!client) return errorResult(this.#unavailable(upstream));
+    const token = extra._meta?.progressToken;
+    try {
+      return await client.callTool({ name: tool.name, arguments: args ?? {} }, undefined, {
+        signal: extra.signal,
+        timeout: this.#options.timeoutMs,
+        resetTimeoutOnProgress: true,
+        ...(token !== undefined
+          ? {
+            onprogress: (p: { progress: number; total?: number; message?: string }) => {
+              extra.sendNotification({
+                method: "notifications/progress",
+                params: { progressToken: token, ...p },
+              }).catch(() => {});
+            },
+          }
+          : {}),
+      }) as CallToolResult;
+    } catch (error) {
+      if (extra.signal.aborted) throw error;
+      return errorResult(
+        `Upstream ${upstream.name} failed on ${tool.name}: ${describeError(error)}`,
+      );
+    }
+  }
+
+  /** The namespaced resources. */
+  resources(): Resource[] {
+    return [...this.#upstreams.values()].flatMap((upstream) =>
+      upstream.resources.map((r) => ({
+        ...r,
+        uri: `${UPSTREAM_URI_PREFIX}${upstream.name}/${encodeURIComponent(r.uri)}`,
+        name: `${upstream.name}_${r.name}`,
+      }))
+    );
+  }
+
+  /** Reads a namespaced resource; `undefined` when `uri` is not one. */
+  async readResource(uri: string, signal: AbortSignal) {
+    if (!uri.startsWith(UPSTREAM_URI_PREFIX)) return undefined;
+    const rest = uri.slice(UPSTREAM_URI_PREFIX.length);
+    const slash = rest.indexOf("/");
+    const upstream = this.#upstreams.get(rest.slice(0, slash));
+    if (slash < 0 || !upstream) return undefined;
+    if (!upstream.client) throw new Error(this.#unavailable(upstream));
+    const original = decodeURIComponent(rest.slice(slash + 1));
+    const result = await upstream.client.readResource({ uri: original }, {
+      signal,
+      timeout: this.#options.timeoutMs,
+    });
+    return {
+      ...result,
+      contents: result.contents.map((c: { uri: string }) => ({
+        ...c,
+        uri: c.uri === original
+          ? uri
+          : `${UPSTREAM_URI_PREFIX}${upstream.name}/${encodeURIComponent(c.uri)}`,
+      })),
+    };
+  }
+
+  /** The namespaced prompts. */
+  prompts(): Prompt[] {
+    return [...this.#upstreams.values()].flatMap((upstream) =>
+      upstream.prompts.map((p) => ({
+        ...p,
+        name: `${upstream.name}_${p.name}`,
+        description: `[${upstream.name}] ${p.description ?? p.name}`,
+      }))
+    );
+  }
+
+  /** Gets a namespaced prompt; `undefined` when `name` is not one. */
+  async getPrompt(name: string, args: Record<string, string> | undefined, signal: AbortSignal) {
+    for (const upstream of this.#upstreams.values()) {
+      const prompt = upstream.prompts.find((p) => `${upstream.name}_${p.name}` === name);
+      if (!prompt) continue;
+      if (!upstream.client) throw new Error(this.#unavailable(upstream));
+      return await upstream.client.getPrompt(
+        { name: prompt.name, ...(args ? { arguments: args } : {}) },
+        { signal, timeout: this.#options.timeoutMs },
+      );
+    }
+    const owner = this.#owner(name);
+    if (owner && owner.state !== "up") throw new Error(this.#unavailable(owner));
+    return undefined;
+  }
+
+  /**
+   * Adds the gateway to one session's server: the namespaced tools, resources and prompts next
+   * to its own, the status tool and the pipeline tools. Call before `connect`.
+   */
+  attach(mcp: McpServer): McpServer {
+    this.#servers.set(mcp, { connected: false });
+    const previousOnClose = mcp.server.onclose;
+    mcp.server.onclose = () => {
+      previousOnClose?.();
+      this.#servers.delete(mcp);
+    };
+    mcp.server.registerCapabilities({
+      tools: { listChanged: true },
+      resources: { listChanged: true },
+      prompts: { listChanged: true },
+    });
+
+    defineTool(mcp, GATEWAY_STATUS_TOOL, {
+      title: "Gateway upstreams",
+      description:
+        "The MCP servers this gateway aggregates: state, counts, last error, next retry.",
+    }, () => {
+      const upstreams = this.status();
+      const lines = upstreams.map((u) =>
+        `${u.name} ${u.state} ${u.target} (${u.tools} tools, ${u.resources} resources, ${u.prompts} prompts)${
+          u.lastError ? `: ${u.lastError}` : ""
+        }`
+      );
+      return jsonResult({ upstreams }, lines.join("\n") || "No upstreams configured");
+    });
+
+    for (const pipeline of this.#options.pipelines ?? []) {
+      defineTool(mcp, pipeline.name, {
+        title: `Pipeline ${pipeline.name}`,
+        description: `Pass a message through ${pipeline.steps.map((s) => s.tool).join(" -> ")}, ` +
+          "each step's text output becoming the next step's input.",
+        inputSchema: { message: z.string().describe("The message for the first step") },
+      }, (args, extra) =>
+        runPipeline(pipeline, args.message, {
+          tools: () => this.#toolTable(),
+          call: (name, callArgs) => this.callTool(name, callArgs, { ...extra, _meta: {} }),
+        }, extra));
+    }
+
+    // Server A's own tools win over an upstream tool that happens to get the same name.
+    const listOwn = installedHandler(mcp, "tools/list");
+    const ownNames = async (extra: unknown) =>
+      new Set(
+        ((await listOwn?.({ method: "tools/list", params: {} }, extra)) as
+          | { tools: Tool[] }
+          | undefined)
+          ?.tools.map((t) => t.name) ?? [],
+      );
+    intercept(mcp, ListToolsRequestSchema, async (request, extra, next) => {
+      const own = await next(request, extra) as { tools: Tool[] };
+      const taken = new Set(own.tools.map((t) => t.name));
+      return { ...own, tools: [...own.tools, ...this.tools().filter((t) => !taken.has(t.name))] };
+    });
+    intercept<
+      {
+        method: string;
+        params: { name: string; arguments?: Record<string, unknown>; _meta?: ToolExtra["_meta"] };
+      },
+      unknown
+    >(
+      mcp,
+      CallToolRequestSchema,
+      async (request, extra, next) => {
+        const toolExtra = extra as ToolExtra;
+        if ((await ownNames(extra)).has(request.params.name)) return await next(request, extra);
+        const answer = await this.callTool(request.params.name, request.params.arguments, {
+          signal: toolExtra.signal,
+          sendNotification: toolExtra.sendNotification,
+          ...(request.params._meta ? { _meta: request.params._meta } : {}),
+        });
+        return answer ?? await next(request, extra);
+      },
+    );
+    intercept(mcp, ListResourcesRequestSchema, async (request, extra, next) => {
+      const own = await next(request, extra).catch(() => ({ resources: [] })) as {
+        resources: Resource[];
+      };
+      return { ...own, resources: [...own.resources, ...this.resources()] };
+    });
+    intercept<{ method: string; params: { uri: string } }, unknown>(
+      mcp,
+      ReadResourceRequestSchema,
+      async (request, extra, next) =>
+        await this.readResource(request.params.uri, (extra as ToolExtra).signal) ??
+          await next(request, extra),
+    );
+    intercept(mcp, ListPromptsRequestSchema, async (request, extra, next) => {
+      const own = await next(request, extra).catch(() => ({ prompts: [] })) as {
+        prompts: Prompt[];
+      };
+      return { ...own, prompts: [...own.prompts, ...this.prompts()] };
+    });
+    intercept<
+      { method: string; params: { name: string; arguments?: Record<string, string> } },
+      unknown
+    >(
+      mcp,
+      GetPromptRequestSchema,
+      async (request, extra, next) =>
+        await this.getPrompt(
+          request.params.name,
+          request.params.arguments,
+          (extra as ToolExtra).signal,
+        ) ?? await next(request, extra),
+    );
+    return mcp;
+  }
+}
+
+/** What {@linkcode createGatewayFromConfig} needs besides the settings. */
+export interface GatewayDeps {
+  /** `--upstream NAME=TARGET` flags; they replace `UPSTREAMS` when given. */
+  upstreams?: readonly string[] | undefined;
+  version: string;
+  log: Logger;
+}
+
+/**
+ * The gateway the settings ask for, started, or `undefined` when no upstream is configured.
+ * Throws {@linkcode UsageError} for a bad `UPSTREAMS`, `--upstream` or `PIPELINES`.
+ * @example
+ * ```ts
+ * const gateway = createGatewayFromConfig(config, { upstreams: ["calc=ws://127.0.0.1:8080/ws"], version, log });
+ * const mcp = withGateway(createServerAMcp(deps), gateway);
+ * ```
+ */
+export function createGatewayFromConfig(config: Config, deps: GatewayDeps): Gateway | undefined {
+  const upstreams = deps.upstreams?.length
+    ? parseTargetList(deps.upstreams)
+    : parseTargetList(config.UPSTREAMS ?? "");
+  const pipelines = parsePipelines(config.PIPELINES);
+  if (upstreams.length === 0) {
+    if (pipelines.length) {
+      throw new UsageError("PIPELINES needs upstreams (UPSTREAMS or --upstream)");
+    }
+    return undefined;
+  }
+  return new Gateway({
+    upstreams,
+    pipelines,
+    version: deps.version,
+    log: deps.log,
+    authToken: config.MCPCOMM_AUTH_TOKEN,
+    timeoutMs: config.TIMEOUT_SECONDS * 1000,
+  }).start();
+}
+
+/** Adds `gateway` to a session's server when there is one. */
+export function withGateway(mcp: McpServer, gateway: Gateway | undefined): McpServer {
+  return gateway ? gateway.attach(mcp) : mcp;
+}

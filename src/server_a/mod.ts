@@ -1,0 +1,201 @@
+/**
+ * Server A, the messenger: an MCP server over stdio (for clients that spawn it) or Streamable
+ * HTTP, whose tools forward to Server B over plain HTTP.
+ * @module
+ */
+import process from "node:process";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { warnIfExposed } from "../auth.ts";
+import type { Config } from "../config.ts";
+import { HttpError } from "../errors.ts";
+import { errorResponse } from "../http.ts";
+import { instrumentLedger, instrumentServerBClient } from "../instrument.ts";
+import type { Ledger } from "../ledger.ts";
+import { openLedger } from "../ledger_sqlite.ts";
+import { createLogger } from "../log.ts";
+import { createMcpHttpHandler, MCP_HTTP_PATHS } from "../mcp/http.ts";
+import { MetricsRegistry } from "../metrics.ts";
+import { createHttpObserver } from "../observe.ts";
+import { defaultDatabasePath } from "../paths.ts";
+import { createServerAOpsHandler, SERVER_A_OPS_PATHS } from "./ops.ts";
+import type { ServerBClient } from "./b_client.ts";
+import { createServerBPool } from "./balancer.ts";
+import { createGatewayFromConfig, type Gateway, withGateway } from "./gateway.ts";
+import { createServerAMcp, SERVER_A_MCP_NAME } from "./tools.ts";
+
+/** How MCP clients reach Server A. */
+export type ServerATransport = "stdio" | "http";
+
+/** Options of {@linkcode startServerA}. */
+export interface ServerAOptions {
+  /** Stops the server when aborted. */
+  signal?: AbortSignal;
+  /** `stdio` (default) or `http` (MCP at `/mcp` on SERVER_A_HOST:SERVER_A_PORT). */
+  transport?: ServerATransport;
+  version?: string;
+  /** `--upstream NAME=TARGET` values: MCP servers to aggregate (replace UPSTREAMS). */
+  upstreams?: readonly string[] | undefined;
+  /** Where the ledger lives when MCPCOMM_DB is unset (`server-a.db` there); else in memory. */
+  dataDir?: string | undefined;
+}
+
+/** A running Server A. */
+export interface RunningServerA {
+  /** Base URL with `transport: "http"`, e.g. `http://127.0.0.1:8001`; MCP is at `${url}/mcp`. */
+  url?: string;
+  client: ServerBClient;
+  ledger: Ledger;
+  /** The gateway over the upstream MCP servers, when any is configured. */
+  gateway?: Gateway | undefined;
+  /** What `/metrics` shows (with `transport: "http"`). */
+  metrics: MetricsRegistry;
+  /** Resolves when the server has stopped (signal aborted, or stdin closed in stdio mode). */
+  finished: Promise<void>;
+}
+
+function displayHost(hostname: string): string {
+  if (hostname === "0.0.0.0") return "127.0.0.1";
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
+/**
+ * Starts Server A and resolves once it serves MCP. It starts whether or not Server B is up.
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * const a = await startServerA(config, { transport: "http", signal: controller.signal });
+ * // MCP clients connect to `${a.url}/mcp`
+ * controller.abort();
+ * await a.finished;
+ * ```
+ */
+export async function startServerA(
+  config: Config,
+  options: ServerAOptions = {},
+): Promise<RunningServerA> {
+  const log = createLogger("server-a");
+  const version = options.version ?? "0.0.0";
+  const metrics = new MetricsRegistry();
+  metrics.gauge("mcpcomm_build_info", "Always 1; labels name the server and version", [
+    "server",
+    "version",
+  ]).set({ server: "server-a", version }, 1);
+  const ledger = instrumentLedger(
+    openLedger({
+      db: config.MCPCOMM_DB,
+      defaultPath: options.dataDir ? defaultDatabasePath(options.dataDir, "server-a") : undefined,
+      maxEntries: config.MAX_STORED_MESSAGES,
+      maxAgeDays: config.LEDGER_MAX_AGE_DAYS,
+      log,
+    }),
+    metrics,
+  );
+  const client = instrumentServerBClient(createServerBPool(config, log), metrics, log);
+  const gateway = createGatewayFromConfig(config, {
+    upstreams: options.upstreams,
+    version: options.version ?? "0.0.0",
+    log,
+  });
+  await gateway?.ready(10_000);
+  const deps = { client, ledger, version: options.version ?? "0.0.0", log };
+  const { signal } = options;
+
+  if ((options.transport ?? "stdio") === "stdio") {
+    const mcp = withGateway(createServerAMcp(deps), gateway);
+    const stopped = Promise.withResolvers<void>();
+    let stopping = false;
+    const stop = (reason: string) => {
+      if (stopping) return;
+      stopping = true;
+      mcp.close().catch(() => {});
+      client.close();
+      void gateway?.close();
+      ledger.close();
+      log.info("Server A stopped", { reason, ledger: ledger.location });
+      stopped.resolve();
+    };
+    mcp.server.onclose = () => stop("transport closed");
+    process.stdin.once("end", () => stop("stdin closed"));
+    signal?.addEventListener("abort", () => stop("signal"), { once: true });
+    await mcp.connect(new StdioServerTransport());
+    log.info("Server A ready on stdio", {
+      server: SERVER_A_MCP_NAME,
+      serverB: client.url,
+      ledger: ledger.location,
+    });
+    return { client, ledger, gateway, metrics, finished: stopped.promise };
+  }
+
+  const mcpHttp = createMcpHttpHandler({
+    createServer: () => withGateway(createServerAMcp(deps), gateway),
+    config,
+    bindHost: config.SERVER_A_HOST,
+    log,
+  });
+  const sessions = metrics.gauge(
+    "mcpcomm_mcp_sessions_open",
+    "Open MCP sessions (both transports)",
+  );
+  metrics.onCollect(() => sessions.set({}, mcpHttp.sessionCount));
+  const observer = createHttpObserver({
+    metrics,
+    log,
+    routes: [...MCP_HTTP_PATHS, ...SERVER_A_OPS_PATHS],
+  });
+  const ops = createServerAOpsHandler({
+    ledger,
+    client,
+    metrics,
+    authToken: config.MCPCOMM_AUTH_TOKEN,
+    stopping: () => observer.stopping,
+  });
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve(
+      {
+        hostname: config.SERVER_A_HOST,
+        port: config.SERVER_A_PORT,
+        onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+      },
+      observer.wrap(async (request, info) => {
+        try {
+          const answer = (await mcpHttp.handle(request, info)) ?? (await ops(request));
+          if (answer) return answer;
+          throw new HttpError(404, "not_found", `No route ${new URL(request.url).pathname}`);
+        } catch (error) {
+          return errorResponse(error, log);
+        }
+      }),
+    );
+  } catch (error) {
+    ledger.close();
+    throw error;
+  }
+  const addr = await listening.promise;
+  const url = `http://${displayHost(addr.hostname)}:${addr.port}`;
+  log.info("Server A listening", {
+    url,
+    mcp: `${url}/mcp`,
+    bind: `${addr.hostname}:${addr.port}`,
+    serverB: client.url,
+  });
+  warnIfExposed(log, {
+    server: "Server A",
+    bindHost: addr.hostname,
+    port: addr.port,
+    token: config.MCPCOMM_AUTH_TOKEN,
+    exposed: ["MCP at /mcp, /sse, /messages (every Server A tool, which spends Server B's AI)"],
+  });
+  const shutdown = () => void observer.shutdown(server, config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+  if (signal?.aborted) shutdown();
+  else signal?.addEventListener("abort", shutdown, { once: true });
+  const finished = server.finished.then(async () => {
+    await mcpHttp.close();
+    client.close();
+    await gateway?.close();
+    ledger.close();
+    log.info("Server A stopped", { reason: "signal", ledger: ledger.location });
+  });
+  return { url, client, ledger, gateway, metrics, finished };
+}

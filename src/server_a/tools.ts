@@ -1,0 +1,165 @@
+/**
+ * Server A as an MCP server (`messenger-server`): tools that forward messages to Server B and
+ * report what was exchanged.
+ * @module
+ */
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { z } from "zod";
+import { describeError, HttpError } from "../errors.ts";
+import type { Ledger } from "../ledger.ts";
+import type { Logger } from "../log.ts";
+import { defineTool, errorResult, jsonResult, type ToolExtra } from "../mcp/tools.ts";
+import type { ProcessRequest, ProcessResponse } from "../wire.ts";
+import type { ServerBClient } from "./b_client.ts";
+
+/** The MCP server name of Server A. */
+export const SERVER_A_MCP_NAME = "messenger-server";
+
+/** What the messenger's tools need; shared by every MCP session of one Server A. */
+export interface MessengerDeps {
+  client: ServerBClient;
+  ledger: Ledger;
+  version: string;
+  log?: Logger | undefined;
+}
+
+const sendShape = {
+  message: z.string().min(1).describe("The message for the AI on Server B"),
+  context: z.string().optional().describe("Optional context placed before the message"),
+  model: z.string().min(1).optional().describe(
+    "Model name (short or full); default: Server B's default model",
+  ),
+  temperature: z.number().min(0).max(2).optional().describe("Sampling temperature, 0 to 2"),
+  max_tokens: z.number().int().min(1).max(200000).optional().describe(
+    "Most tokens in the answer, 1 to 200000",
+  ),
+};
+
+function roundSeconds(ms: number): number {
+  return Math.round(ms) / 1000;
+}
+
+async function send(
+  deps: MessengerDeps,
+  request: ProcessRequest,
+  extra: ToolExtra,
+): Promise<ProcessResponse> {
+  const token = extra._meta?.progressToken;
+  if (token === undefined) return await deps.client.process(request, extra.signal);
+  let progress = 0;
+  let notified = Promise.resolve();
+  const answer = await deps.client.stream(request, (text) => {
+    progress++;
+    const params = { progressToken: token, progress, message: text };
+    notified = notified
+      .then(() => extra.sendNotification({ method: "notifications/progress", params }))
+      .catch((error) => deps.log?.debug("progress not sent", { error: describeError(error) }));
+  }, extra.signal);
+  await notified;
+  return answer;
+}
+
+/**
+ * Creates a fresh MCP server exposing the messenger's tools; one per MCP session or stdio
+ * connection, all sharing one Server B client and one ledger.
+ * @example
+ * ```ts
+ * const mcp = createServerAMcp({ client, ledger: createMemoryLedger(1000), version: "0.1.0" });
+ * await mcp.connect(new StdioServerTransport());
+ * ```
+ */
+export function createServerAMcp(deps: MessengerDeps): McpServer {
+  const { client, ledger } = deps;
+  const mcp = new McpServer(
+    { name: SERVER_A_MCP_NAME, version: deps.version },
+    { capabilities: { logging: {} } },
+  );
+
+  defineTool(mcp, "send_message_to_ai", {
+    title: "Send a message to the AI on Server B",
+    description:
+      "Send a message to Server B, which answers it with its AI provider. Returns the answer as " +
+      "text and, as structured content, the model, token usage, estimated cost (USD), response " +
+      "time and message ID. With a progress token, the answer streams as progress notifications.",
+    inputSchema: sendShape,
+  }, async (args, extra) => {
+    const unrecordable = ledger.problem();
+    if (unrecordable) return errorResult(`Not sent to Server B: ${unrecordable}`);
+    const started = performance.now();
+    const timestamp = new Date().toISOString();
+    try {
+      const answer = await send(deps, args, extra);
+      ledger.record({
+        messageId: answer.messageId,
+        timestamp,
+        message: args.message,
+        context: args.context,
+        aiResponse: answer.aiResponse,
+        model: answer.model,
+        provider: answer.provider,
+        usage: answer.usage,
+        estimatedCost: answer.estimatedCost,
+        responseTime: roundSeconds(performance.now() - started),
+        status: "success",
+      });
+      return jsonResult(answer, answer.aiResponse);
+    } catch (error) {
+      if (error instanceof HttpError) return errorResult(error);
+      const message = extra.signal.aborted
+        ? `Cancelled by the client before Server B at ${client.url} answered`
+        : describeError(error);
+      ledger.record({
+        messageId: crypto.randomUUID(),
+        timestamp,
+        message: args.message,
+        context: args.context,
+        model: args.model ?? "default",
+        provider: "",
+        usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
+        estimatedCost: null,
+        responseTime: roundSeconds(performance.now() - started),
+        status: "error",
+        error: message,
+      });
+      return errorResult(message);
+    }
+  });
+
+  defineTool(mcp, "get_conversation_history", {
+    title: "Conversation history",
+    description:
+      "Messages exchanged with Server B, oldest first, with the AI answers, tokens and cost. " +
+      "The newest are kept in the ledger; the totals count every message. Page back with " +
+      "offset: offset 50 skips the 50 newest.",
+    inputSchema: {
+      limit: z.number().int().min(1).max(10000).optional().describe(
+        "Most messages to return, newest ones (default 50)",
+      ),
+      offset: z.number().int().min(0).optional().describe(
+        "Newest messages to skip, for paging back (default 0)",
+      ),
+    },
+  }, ({ limit, offset }) => {
+    const stats = ledger.stats();
+    const messages = ledger.recent(limit ?? 50, offset ?? 0);
+    return jsonResult({
+      serverBUrl: client.url,
+      totalMessages: stats.totalRequests,
+      totalAIResponses: stats.successfulRequests,
+      failedMessages: stats.failedRequests,
+      kept: ledger.size,
+      offset: offset ?? 0,
+      returned: messages.length,
+      messages,
+    });
+  });
+
+  defineTool(mcp, "get_ai_usage_stats", {
+    title: "AI usage statistics",
+    description:
+      "Totals over every message sent to Server B: requests, failures, tokens, estimated cost " +
+      "(USD), a per-model breakdown and the average response time in seconds as Server A measured it.",
+  }, () => jsonResult({ serverBUrl: client.url, ...ledger.stats() }));
+
+  return mcp;
+}

@@ -1,0 +1,128 @@
+/**
+ * `mcpcomm toolbox`: the demo MCP server, over Streamable HTTP (`/mcp`), legacy SSE (`/sse`),
+ * WebSocket (`/ws`, subprotocol `mcp`) on one port, or over stdio.
+ * @module
+ */
+import process from "node:process";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { Config } from "../config.ts";
+import { HttpError } from "../errors.ts";
+import { errorResponse } from "../http.ts";
+import { createLogger } from "../log.ts";
+import { createMcpHttpHandler } from "../mcp/http.ts";
+import { createWebSocketEndpoint } from "../mcp/websocket.ts";
+import { createToolboxMcp, type ToolboxOptions } from "./tools.ts";
+
+/** Options of {@linkcode startToolbox}. */
+export interface ToolboxServerOptions extends ToolboxOptions {
+  /** `http` (default: `/mcp`, `/sse`, `/ws` on one port) or `stdio`. */
+  transport?: "http" | "stdio";
+  host?: string;
+  port?: number;
+  signal?: AbortSignal;
+}
+
+/** A running toolbox. */
+export interface RunningToolbox {
+  /** Base URL over HTTP, e.g. `http://127.0.0.1:8080`; endpoints `/mcp`, `/sse`, `/ws`. */
+  url?: string;
+  /** Open WebSocket connections. */
+  readonly webSocketCount: number;
+  /** Live MCP sessions over all transports (WebSocket connections included). */
+  readonly sessionCount: number;
+  /** Resolves when the server has stopped. */
+  finished: Promise<void>;
+}
+
+function displayHost(hostname: string): string {
+  if (hostname === "0.0.0.0") return "127.0.0.1";
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
+/**
+ * Starts the toolbox and resolves once it serves.
+ * @example
+ * ```ts
+ * const box = await startToolbox(config, {
+ *   name: "calc", version: "0.1.0", tools: ["math_calc", "echo"], root: ".", port: 0,
+ * });
+ * // connect to `${box.url}/mcp`, `${box.url}/sse` or `${box.url}/ws`
+ * ```
+ */
+export async function startToolbox(
+  config: Config,
+  options: ToolboxServerOptions,
+): Promise<RunningToolbox> {
+  const log = createLogger("toolbox");
+  const createServer = () => createToolboxMcp(options);
+
+  if (options.transport === "stdio") {
+    const mcp = createServer();
+    const closed = Promise.withResolvers<void>();
+    mcp.server.onclose = () => closed.resolve();
+    process.stdin.once("end", () => mcp.close().catch(() => {}));
+    options.signal?.addEventListener("abort", () => mcp.close(), { once: true });
+    await mcp.connect(new StdioServerTransport());
+    log.info("toolbox serving MCP over stdio", { name: options.name, tools: options.tools });
+    return { webSocketCount: 0, sessionCount: 1, finished: closed.promise };
+  }
+
+  const bindHost = options.host ?? "127.0.0.1";
+  const webSocket = createWebSocketEndpoint({
+    createServer,
+    bindHost,
+    allowedHosts: config.MCP_ALLOWED_HOSTS,
+    allowedOrigins: config.MCP_ALLOWED_ORIGINS,
+    authToken: config.MCPCOMM_AUTH_TOKEN,
+    maxMessageBytes: config.MAX_BODY_BYTES,
+  });
+
+  const mcpHttp = createMcpHttpHandler({ createServer, config, bindHost, log });
+
+  const handle = async (request: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
+    const { pathname } = new URL(request.url);
+    if (pathname === "/ws") return await webSocket.handle(request);
+    const answer = await mcpHttp.handle(request, info);
+    if (answer) return answer;
+    if (pathname === "/health" && request.method === "GET") {
+      return Response.json({ status: "ok", name: options.name, tools: options.tools });
+    }
+    throw new HttpError(404, "not_found", `No route for ${request.method} ${pathname}`);
+  };
+
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: bindHost,
+    port: options.port ?? 8080,
+    ...(options.signal ? { signal: options.signal } : {}),
+    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+  }, async (request, info) => {
+    try {
+      return await handle(request, info);
+    } catch (error) {
+      return errorResponse(error, log);
+    }
+  });
+  const addr = await listening.promise;
+  const url = `http://${displayHost(addr.hostname)}:${addr.port}`;
+  options.signal?.addEventListener("abort", () => {
+    void webSocket.closeAll();
+    void mcpHttp.close();
+  }, { once: true });
+  log.info("toolbox listening", {
+    name: options.name,
+    url,
+    endpoints: ["/mcp", "/sse", "/ws"],
+    tools: options.tools,
+  });
+  return {
+    url,
+    get webSocketCount() {
+      return webSocket.connectionCount;
+    },
+    get sessionCount() {
+      return webSocket.connectionCount + mcpHttp.sessionCount;
+    },
+    finished: server.finished,
+  };
+}

@@ -1,0 +1,349 @@
+import { DatabaseSync } from "node:sqlite";
+import { HttpError, StorageError } from "../src/errors.ts";
+import { createMemoryLedger, type LedgerEntry } from "../src/ledger.ts";
+import { MEMORY_DB, openLedger, openSqliteLedger } from "../src/ledger_sqlite.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
+
+function entry(i: number, overrides: Partial<LedgerEntry> = {}): LedgerEntry {
+  return {
+    messageId: `m-${i}`,
+    timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+    message: `message ${i}`,
+    context: i % 2 ? `context ${i}` : undefined,
+    aiResponse: `answer ${i}`,
+    model: i % 3 ? "gpt-4o-mini" : "gpt-4",
+    provider: "openai",
+    usage: { promptTokens: 10 + i, completionTokens: 20 + i, totalTokens: 30 + 2 * i },
+    estimatedCost: i % 5 === 4 ? null : 0.0001 * i + 0.00000123,
+    responseTime: 0.25 + i / 1000,
+    status: "success",
+    ...overrides,
+  };
+}
+
+function withoutUndefined(e: LedgerEntry): LedgerEntry {
+  return JSON.parse(JSON.stringify(e));
+}
+
+function tempDb(): string {
+  return `${Deno.makeTempDirSync({ prefix: "mcpcomm-ledger-" })}/sub/dir/ledger.db`;
+}
+
+Deno.test("openSqliteLedger() keeps 3 recorded messages and their cost across a restart", () => {
+  const path = tempDb();
+  const first = openSqliteLedger({ path, maxEntries: 100 });
+  const entries = [entry(1), entry(2), entry(3)];
+  for (const e of entries) first.record(e);
+  const before = { stats: first.stats(), recent: first.recent(), size: first.size };
+  first.close();
+
+  const second = openSqliteLedger({ path, maxEntries: 100 });
+  try {
+    assertEquals(second.size, 3);
+    assertEquals(second.recent(), entries.map(withoutUndefined));
+    assertEquals(second.stats(), before.stats);
+    assertEquals(second.recent(), before.recent);
+    assertEquals(second.stats().totalRequests, 3);
+    assertEquals(second.stats().estimatedTotalCost, 0.00060369);
+    assertEquals(second.location, path);
+  } finally {
+    second.close();
+  }
+});
+
+Deno.test("openSqliteLedger() totals match the in-memory ledger's for the same entries", () => {
+  const sqlite = openSqliteLedger({ path: MEMORY_DB, maxEntries: 1000 });
+  const memory = createMemoryLedger(1000);
+  for (let i = 0; i < 40; i++) {
+    const e = i % 7 === 6
+      ? entry(i, {
+        status: "error",
+        error: "provider down",
+        aiResponse: undefined,
+        estimatedCost: null,
+        usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
+      })
+      : entry(i);
+    sqlite.record(e);
+    memory.record(e);
+  }
+  const s = sqlite.stats();
+  const m = memory.stats();
+  assertEquals(s.totalRequests, 40);
+  assertEquals(s.failedRequests, 5);
+  assertEquals({ ...s, averageResponseTime: 0 }, { ...m, averageResponseTime: 0 });
+  assert(Math.abs(s.averageResponseTime - m.averageResponseTime) < 1e-9);
+  sqlite.close();
+});
+
+Deno.test("openSqliteLedger() pages with recent(limit, offset), oldest first", () => {
+  const ledger = openSqliteLedger({ path: MEMORY_DB, maxEntries: 100 });
+  for (let i = 0; i < 10; i++) ledger.record(entry(i));
+  assertEquals(ledger.recent(3).map((e) => e.messageId), ["m-7", "m-8", "m-9"]);
+  assertEquals(ledger.recent(3, 3).map((e) => e.messageId), ["m-4", "m-5", "m-6"]);
+  assertEquals(ledger.recent(5, 8).map((e) => e.messageId), ["m-0", "m-1"]);
+  assertEquals(ledger.recent(3, 20), []);
+  assertEquals(ledger.recent().length, 10);
+  const memory = createMemoryLedger(100);
+  for (let i = 0; i < 10; i++) memory.record(entry(i));
+  assertEquals(ledger.recent(4, 2), memory.recent(4, 2).map(withoutUndefined));
+  ledger.close();
+});
+
+Deno.test("openSqliteLedger() retention drops entries but keeps totals exact", async (t) => {
+  await t.step("by count", () => {
+    const path = tempDb();
+    const ledger = openSqliteLedger({ path, maxEntries: 3 });
+    const memory = createMemoryLedger(1000);
+    for (let i = 0; i < 12; i++) {
+      ledger.record(entry(i));
+      memory.record(entry(i));
+    }
+    assertEquals(ledger.size, 3);
+    assertEquals(ledger.recent().map((e) => e.messageId), ["m-9", "m-10", "m-11"]);
+    assertEquals(ledger.stats().totalRequests, 12);
+    assertEquals(ledger.stats().estimatedTotalCost, memory.stats().estimatedTotalCost);
+    assertEquals(ledger.stats().models, memory.stats().models);
+    ledger.close();
+
+    const smaller = openSqliteLedger({ path, maxEntries: 1 });
+    assertEquals(smaller.size, 1, "a lower bound applies at start-up");
+    assertEquals(smaller.stats().totalTokens, memory.stats().totalTokens);
+    smaller.close();
+  });
+
+  await t.step("by age", () => {
+    let clock = Date.UTC(2026, 0, 1);
+    const ledger = openSqliteLedger({
+      path: MEMORY_DB,
+      maxEntries: 1000,
+      maxAgeDays: 2,
+      now: () => clock,
+    });
+    const at = (days: number) => new Date(Date.UTC(2026, 0, 1) + days * 86_400_000).toISOString();
+    ledger.record(entry(1, { timestamp: at(0) }));
+    ledger.record(entry(2, { timestamp: at(1) }));
+    clock += 2.5 * 86_400_000;
+    ledger.record(entry(3, { timestamp: at(2.5) }));
+    assertEquals(ledger.recent().map((e) => e.messageId), ["m-2", "m-3"]);
+    clock += 5 * 86_400_000;
+    ledger.record(entry(4, { timestamp: at(7.5) }));
+    assertEquals(ledger.recent().map((e) => e.messageId), ["m-4"]);
+    assertEquals(ledger.stats().totalRequests, 4);
+    assertEquals(ledger.stats().promptTokens, 11 + 12 + 13 + 14);
+    ledger.close();
+  });
+});
+
+Deno.test("openSqliteLedger() refuses a bad file with one clear line", async (t) => {
+  await t.step("not a database", () => {
+    const path = tempDb();
+    Deno.mkdirSync(path.replace(/\/[^/]+$/, ""), { recursive: true });
+    Deno.writeTextFileSync(path, "these are not the bytes of an SQLite database\n".repeat(200));
+    const error = assertThrows(() => openSqliteLedger({ path, maxEntries: 10 }), StorageError);
+    assertMatch(
+      error.message,
+      /^Cannot open the ledger database .*ledger\.db: file is not a database/,
+    );
+    assertEquals(error.message.split("\n").length, 1);
+    assertMatch(error.message, /--db/);
+  });
+
+  await t.step("a damaged page", () => {
+    const path = tempDb();
+    const ledger = openSqliteLedger({ path, maxEntries: 1000 });
+    for (let i = 0; i < 200; i++) ledger.record(entry(i, { message: "x".repeat(500) }));
+    ledger.close();
+    const bytes = Deno.readFileSync(path);
+    const pageSize = (bytes[16]! << 8) | bytes[17]!;
+    assert(bytes.length > 8 * pageSize, `database has ${bytes.length} bytes`);
+    for (let page = 1; page < bytes.length / pageSize; page++) {
+      bytes.fill(0xa5, page * pageSize, page * pageSize + 64);
+    }
+    Deno.writeFileSync(path, bytes);
+    const error = assertThrows(() => openSqliteLedger({ path, maxEntries: 10 }), StorageError);
+    assertMatch(error.message, /^Cannot open the ledger database .*: .*(malformed|corrupt)/);
+  });
+
+  await t.step("another program's database", () => {
+    const path = tempDb();
+    Deno.mkdirSync(path.replace(/\/[^/]+$/, ""), { recursive: true });
+    const other = new DatabaseSync(path);
+    other.exec("CREATE TABLE invoices (id INTEGER PRIMARY KEY)");
+    other.close();
+    const error = assertThrows(() => openSqliteLedger({ path, maxEntries: 10 }), StorageError);
+    assertMatch(error.message, /not an mcpcomm ledger/);
+  });
+
+  await t.step("a directory that cannot be created", () => {
+    const file = Deno.makeTempFileSync();
+    const error = assertThrows(
+      () => openSqliteLedger({ path: `${file}/ledger.db`, maxEntries: 10 }),
+      StorageError,
+    );
+    assertMatch(error.message, /^Cannot open the ledger database /);
+  });
+});
+
+function fillUntilFull(
+  ledger: ReturnType<typeof openSqliteLedger>,
+  big: string,
+  timestamp?: () => string,
+): HttpError & { totalRequests: number } {
+  for (let i = 0; i < 100_000; i++) {
+    try {
+      ledger.record(
+        entry(i, { aiResponse: big, ...(timestamp ? { timestamp: timestamp() } : {}) }),
+      );
+    } catch (error) {
+      assert(error instanceof HttpError, `expected HttpError, got ${error}`);
+      return Object.assign(error, { totalRequests: i });
+    }
+  }
+  throw new Error("the database never filled up");
+}
+
+Deno.test("openSqliteLedger() turns a full disk into 503 for new work", async (t) => {
+  await t.step("database size limit (max_page_count)", () => {
+    const path = tempDb();
+    const ledger = openSqliteLedger({ path, maxEntries: 100_000, maxBytes: 256 * 1024 });
+    const error = fillUntilFull(ledger, "y".repeat(8000));
+    assertEquals(error.status, 503);
+    assertEquals(error.code, "unavailable");
+    assertMatch(error.message, /full/);
+    const kept = ledger.stats();
+    assertEquals(kept.totalRequests, ledger.size, "the failed entry left no trace in the totals");
+    assertMatch(ledger.problem() ?? "", /full/, "readiness fails while the store is full");
+    assertEquals(ledger.recent(1)[0]?.messageId, `m-${kept.totalRequests - 1}`);
+    ledger.close();
+
+    let clock = Date.UTC(2026, 0, 1);
+    const aging = openSqliteLedger({
+      path: tempDb(),
+      maxEntries: 100_000,
+      maxAgeDays: 1,
+      maxBytes: 256 * 1024,
+      now: () => clock,
+    });
+    const full = fillUntilFull(aging, "y".repeat(8000), () => new Date(clock).toISOString());
+    assertMatch(full.message, /full/);
+    clock += 5000;
+    assertMatch(aging.problem() ?? "", /full/, "a probe the size of the failed entry still fails");
+    clock += 2 * 86_400_000;
+    assertEquals(aging.problem(), undefined, "age retention freed room; the probe passes");
+    aging.record(
+      entry(1, { timestamp: new Date(clock).toISOString(), aiResponse: "y".repeat(8000) }),
+    );
+    assertEquals(aging.size, 1);
+    assertEquals(aging.stats().totalRequests, full.totalRequests + 1);
+    aging.close();
+
+    const roomy = openSqliteLedger({ path, maxEntries: 100_000 });
+    assertEquals(roomy.stats(), kept);
+    roomy.record(entry(1, { aiResponse: "short" }));
+    assertEquals(roomy.stats().totalRequests, kept.totalRequests + 1);
+    assertEquals(roomy.problem(), undefined);
+    roomy.close();
+  });
+
+  await t.step({
+    name: "a real full file system (tmpfs)",
+    ignore: Deno.uid() !== 0,
+    fn: async () => {
+      const dir = Deno.makeTempDirSync({ prefix: "mcpcomm-full-" });
+      const mount = await new Deno.Command("mount", {
+        args: ["-t", "tmpfs", "-o", "size=512k", "tmpfs", dir],
+      }).output();
+      assert(mount.success, new TextDecoder().decode(mount.stderr));
+      try {
+        let clock = 1_000_000;
+        const ledger = openSqliteLedger({
+          path: `${dir}/ledger.db`,
+          maxEntries: 100_000,
+          now: () => clock,
+        });
+        const error = fillUntilFull(ledger, "z".repeat(8000));
+        assertEquals(error.status, 503);
+        assertMatch(error.message, /full/);
+        const before = ledger.stats();
+        assertEquals(before.totalRequests, ledger.size);
+        assertMatch(ledger.problem() ?? "", /full/);
+        clock += 5000;
+        ledger.close();
+        const reopened = openSqliteLedger({ path: `${dir}/ledger.db`, maxEntries: 100_000 });
+        assertEquals(reopened.stats(), before, "nothing recorded was lost");
+        reopened.close();
+      } finally {
+        await new Deno.Command("umount", { args: ["-l", dir] }).output();
+      }
+    },
+  });
+});
+
+Deno.test("openLedger() picks memory or a database from the settings", () => {
+  assertEquals(
+    openLedger({ db: MEMORY_DB, defaultPath: tempDb(), maxEntries: 5 }).location,
+    "memory",
+  );
+  assertEquals(openLedger({ db: undefined, maxEntries: 5 }).location, "memory");
+  const path = tempDb();
+  const ledger = openLedger({ db: undefined, defaultPath: path, maxEntries: 5 });
+  assertEquals(ledger.location, path);
+  ledger.close();
+  const explicit = tempDb();
+  const other = openLedger({ db: explicit, defaultPath: path, maxEntries: 5 });
+  assertEquals(other.location, explicit);
+  other.close();
+});
+
+Deno.test("openSqliteLedger() lets two processes share one file with exact totals", async () => {
+  const path = tempDb();
+  const ledger = openSqliteLedger({ path, maxEntries: 1000 });
+  const module = new URL("../src/ledger_sqlite.ts", import.meta.url).href;
+  const script = `
+    const { openSqliteLedger } = await import(${JSON.stringify(module)});
+    const ledger = openSqliteLedger({ path: Deno.args[0], maxEntries: 1000 });
+    for (let i = 0; i < 200; i++) {
+      ledger.record({ messageId: "child-" + i, timestamp: new Date().toISOString(),
+        message: "from the child", model: "gpt-4o-mini", provider: "openai",
+        usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 },
+        estimatedCost: 0.0000007, responseTime: 0.1, status: "success" });
+    }
+    ledger.close();`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script, path],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  for (let i = 0; i < 200; i++) {
+    ledger.record(entry(i, { model: "gpt-4o-mini", estimatedCost: 0.0000007 }));
+    if (i % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  const status = await child.output();
+  assertEquals(status.code, 0, new TextDecoder().decode(status.stderr));
+  const stats = ledger.stats();
+  assertEquals(stats.totalRequests, 400);
+  assertEquals(stats.models["gpt-4o-mini"]?.requests, 400);
+  assertEquals(stats.estimatedTotalCost, 0.00028);
+  assertEquals(ledger.size, 400);
+  ledger.close();
+});
+
+Deno.test("openSqliteLedger() close() flushes the WAL into the database file", () => {
+  const path = tempDb();
+  const ledger = openSqliteLedger({ path, maxEntries: 10 });
+  ledger.record(entry(1));
+  ledger.close();
+  ledger.close();
+  let walSize = 0;
+  try {
+    walSize = Deno.statSync(`${path}-wal`).size;
+  } catch {
+    walSize = 0;
+  }
+  assertEquals(walSize, 0);
+  const raw = new DatabaseSync(path, { readOnly: true });
+  assertEquals((raw.prepare("SELECT count(*) AS n FROM entries").get() as { n: number }).n, 1);
+  raw.close();
+  assertThrows(() => ledger.record(entry(2)), HttpError, "shutting down");
+});

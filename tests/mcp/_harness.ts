@@ -1,0 +1,237 @@
+/**
+ * A real `Deno.serve` on a free loopback port answering only through `createMcpHttpHandler`,
+ * around a small MCP server whose tools the tests control (an echo, and a call that waits for
+ * the test to release it), plus raw Streamable HTTP helpers.
+ * @module
+ */
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { z } from "zod";
+import { HttpError } from "../../src/errors.ts";
+import { errorResponse } from "../../src/http.ts";
+import { createLogger, setLogSink } from "../../src/log.ts";
+import { createMcpHttpHandler, type McpHttpHandler } from "../../src/mcp/http.ts";
+import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
+import { testConfig } from "../_helpers.ts";
+
+/** A running MCP-over-HTTP test server. */
+export interface McpHttpTestServer extends AsyncDisposable {
+  url: string;
+  mcp: McpHttpHandler;
+  /** Every MCP server created, one per session, in order. */
+  servers: McpServer[];
+  /** Resolves the pending `wait` tool calls. */
+  release(): void;
+  close(): Promise<void>;
+}
+
+/** The small MCP server the tests talk to. */
+export function createTestMcp(gate: () => Promise<void>): McpServer {
+  const mcp = new McpServer({ name: "test-mcp", version: "1.0.0" }, {
+    capabilities: { logging: {} },
+  });
+  defineTool(mcp, "echo", {
+    description: "Echo the text",
+    inputSchema: { text: z.string() },
+  }, ({ text }) => jsonResult({ text }, text));
+  defineTool(mcp, "wait", {
+    description: "Answer once the test releases the gate",
+    inputSchema: { text: z.string() },
+  }, async ({ text }) => {
+    await gate();
+    return jsonResult({ text }, `released ${text}`);
+  });
+  return mcp;
+}
+
+/**
+ * Starts the test server with settings `env` (on top of the test defaults), bound to `bindHost`
+ * (default 127.0.0.1).
+ */
+export async function startMcpHttp(
+  env: Record<string, string> = {},
+  options: { bindHost?: string } = {},
+): Promise<McpHttpTestServer> {
+  const config = testConfig(env);
+  let gate = Promise.withResolvers<void>();
+  const servers: McpServer[] = [];
+  const mcp = createMcpHttpHandler({
+    createServer: () => {
+      const server = createTestMcp(() => gate.promise);
+      servers.push(server);
+      return server;
+    },
+    config,
+    bindHost: options.bindHost ?? "127.0.0.1",
+    log: createLogger("mcp-test"),
+  });
+  const controller = new AbortController();
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: controller.signal,
+    onListen: (addr) => listening.resolve(addr),
+  }, async (request, info) => {
+    const answer = await mcp.handle(request, info);
+    return answer ?? errorResponse(new HttpError(404, "not_found", "No route"));
+  });
+  const addr = await listening.promise;
+  const close = async () => {
+    gate.resolve();
+    await mcp.close();
+    controller.abort();
+    await server.finished;
+  };
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    mcp,
+    servers,
+    release() {
+      gate.resolve();
+      gate = Promise.withResolvers<void>();
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Headers of a Streamable HTTP POST. */
+export const POST_HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "application/json",
+  accept: "application/json, text/event-stream",
+};
+
+/** An initialize request body. */
+export function initializeBody(protocolVersion = "2025-11-25", id = 1): Record<string, unknown> {
+  return {
+    jsonrpc: "2.0",
+    id,
+    method: "initialize",
+    params: { protocolVersion, capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+  };
+}
+
+/** POSTs one JSON-RPC message (or raw text) to `/mcp`. */
+export function postMcp(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${url}/mcp`, {
+    method: "POST",
+    headers: { ...POST_HEADERS, ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/**
+ * Opens a session with raw HTTP (initialize, then the initialized notification) and returns its
+ * ID; the initialize answer is read to its end.
+ */
+export async function openSession(
+  url: string,
+  headers: Record<string, string> = {},
+  protocolVersion = "2025-11-25",
+): Promise<string> {
+  const response = await postMcp(url, initializeBody(protocolVersion), headers);
+  if (response.status !== 200) {
+    throw new Error(`initialize answered ${response.status}: ${await response.text()}`);
+  }
+  const id = response.headers.get("mcp-session-id");
+  await response.body?.cancel();
+  if (!id) throw new Error("initialize answered without Mcp-Session-Id");
+  const initialized = await postMcp(url, {
+    jsonrpc: "2.0",
+    method: "notifications/initialized",
+  }, { ...headers, "mcp-session-id": id, "mcp-protocol-version": protocolVersion });
+  await initialized.body?.cancel();
+  if (initialized.status !== 202) throw new Error(`initialized answered ${initialized.status}`);
+  return id;
+}
+
+/** Waits (polling, bounded) until `check()` holds. */
+export async function waitFor(
+  check: () => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Collects log lines while `fn` runs. */
+export async function captureLogs<T>(
+  fn: () => Promise<T>,
+): Promise<{ result: T; lines: string[] }> {
+  const lines: string[] = [];
+  const restore = setLogSink((line) => lines.push(line));
+  try {
+    return { result: await fn(), lines };
+  } finally {
+    restore();
+  }
+}
+
+/**
+ * Sends one HTTP/1.1 request over a raw TCP connection, so that any `Host` header can be sent
+ * (`fetch` always sends the URL's own); answers the status, headers and the body text (for a
+ * streamed answer, only what arrived with the headers).
+ */
+export async function rawHttp(
+  url: string,
+  request: { method: string; path: string; headers: Record<string, string>; body?: string },
+): Promise<{ status: number; headers: Headers; body: string }> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    const body = request.body ?? "";
+    const lines = [
+      `${request.method} ${request.path} HTTP/1.1`,
+      ...Object.entries({
+        connection: "close",
+        "content-length": String(new TextEncoder().encode(body).byteLength),
+        ...request.headers,
+      }).map(([k, v]) => `${k}: ${v}`),
+      "",
+      body,
+    ];
+    await conn.write(new TextEncoder().encode(lines.join("\r\n")));
+    const chunks: Uint8Array[] = [];
+    const buffer = new Uint8Array(65536);
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      chunks.push(buffer.slice(0, n));
+      const text = new TextDecoder().decode(concat(chunks));
+      const head = text.indexOf("\r\n\r\n");
+      if (head >= 0) {
+        const length = text.slice(0, head).match(/content-length: *(\d+)/i);
+        if (!length || text.length >= head + 4 + Number(length[1])) break;
+      }
+    }
+    const text = new TextDecoder().decode(concat(chunks));
+    const head = text.indexOf("\r\n\r\n");
+    const [statusLine, ...headerLines] = text.slice(0, head).split("\r\n");
+    const headers = new Headers();
+    for (const line of headerLines) {
+      const colon = line.indexOf(":");
+      headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+    }
+    return { status: Number(statusLine!.split(" ")[1]), headers, body: text.slice(head + 4) };
+  } finally {
+    conn.close();
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,493 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import {
+  type CallToolResult,
+  type Progress,
+  ToolListChangedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { MAIN, runCli, startTestServerB, testConfig } from "../_helpers.ts";
+import { startTestToolbox } from "../_toolbox.ts";
+import { createLogger, setLogLevel } from "../../src/log.ts";
+import { connectTarget, disconnect, parseTarget, parseTargetList } from "../../src/mcp/targets.ts";
+import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
+import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
+import { Gateway, type GatewayOptions } from "../../src/server_a/gateway.ts";
+import { parsePipelines } from "../../src/server_a/gateway_pipeline.ts";
+import { startServerA } from "../../src/server_a/mod.ts";
+
+setLogLevel("error");
+
+function text(result: unknown): string {
+  return ((result as CallToolResult).content[0] as { text: string }).text;
+}
+
+function names(list: { name: string }[]): string[] {
+  return list.map((x) => x.name);
+}
+
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** An upstream of our own over WebSocket: a slow tool with progress and cancellation, a prompt. */
+async function startCustomUpstream(port = 0) {
+  const controller = new AbortController();
+  const servers: McpServer[] = [];
+  const cancelled: string[] = [];
+  const createServer = () => {
+    const mcp = new McpServer({ name: "custom", version: "1" }, {
+      capabilities: { tools: {}, prompts: {} },
+    });
+    defineTool(mcp, "slow", {
+      description: "Counts to n, one progress notification per step, until released",
+      inputSchema: { n: z.number().int(), id: z.string() },
+    }, async ({ n, id }, extra) => {
+      for (let i = 1; i <= n; i++) {
+        await extra.sendNotification({
+          method: "notifications/progress",
+          params: { progressToken: extra._meta?.progressToken ?? 0, progress: i, total: n },
+        });
+      }
+      await new Promise<void>((resolve) => {
+        if (extra.signal.aborted) return resolve();
+        extra.signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+      cancelled.push(id);
+      return jsonResult({ cancelled: id });
+    });
+    mcp.registerPrompt(
+      "greet",
+      {
+        description: "A greeting",
+        argsSchema: { who: z.string() } as never,
+      },
+      ((args: { who: string }) => ({
+        messages: [{ role: "user", content: { type: "text", text: `Hello ${args.who}` } }],
+      })) as never,
+    );
+    servers.push(mcp);
+    return mcp;
+  };
+  const ws = createWebSocketEndpoint({
+    createServer,
+    bindHost: "127.0.0.1",
+    maxMessageBytes: 1 << 20,
+  });
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port,
+    signal: controller.signal,
+    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+  }, (request) => ws.handle(request));
+  const addr = await listening.promise;
+  return {
+    url: `ws://127.0.0.1:${addr.port}/ws`,
+    port: addr.port,
+    servers,
+    cancelled,
+    async close() {
+      await ws.closeAll();
+      controller.abort();
+      await server.finished;
+    },
+  };
+}
+
+async function startGateway(
+  upstreams: string,
+  extra: Partial<GatewayOptions> = {},
+  ownTool = "own_tool",
+) {
+  const gateway = new Gateway({
+    upstreams: parseTargetList(upstreams),
+    version: "0",
+    log: createLogger("gateway-test"),
+    timeoutMs: 20_000,
+    baseDelayMs: 20,
+    maxDelayMs: 200,
+    ...extra,
+  }).start();
+  await gateway.settled();
+  const mcp = new McpServer({ name: "messenger-server", version: "0" }, { capabilities: {} });
+  defineTool(mcp, ownTool, { description: "Server A's own" }, () => jsonResult({ own: true }));
+  gateway.attach(mcp);
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await mcp.connect(b);
+  const client = new Client({ name: "downstream", version: "0" });
+  await client.connect(a);
+  return {
+    gateway,
+    client,
+    async [Symbol.asyncDispose]() {
+      await client.close();
+      await gateway.close();
+    },
+  };
+}
+
+const stdioToolbox = (name: string, tools: string) =>
+  `stdio:${Deno.execPath()} run -A ${MAIN} toolbox --transport stdio --name ${name} --tools ${tools}`;
+
+Deno.test("Gateway aggregates upstreams over WebSocket and stdio under their names", async (t) => {
+  await using calc = await startTestToolbox("calculator", { tools: ["math_calc", "echo"] });
+  await using gw = await startGateway(
+    `calc=${calc.url.replace(/^http/, "ws")}/ws; files=${
+      stdioToolbox("filesystem", "list_files,echo")
+    }`,
+  );
+  const { client } = gw;
+  await t.step("tools/list: own tools, then NAME_tool for each upstream", async () => {
+    const { tools } = await client.listTools();
+    assertEquals(names(tools), [
+      "own_tool",
+      "gateway_upstreams",
+      "calc_echo",
+      "calc_math_calc",
+      "files_echo",
+      "files_list_files",
+    ]);
+    const math = tools.find((x: { name: string }) => x.name === "calc_math_calc")!;
+    assertMatch(math.description!, /^\[calc\] Evaluate/);
+    assertEquals(Object.keys(math.inputSchema.properties ?? {}), ["expression"]);
+  });
+  await t.step("calls are forwarded to the right upstream", async () => {
+    const math = await client.callTool({
+      name: "calc_math_calc",
+      arguments: { expression: "2 + 2 * 3" },
+    });
+    assertEquals(text(math), "2 + 2 * 3 = 8");
+    const echo = await client.callTool({ name: "files_echo", arguments: { message: "via stdio" } });
+    assertEquals(text(echo), "Echo: via stdio");
+    assertEquals((echo.structuredContent as { server: string }).server, "filesystem");
+    const own = await client.callTool({ name: "own_tool", arguments: {} });
+    assertEquals(own.structuredContent, { own: true });
+  });
+  await t.step("upstream tool errors pass through", async () => {
+    const bad = await client.callTool({ name: "calc_math_calc", arguments: { expression: "1/0" } });
+    assertEquals(bad.isError, true);
+    assertEquals(text(bad), "Division by zero");
+  });
+  await t.step("resources are namespaced and readable", async () => {
+    const { resources } = await client.listResources();
+    assertEquals(resources.map((r: { uri: string }) => r.uri), [
+      "upstream://calc/server%3A%2F%2Finfo",
+      "upstream://files/server%3A%2F%2Finfo",
+    ]);
+    assertEquals(names(resources), ["calc_server-info", "files_server-info"]);
+    const read = await client.readResource({ uri: "upstream://files/server%3A%2F%2Finfo" });
+    assertEquals(read.contents[0]!.uri, "upstream://files/server%3A%2F%2Finfo");
+    assertEquals(JSON.parse((read.contents[0] as { text: string }).text).name, "filesystem");
+  });
+  await t.step("gateway_upstreams reports each upstream", async () => {
+    const status = await client.callTool({ name: "gateway_upstreams", arguments: {} });
+    const upstreams =
+      (status.structuredContent as { upstreams: { name: string; state: string; tools: number }[] })
+        .upstreams;
+    assertEquals(upstreams.map((u) => [u.name, u.state, u.tools]), [["calc", "up", 2], [
+      "files",
+      "up",
+      2,
+    ]]);
+  });
+  await t.step("an unknown name is still 'not found'", async () => {
+    const result = await client.callTool({ name: "nobody_echo", arguments: {} });
+    assertEquals(result.isError, true);
+    assertMatch(text(result), /not found/);
+  });
+});
+
+Deno.test("Gateway forwards progress and cancellation, and prompts", async (t) => {
+  const custom = await startCustomUpstream();
+  try {
+    await using gw = await startGateway(`custom=${custom.url}`);
+    const { client } = gw;
+    await t.step(
+      "progress notifications reach the caller, cancellation reaches the upstream",
+      async () => {
+        const progress: Progress[] = [];
+        const controller = new AbortController();
+        const call = client.callTool(
+          { name: "custom_slow", arguments: { n: 3, id: "c1" } },
+          undefined,
+          {
+            onprogress: (p: Progress) => {
+              progress.push(p);
+              if (progress.length === 3) controller.abort("enough");
+            },
+            signal: controller.signal,
+          },
+        ).then(() => "answered", (error: Error) => `rejected: ${error}`);
+        assertMatch(await call, /^rejected: .*enough/);
+        assertEquals(progress.map((p) => [p.progress, p.total]), [[1, 3], [2, 3], [3, 3]]);
+        await until(() => custom.cancelled.includes("c1"));
+      },
+    );
+    await t.step("prompts are namespaced and forwarded", async () => {
+      const { prompts } = await client.listPrompts();
+      assertEquals(names(prompts), ["custom_greet"]);
+      const got = await client.getPrompt({ name: "custom_greet", arguments: { who: "Ada" } });
+      assertEquals((got.messages[0]!.content as { text: string }).text, "Hello Ada");
+    });
+    await t.step("a tool added upstream appears downstream after list_changed", async () => {
+      const changed = Promise.withResolvers<void>();
+      client.setNotificationHandler(
+        ToolListChangedNotificationSchema as never,
+        () => changed.resolve(),
+      );
+      defineTool(
+        custom.servers[0]!,
+        "late",
+        { description: "Added later" },
+        () => jsonResult({ late: true }),
+      );
+      await changed.promise;
+      await until(async () => names((await client.listTools()).tools).includes("custom_late"));
+      const late = await client.callTool({ name: "custom_late", arguments: {} });
+      assertEquals(late.structuredContent, { late: true });
+    });
+  } finally {
+    await custom.close();
+  }
+});
+
+Deno.test("Gateway reports an upstream that is down, serves the rest, and picks it up when it comes", async () => {
+  await using calc = await startTestToolbox("calculator", { tools: ["math_calc"] });
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  await using gw = await startGateway(
+    `down=ws://127.0.0.1:${port}/ws; calc=${calc.url.replace(/^http/, "ws")}/ws`,
+  );
+  const { client, gateway } = gw;
+  assertEquals(names((await client.listTools()).tools), [
+    "own_tool",
+    "gateway_upstreams",
+    "calc_math_calc",
+  ]);
+  const down = gateway.status().find((u) => u.name === "down")!;
+  assertEquals(down.state, "down");
+  assertMatch(down.lastError!, /Cannot connect to ws:\/\/127\.0\.0\.1:\d+\/ws/);
+  const status = await client.callTool({ name: "gateway_upstreams", arguments: {} });
+  assertMatch(text(status), /^down down ws:\/\/127\.0\.0\.1:\d+\/ws \(0 tools.*\): Cannot connect/);
+  const refused = await client.callTool({ name: "down_slow", arguments: { n: 1, id: "x" } });
+  assertEquals(refused.isError, true);
+  assertMatch(
+    text(refused),
+    /^Upstream down \(ws:\/\/127\.0\.0\.1:\d+\/ws\) is down: Cannot connect/,
+  );
+  const math = await client.callTool({
+    name: "calc_math_calc",
+    arguments: { expression: "10 * 5" },
+  });
+  assertEquals(text(math), "10 * 5 = 50");
+
+  const changed = Promise.withResolvers<void>();
+  client.setNotificationHandler(
+    ToolListChangedNotificationSchema as never,
+    () => changed.resolve(),
+  );
+  const custom = await startCustomUpstream(port);
+  try {
+    await changed.promise;
+    await until(() => gateway.status().find((u) => u.name === "down")!.state === "up");
+    assert(names((await client.listTools()).tools).includes("down_slow"));
+    // And when it goes away again, its tools go with it.
+    const gone = Promise.withResolvers<void>();
+    client.setNotificationHandler(ToolListChangedNotificationSchema as never, () => gone.resolve());
+    await custom.close();
+    await gone.promise;
+    await until(async () => !names((await client.listTools()).tools).includes("down_slow"));
+  } finally {
+    await custom.close().catch(() => {});
+  }
+});
+
+Deno.test("Gateway pipeline passes a message through upstream tools in order", async (t) => {
+  await using calc = await startTestToolbox("calculator", { tools: ["math_calc"] });
+  await using box = await startTestToolbox("echoer", { tools: ["echo"] });
+  const ws = (url: string) => `${url.replace(/^http/, "ws")}/ws`;
+  await using gw = await startGateway(`calc=${ws(calc.url)}; box=${ws(box.url)}`, {
+    pipelines: parsePipelines(
+      "calc_then_echo=calc_math_calc>box_echo; broken=box_echo>calc_math_calc",
+    ),
+  });
+  await t.step("each step's text becomes the next step's input", async () => {
+    const progress: Progress[] = [];
+    const result = await gw.client.callTool(
+      { name: "calc_then_echo", arguments: { message: "2 + 3" } },
+      undefined,
+      {
+        onprogress: (p: Progress) => progress.push(p),
+      },
+    );
+    assertEquals(text(result), "Echo: 2 + 3 = 5");
+    assertEquals(result.structuredContent, {
+      pipeline: "calc_then_echo",
+      input: "2 + 3",
+      output: "Echo: 2 + 3 = 5",
+      steps: [
+        { step: 1, tool: "calc_math_calc", output: "2 + 3 = 5" },
+        { step: 2, tool: "box_echo", output: "Echo: 2 + 3 = 5" },
+      ],
+    });
+    assertEquals(progress.map((p) => [p.progress, p.total]), [[1, 2], [2, 2]]);
+  });
+  await t.step("a failing step stops the chain and is named", async () => {
+    const result = await gw.client.callTool({ name: "broken", arguments: { message: "hi" } });
+    assertEquals(result.isError, true);
+    assertEquals(
+      text(result),
+      'Pipeline broken step 2 (calc_math_calc) failed: Unexpected character ":" at position 5',
+    );
+  });
+});
+
+Deno.test("startServerA() with --upstream aggregates a toolbox over each transport, next to its own tools", async (t) => {
+  await using box = await startTestToolbox("box", { tools: ["echo", "math_calc"] });
+  await using b = await startTestServerB();
+  const controller = new AbortController();
+  const a = await startServerA(
+    testConfig({ SERVER_A_HOST: "127.0.0.1", SERVER_A_PORT: "0", SERVER_B_URL: b.url }),
+    {
+      transport: "http",
+      signal: controller.signal,
+      upstreams: [
+        `h=${box.url}/mcp`,
+        `s=${box.url}/sse`,
+        `w=${box.url.replace(/^http/, "ws")}/ws`,
+        `p=${stdioToolbox("spawned", "echo")}`,
+      ],
+    },
+  );
+  try {
+    await a.gateway!.settled();
+    const client = await connectTarget(parseTarget(`${a.url}/mcp`), {
+      clientName: "t",
+      version: "0",
+    });
+    try {
+      await t.step("tools/list holds Server A's tools and every upstream's", async () => {
+        const listed = names((await client.listTools()).tools);
+        for (
+          const name of [
+            "send_message_to_ai",
+            "gateway_upstreams",
+            "h_echo",
+            "h_math_calc",
+            "s_echo",
+            "s_math_calc",
+            "w_echo",
+            "w_math_calc",
+            "p_echo",
+          ]
+        ) {
+          assert(listed.includes(name), `${name} missing from ${listed.join(", ")}`);
+        }
+      });
+      await t.step("a call over each transport", async () => {
+        for (const prefix of ["h", "s", "w", "p"]) {
+          const result = await client.callTool({
+            name: `${prefix}_echo`,
+            arguments: { message: prefix },
+          });
+          assertEquals(text(result), `Echo: ${prefix}`);
+        }
+      });
+      await t.step("Server A's own tool still reaches Server B", async () => {
+        const result = await client.callTool({
+          name: "send_message_to_ai",
+          arguments: { message: "hi" },
+        });
+        assertEquals(result.isError, undefined);
+        assertEquals(b.service.ledger.stats().totalRequests, 1);
+      });
+    } finally {
+      await disconnect(client);
+    }
+    await until(() => a.gateway!.sessionCount === 0);
+  } finally {
+    controller.abort();
+    await a.finished;
+  }
+  assertEquals(a.gateway!.status().map((u) => u.state), ["closed", "closed", "closed", "closed"]);
+});
+
+Deno.test("startServerA() spreads send_message_to_ai over several SERVER_B_URLs", async () => {
+  await using b1 = await startTestServerB();
+  await using b2 = await startTestServerB();
+  const controller = new AbortController();
+  const a = await startServerA(
+    testConfig({
+      SERVER_A_HOST: "127.0.0.1",
+      SERVER_A_PORT: "0",
+      SERVER_B_URL: `${b1.url},${b2.url}`,
+    }),
+    { transport: "http", signal: controller.signal },
+  );
+  try {
+    const client = await connectTarget(parseTarget(`${a.url}/mcp`), {
+      clientName: "t",
+      version: "0",
+    });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const result = await client.callTool({
+          name: "send_message_to_ai",
+          arguments: { message: `m${i}` },
+        });
+        assertEquals(result.isError, undefined, text(result));
+      }
+      await b2.close();
+      for (let i = 4; i < 8; i++) {
+        const result = await client.callTool({
+          name: "send_message_to_ai",
+          arguments: { message: `m${i}` },
+        });
+        assertEquals(result.isError, undefined, text(result));
+      }
+    } finally {
+      await disconnect(client);
+    }
+    assertEquals(b1.service.ledger.stats().totalRequests, 6);
+  } finally {
+    controller.abort();
+    await a.finished;
+  }
+});
+
+Deno.test("mcpcomm server-a --upstream and PIPELINES, spawned over stdio by mcpcomm client", async () => {
+  await using box = await startTestToolbox("calculator", { tools: ["math_calc", "echo"] });
+  // The spawned Server A reads .env in its working directory (the client's).
+  const cwd = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${cwd}/.env`, "PIPELINES=calc_then_echo=calc_math_calc>calc_echo\n");
+  const serverA = `stdio:${Deno.execPath()} run -A ${MAIN} server-a --upstream calc=${
+    box.url.replace(/^http/, "ws")
+  }/ws`;
+  const { code, stdout, stderr } = await runCli([
+    "client",
+    `a=${serverA}`,
+    "--json",
+    "-e",
+    'call a calc_math_calc {"expression": "sqrt(16) * 2"}',
+    "-e",
+    'call a calc_then_echo {"message": "2 + 3"}',
+  ], { cwd });
+  assertEquals(code, 0, stdout + stderr);
+  const [added, call, pipeline] = stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assertEquals(added.ok, true);
+  assertEquals(call.result.content[0].text, "sqrt(16) * 2 = 8");
+  assertEquals(pipeline.result.content[0].text, "Echo: 2 + 3 = 5");
+});
+
+Deno.test("Gateway never shadows Server A's own tool with an upstream tool of the same name", async () => {
+  await using box = await startTestToolbox("calculator", { tools: ["echo", "math_calc"] });
+  await using gw = await startGateway(`calc=${box.url.replace(/^http/, "ws")}/ws`, {}, "calc_echo");
+  const listed = names((await gw.client.listTools()).tools);
+  assertEquals(listed, ["calc_echo", "gateway_upstreams", "calc_math_calc"]);
+  const result = await gw.client.callTool({ name: "calc_echo", arguments: { message: "x" } });
+  assertEquals(result.structuredContent, { own: true });
+});

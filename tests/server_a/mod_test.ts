@@ -1,0 +1,187 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { startServerA } from "../../src/server_a/mod.ts";
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { baseEnv, RUN_ARGS, startTestServerB, testConfig } from "../_helpers.ts";
+import { answerFor, freePort, startFakeB } from "./_fake_b.ts";
+
+interface ToolAnswer {
+  isError?: boolean;
+  content: { type: string; text?: string }[];
+  structuredContent?: Record<string, unknown>;
+}
+
+const text = (answer: ToolAnswer) => answer.content.map((c) => c.text ?? "").join("");
+
+async function callTool(client: Client, name: string, args: Record<string, unknown> = {}) {
+  return (await client.callTool({ name, arguments: args })) as ToolAnswer;
+}
+
+async function toolNames(client: Client): Promise<string[]> {
+  const { tools } = (await client.listTools()) as { tools: { name: string }[] };
+  return tools.map((t) => t.name).sort();
+}
+
+const TOOLS = ["get_ai_usage_stats", "get_conversation_history", "send_message_to_ai"];
+
+/** Server A over HTTP in this process, on a free port. */
+async function startHttpServerA(env: Record<string, string>) {
+  const controller = new AbortController();
+  const serverA = await startServerA(
+    testConfig({ SERVER_A_HOST: "127.0.0.1", SERVER_A_PORT: "0", ...env }),
+    { transport: "http", signal: controller.signal },
+  );
+  return {
+    ...serverA,
+    mcpUrl: new URL(`${serverA.url}/mcp`),
+    async [Symbol.asyncDispose]() {
+      controller.abort();
+      await serverA.finished;
+    },
+  };
+}
+
+Deno.test("startServerA() over HTTP lists its tools while Server B is down, then recovers when B starts", async () => {
+  const port = freePort();
+  const serverBUrl = `http://127.0.0.1:${port}`;
+  await using serverA = await startHttpServerA({ SERVER_B_URL: serverBUrl });
+  const client = new Client({ name: "mod-test", version: "0.0.0" });
+  await client.connect(new StreamableHTTPClientTransport(serverA.mcpUrl));
+  try {
+    assertEquals(await toolNames(client), TOOLS);
+    const down = await callTool(client, "send_message_to_ai", { message: "anyone there?" });
+    assertEquals(down.isError, true);
+    assertEquals(text(down), `Server B at ${serverBUrl} refused the connection after 3 attempts`);
+
+    await using serverB = await startTestServerB({ HTTP_PORT: String(port) });
+    const up = await callTool(client, "send_message_to_ai", { message: "now?" });
+    assert(!up.isError, text(up));
+    assertMatch(text(up), /You said: 'now\?'/);
+    assertEquals(serverB.service.ledger.stats().totalRequests, 1);
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("startServerA() never forwards the MCP client's Authorization header to Server B", async () => {
+  await using fake = await startFakeB((_req, n) => Response.json(answerFor("x", n)));
+  await using serverA = await startHttpServerA({ SERVER_B_URL: fake.url });
+  const client = new Client({ name: "mod-test", version: "0.0.0" });
+  await client.connect(
+    new StreamableHTTPClientTransport(serverA.mcpUrl, {
+      requestInit: { headers: { authorization: "Bearer client-own-secret" } },
+    }),
+  );
+  try {
+    const answer = await callTool(client, "send_message_to_ai", { message: "x" });
+    assert(!answer.isError, text(answer));
+    assertEquals(fake.requests.length, 1);
+    assertEquals(fake.requests[0]!.headers.get("authorization"), null);
+  } finally {
+    await client.close();
+  }
+});
+
+/** Server A as a child process over stdio, the way Claude Desktop spawns it. */
+function stdioTransport(serverBUrl: string) {
+  return new StdioClientTransport({
+    command: Deno.execPath(),
+    args: [...RUN_ARGS, "server-a"],
+    env: { ...baseEnv(), SERVER_B_URL: serverBUrl, RETRY_ATTEMPTS: "2" },
+    cwd: Deno.makeTempDirSync(),
+    stderr: "ignore",
+  });
+}
+
+Deno.test("mcpcomm server-a over stdio carries a message to Server B and back", async () => {
+  await using serverB = await startTestServerB();
+  const client = new Client({ name: "mod-test-stdio", version: "0.0.0" });
+  await client.connect(stdioTransport(serverB.url));
+  try {
+    assertEquals(await toolNames(client), TOOLS);
+    const answer = await callTool(client, "send_message_to_ai", { message: "Over stdio?" });
+    assert(!answer.isError, text(answer));
+    assertMatch(text(answer), /You said: 'Over stdio\?'/);
+    assertEquals(serverB.service.ledger.recent().map((e) => e.message), ["Over stdio?"]);
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("mcpcomm server-a over stdio starts with Server B down and answers isError, bounded", async () => {
+  const serverBUrl = `http://127.0.0.1:${freePort()}`;
+  const client = new Client({ name: "mod-test-stdio", version: "0.0.0" });
+  await client.connect(stdioTransport(serverBUrl));
+  try {
+    assertEquals(await toolNames(client), TOOLS);
+    const answer = await callTool(client, "send_message_to_ai", { message: "x" });
+    assertEquals(answer.isError, true);
+    assertEquals(text(answer), `Server B at ${serverBUrl} refused the connection after 2 attempts`);
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("mcpcomm server-a over stdio writes only JSON-RPC to stdout and exits when stdin closes", async () => {
+  const serverBUrl = `http://127.0.0.1:${freePort()}`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...RUN_ARGS, "server-a"],
+    env: { ...baseEnv(), SERVER_B_URL: serverBUrl, LOG_LEVEL: "debug" },
+    clearEnv: true,
+    cwd: Deno.makeTempDirSync(),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const requests = [
+    {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "raw", version: "0" },
+      },
+    },
+    { jsonrpc: "2.0", method: "notifications/initialized" },
+    { jsonrpc: "2.0", id: 2, method: "tools/list" },
+    {
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: { name: "send_message_to_ai", arguments: { message: "x" } },
+    },
+  ];
+  const writer = child.stdin.getWriter();
+  await writer.write(
+    new TextEncoder().encode(requests.map((r) => JSON.stringify(r) + "\n").join("")),
+  );
+  const lines: string[] = [];
+  let buffer = "";
+  const decoder = new TextDecoder();
+  const reader = child.stdout.getReader();
+  while (!lines.some((line) => line.includes('"id":3'))) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    const parts = buffer.split("\n");
+    buffer = parts.pop()!;
+    lines.push(...parts);
+  }
+  await writer.close();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    lines.push(...decoder.decode(value).split("\n").filter(Boolean));
+  }
+  const status = await child.status;
+  const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+  assertEquals(status.code, 0, stderr);
+  const messages = lines.map((line) => JSON.parse(line));
+  assertEquals(messages.map((m) => [m.jsonrpc, m.id]), [["2.0", 1], ["2.0", 2], ["2.0", 3]]);
+  assertEquals(messages[2].result.isError, true);
+  assertMatch(stderr, /"msg":"Server B request failed"/);
+  assertMatch(stderr, /"msg":"Server A stopped","reason":"stdin closed"/);
+});

@@ -1,0 +1,140 @@
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
+import { connectTarget, parseTarget, TargetError } from "../../src/mcp/targets.ts";
+import { startTestToolbox } from "../_toolbox.ts";
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 10));
+}
+
+function text(result: unknown): string {
+  return ((result as CallToolResult).content[0] as { text: string }).text;
+}
+
+async function connect(url: string, authToken?: string): Promise<Client & AsyncDisposable> {
+  const client = await connectTarget(parseTarget(url), {
+    clientName: "test",
+    version: "0",
+    authToken,
+    timeoutMs: 10000,
+  });
+  return Object.assign(client, { [Symbol.asyncDispose]: () => client.close() });
+}
+
+Deno.test("startToolbox() serves the same tools over every transport", async (t) => {
+  await using box = await startTestToolbox("calc", { tools: ["math_calc", "echo"] });
+  for (const path of ["/mcp", "/sse", "/ws"]) {
+    await t.step(path, async () => {
+      await using client = await connect(
+        `${box.url.replace(/^http/, path === "/ws" ? "ws" : "http")}${path}`,
+      );
+      assertEquals(client.getServerVersion()?.name, "calc");
+      const { tools } = await client.listTools();
+      assertEquals(tools.map((x: { name: string }) => x.name), ["echo", "math_calc"]);
+      const result = await client.callTool({
+        name: "math_calc",
+        arguments: { expression: "10 * 5" },
+      });
+      assertEquals(text(result), "10 * 5 = 50");
+      const refused = await client.callTool({ name: "get_time", arguments: {} });
+      assertEquals(refused.isError, true);
+      assertEquals(text(refused), "Tool get_time is not enabled on calc");
+    });
+  }
+});
+
+Deno.test("startToolbox() /ws keeps one server per connection and cleans up on close", async () => {
+  await using box = await startTestToolbox("calc");
+  const ws = box.url.replace(/^http/, "ws") + "/ws";
+  const clients = await Promise.all([1, 2, 3].map(() => connect(ws)));
+  assertEquals(box.webSocketCount, 3);
+  const answers = await Promise.all(
+    clients.map((c: Client, i: number) =>
+      c.callTool({ name: "echo", arguments: { message: `m${i}` } })
+    ),
+  );
+  assertEquals(answers.map(text), ["Echo: m0", "Echo: m1", "Echo: m2"]);
+  await Promise.all(clients.map((c: Client) => c.close()));
+  await waitFor(() => box.webSocketCount === 0);
+});
+
+Deno.test("startToolbox() refuses bad WebSocket handshakes and missing tokens with a JSON error", async (t) => {
+  await using box = await startTestToolbox("guarded", {
+    env: { MCPCOMM_AUTH_TOKEN: "s3cret-token-of-length" },
+  });
+  const handshake = (headers: Record<string, string>, path = "/ws") =>
+    fetch(`${box.url}${path}`, {
+      headers: {
+        connection: "Upgrade",
+        upgrade: "websocket",
+        "sec-websocket-version": "13",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        ...headers,
+      },
+    });
+  await t.step("plain GET: 426", async () => {
+    const response = await fetch(`${box.url}/ws`);
+    assertEquals(response.status, 426);
+    assertEquals((await response.json()).error.code, "invalid_request");
+  });
+  await t.step("no mcp subprotocol: 400", async () => {
+    const response = await handshake({ "sec-websocket-protocol": "chat" });
+    assertEquals(response.status, 400);
+    assertMatch((await response.json()).error.message, /subprotocol "mcp"/);
+  });
+  await t.step("foreign Origin: 403", async () => {
+    const response = await handshake({
+      "sec-websocket-protocol": "mcp",
+      origin: "https://evil.example",
+      authorization: "Bearer s3cret-token-of-length",
+    });
+    assertEquals(response.status, 403);
+    await response.body?.cancel();
+  });
+  await t.step("no token: 401, token never echoed", async () => {
+    const response = await handshake({ "sec-websocket-protocol": "mcp" });
+    assertEquals(response.status, 401);
+    const body = await response.text();
+    assert(!body.includes("s3cret"));
+  });
+  await t.step("wrong token: 401", async () => {
+    const response = await handshake({
+      "sec-websocket-protocol": "mcp",
+      authorization: "Bearer wrong-token-wrong-token",
+    });
+    assertEquals(response.status, 401);
+    await response.body?.cancel();
+  });
+  await t.step("right token: connects", async () => {
+    await using client = await connect(
+      box.url.replace(/^http/, "ws") + "/ws",
+      "s3cret-token-of-length",
+    );
+    assertEquals((await client.listTools()).tools.length, 4);
+  });
+  await t.step("/mcp and /sse take the same token", async () => {
+    for (const path of ["/mcp", "/sse"]) {
+      await assertRejects(() => connect(`${box.url}${path}`), TargetError);
+      await using client = await connect(`${box.url}${path}`, "s3cret-token-of-length");
+      assertEquals((await client.listTools()).tools.length, 4);
+    }
+  });
+  await t.step("unknown path: 404", async () => {
+    const response = await fetch(`${box.url}/nope`);
+    assertEquals(response.status, 404);
+    assertEquals((await response.json()).error.code, "not_found");
+  });
+});
+
+Deno.test("startToolbox() /ws drops a message larger than the body limit", async () => {
+  await using box = await startTestToolbox("small", { env: { MAX_BODY_BYTES: "2048" } });
+  await using client = await connect(box.url.replace(/^http/, "ws") + "/ws");
+  const closed = Promise.withResolvers<void>();
+  client.onclose = () => closed.resolve();
+  const call = client.callTool({ name: "echo", arguments: { message: "x".repeat(10_000) } })
+    .then(() => "answered", (error: Error) => error.message);
+  await closed.promise;
+  assertMatch(await call, /closed/i);
+  await waitFor(() => box.webSocketCount === 0);
+});
