@@ -7,9 +7,34 @@
 import { ProviderError, UpstreamError } from "./errors.ts";
 import type { Ledger } from "./ledger.ts";
 import type { Logger } from "./log.ts";
-import type { MetricsRegistry } from "./metrics.ts";
-import { runInSpan } from "./observe.ts";
+import { MetricsRegistry } from "./metrics.ts";
+import { contextFields, runInSpan } from "./observe.ts";
 import type { Provider, StreamChunk } from "./providers/types.ts";
+
+/**
+ * A server's metrics registry, starting with `mcpcomm_build_info{server, version}` (always 1).
+ * @example
+ * ```ts
+ * const metrics = createServerMetrics("server-b", VERSION);
+ * ```
+ */
+export function createServerMetrics(server: string, version: string): MetricsRegistry {
+  const metrics = new MetricsRegistry();
+  metrics.gauge("mcpcomm_build_info", "Always 1; labels name the server and version", [
+    "server",
+    "version",
+  ]).set({ server, version }, 1);
+  return metrics;
+}
+
+/** Shows `count()` as `mcpcomm_mcp_sessions_open` at every scrape. */
+export function countMcpSessions(metrics: MetricsRegistry, count: () => number): void {
+  const sessions = metrics.gauge(
+    "mcpcomm_mcp_sessions_open",
+    "Open MCP sessions (both transports)",
+  );
+  metrics.onCollect(() => sessions.set({}, count()));
+}
 
 /**
  * Counts every recorded exchange by model and status, with its tokens and cost, and exposes the
@@ -139,6 +164,23 @@ export function instrumentProvider(provider: Provider, metrics: MetricsRegistry)
   };
 }
 
+/**
+ * Counts Server A's retries towards Server B (`mcpcomm_server_b_retries_total{reason}`); pass
+ * the result as the client's `onRetry`.
+ * @example
+ * ```ts
+ * createServerBClientFromConfig(config, log, { onRetry: countServerBRetries(metrics) });
+ * ```
+ */
+export function countServerBRetries(metrics: MetricsRegistry): (reason: string) => void {
+  const retries = metrics.counter(
+    "mcpcomm_server_b_retries_total",
+    "Calls to Server B retried, by what failed (refused, reset, http_503, ...)",
+    ["reason"],
+  );
+  return (reason) => retries.inc({ reason });
+}
+
 /** What {@linkcode instrumentServerBClient} wraps: Server A's client to Server B. */
 interface UpstreamClient {
   readonly url: string;
@@ -210,10 +252,7 @@ export function instrumentServerBClient<T extends UpstreamClient>(
           operation,
           outcome,
           durationMs: Math.round(seconds * 1000),
-          requestId: context.requestId,
-          traceId: context.trace.traceId,
-          spanId: context.trace.spanId,
-          ...(context.parentSpanId ? { parentSpanId: context.parentSpanId } : {}),
+          ...contextFields(context),
           serverB: client.url,
         };
         if (context.parentSpanId) log?.debug("Server B call", fields);

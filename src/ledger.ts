@@ -65,8 +65,27 @@ export interface Ledger {
   close(): void;
 }
 
-function round(n: number): number {
+/** Rounds a cost or time to 10 decimals (10⁻¹⁰ USD), so sums do not show float drift. */
+export function roundLedgerValue(n: number): number {
   return Math.round(n * 1e10) / 1e10;
+}
+
+const round = roundLedgerValue;
+
+/** Totals before anything is recorded; every ledger starts from these. */
+export function emptyLedgerStats(): LedgerStats {
+  return {
+    totalRequests: 0,
+    successfulRequests: 0,
+    failedRequests: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    totalTokens: 0,
+    estimatedTotalCost: 0,
+    unpricedRequests: 0,
+    averageResponseTime: 0,
+    models: {},
+  };
 }
 
 /**
@@ -81,18 +100,7 @@ export function createMemoryLedger(maxEntries: number): Ledger {
   const ring: LedgerEntry[] = [];
   let start = 0;
   let totalResponseTime = 0;
-  const totals: LedgerStats = {
-    totalRequests: 0,
-    successfulRequests: 0,
-    failedRequests: 0,
-    promptTokens: 0,
-    completionTokens: 0,
-    totalTokens: 0,
-    estimatedTotalCost: 0,
-    unpricedRequests: 0,
-    averageResponseTime: 0,
-    models: Object.create(null),
-  };
+  const totals: LedgerStats = { ...emptyLedgerStats(), models: Object.create(null) };
 
   return {
     record(entry) {

@@ -9,8 +9,17 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { describeError, HttpError, StorageError } from "./errors.ts";
-import { createMemoryLedger, type Ledger, type LedgerEntry, type LedgerStats } from "./ledger.ts";
+import {
+  createMemoryLedger,
+  emptyLedgerStats,
+  type Ledger,
+  type LedgerEntry,
+  type LedgerStats,
+  roundLedgerValue,
+} from "./ledger.ts";
+import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
+import { defaultDatabasePath } from "./paths.ts";
 
 /** The value of `--db` / MCPCOMM_DB that keeps the ledger in memory only. */
 export const MEMORY_DB = ":memory:";
@@ -91,9 +100,7 @@ interface Row {
   [key: string]: SQLInputValue;
 }
 
-function round(n: number): number {
-  return Math.round(n * 1e10) / 1e10;
-}
+const round = roundLedgerValue;
 
 function num(value: unknown): number {
   return typeof value === "number" ? value : Number(value ?? 0);
@@ -368,18 +375,7 @@ function openDatabase(path: string): DatabaseSync {
 }
 
 function statsOf(rows: Row[]): LedgerStats {
-  const stats: LedgerStats = {
-    totalRequests: 0,
-    successfulRequests: 0,
-    failedRequests: 0,
-    promptTokens: 0,
-    completionTokens: 0,
-    totalTokens: 0,
-    estimatedTotalCost: 0,
-    unpricedRequests: 0,
-    averageResponseTime: 0,
-    models: {},
-  };
+  const stats: LedgerStats = emptyLedgerStats();
   let costUnits = 0;
   let responseMs = 0;
   for (const row of rows) {
@@ -425,6 +421,27 @@ export function openLedger(options: OpenLedgerOptions): Ledger {
     path,
     maxEntries: options.maxEntries,
     ...(options.maxAgeDays !== undefined ? { maxAgeDays: options.maxAgeDays } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+}
+
+/**
+ * The ledger of `server` from the settings (`MCPCOMM_DB`, `MAX_STORED_MESSAGES`,
+ * `LEDGER_MAX_AGE_DAYS`): with MCPCOMM_DB unset, `<server>.db` in `dataDir`, or memory without one.
+ * @example
+ * ```ts
+ * const ledger = openServerLedger(config, { server: "server-b", dataDir, log });
+ * ```
+ */
+export function openServerLedger(
+  config: Pick<Config, "MCPCOMM_DB" | "MAX_STORED_MESSAGES" | "LEDGER_MAX_AGE_DAYS">,
+  options: { server: string; dataDir?: string | undefined; log?: Logger },
+): Ledger {
+  return openLedger({
+    db: config.MCPCOMM_DB,
+    defaultPath: options.dataDir ? defaultDatabasePath(options.dataDir, options.server) : undefined,
+    maxEntries: config.MAX_STORED_MESSAGES,
+    maxAgeDays: config.LEDGER_MAX_AGE_DAYS,
     ...(options.log ? { log: options.log } : {}),
   });
 }

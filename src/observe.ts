@@ -27,6 +27,16 @@ export interface RequestContext {
   parentSpanId?: string | undefined;
 }
 
+/** The IDs of `context` as log fields: requestId, traceId, spanId and, when known, parentSpanId. */
+export function contextFields(context: RequestContext): Record<string, string> {
+  return {
+    requestId: context.requestId,
+    traceId: context.trace.traceId,
+    spanId: context.trace.spanId,
+    ...(context.parentSpanId ? { parentSpanId: context.parentSpanId } : {}),
+  };
+}
+
 const storage = new AsyncLocalStorage<RequestContext>();
 
 /** The request whose handling is running now, if any. */
@@ -266,10 +276,7 @@ export function createHttpObserver(options: HttpObserverOptions): HttpObserver {
           parentSpanId: parent?.spanId,
         };
         const fields = {
-          requestId: context.requestId,
-          traceId: context.trace.traceId,
-          spanId: context.trace.spanId,
-          ...(parent ? { parentSpanId: parent.spanId } : {}),
+          ...contextFields(context),
           method: request.method,
           path,
           remote: (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname,

@@ -64,19 +64,39 @@ export function baseEnv(): Record<string, string> {
   return env;
 }
 
+/** How {@linkcode mcpcommCommand} runs the CLI. */
+export interface McpcommCommandOptions {
+  /** Variables besides {@linkcode baseEnv} and `NO_COLOR=1`; nothing else is inherited. */
+  env?: Record<string, string>;
+  /** Working directory; a fresh temporary one by default. */
+  cwd?: string;
+  /** Default `null`. */
+  stdin?: "piped" | "null" | "inherit";
+  /** Default `null`. */
+  stdout?: "piped" | "null" | "inherit";
+  /** Default `piped`. */
+  stderr?: "piped" | "null" | "inherit";
+}
+
+/** `mcpcomm ARGS` from source as a command, with only `env` (plus PATH/HOME), in a fresh directory. */
+export function mcpcommCommand(args: string[], options: McpcommCommandOptions = {}): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: [...RUN_ARGS, ...args],
+    env: { ...baseEnv(), NO_COLOR: "1", ...options.env },
+    clearEnv: true,
+    cwd: options.cwd ?? Deno.makeTempDirSync(),
+    stdin: options.stdin ?? "null",
+    stdout: options.stdout ?? "null",
+    stderr: options.stderr ?? "piped",
+  });
+}
+
 /** Runs `mcpcomm ARGS` to completion in `cwd` with only `env` (plus PATH/HOME). */
 export async function runCli(
   args: string[],
   options: { env?: Record<string, string>; cwd?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [...RUN_ARGS, ...args],
-    env: { ...baseEnv(), NO_COLOR: "1", ...options.env },
-    clearEnv: true,
-    cwd: options.cwd ?? Deno.makeTempDirSync(),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const output = await mcpcommCommand(args, { ...options, stdout: "piped" }).output();
   const decoder = new TextDecoder();
   return {
     code: output.code,
@@ -96,4 +116,23 @@ export function postJson(
     headers: { "content-type": "application/json", ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
+}
+
+/**
+ * A loopback port nothing listens on, for "Server B is down" URLs and servers started later on a
+ * known port. Picked below the kernel's ephemeral range (32768 and up on Linux, 49152 and up
+ * elsewhere) and checked free, so no server started on port 0 meanwhile (here or in another
+ * process) can be handed the same port.
+ */
+export function freePort(): number {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    }
+  }
+  throw new Error("freePort(): no free port between 20000 and 32000");
 }

@@ -1,7 +1,7 @@
 import { loadConfig, secretValues, SETTINGS } from "../src/config.ts";
 import { ConfigError } from "../src/errors.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
-import { baseEnv, RUN_ARGS, runCli } from "./_helpers.ts";
+import { mcpcommCommand, runCli } from "./_helpers.ts";
 import { watchStderr } from "./server_b/_child.ts";
 
 Deno.test("loadConfig() gives the seed's defaults when nothing is set", () => {
@@ -174,14 +174,9 @@ Deno.test("mcpcomm server-b reads .env in the working directory, under the envir
       `${cwd}/.env`,
       'HTTP_HOST=127.0.0.1\nHTTP_PORT=1\nAI_TEMPERATURE=0.3\nAI_MAX_TOKENS="77"\n',
     );
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [...RUN_ARGS, "server-b", "--port", "0"],
-      env: { ...baseEnv(), NO_COLOR: "1", AI_TEMPERATURE: "0.4" },
-      clearEnv: true,
+    const child = mcpcommCommand(["server-b", "--port", "0"], {
+      env: { AI_TEMPERATURE: "0.4" },
       cwd,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
     }).spawn();
     const stderr = watchStderr(child.stderr);
     try {

@@ -8,7 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { createMockProvider } from "../src/providers/mock.ts";
 import type { Provider } from "../src/providers/types.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { readSse, startTestServerB } from "./_helpers.ts";
+import { freePort, readSse, startTestServerB } from "./_helpers.ts";
 import { hasOpenssl, makeTestCerts } from "./_tls.ts";
 
 const DEPLOY = new URL("../deploy/", import.meta.url).pathname;
@@ -68,6 +68,13 @@ for (const [file, command] of UNITS) {
     assertEquals(service.Restart, ["on-failure"]);
     assertEquals(service.KillSignal, ["SIGTERM"]);
     assertMatch(service.EnvironmentFile![0]!, /^\/etc\/mcpcomm\/server-[ab]\.env$/);
+    assertEquals(service.StateDirectory, ["mcpcomm"]);
+    assert(
+      service.Environment!.join(" ").split(/\s+/).includes(
+        `MCPCOMM_DB=/var/lib/mcpcomm/${command}.db`,
+      ),
+      "the ledger lives in the writable state directory /var/lib/mcpcomm",
+    );
     assertEquals(unit.Unit!.After, ["network-online.target"]);
     assertEquals(unit.Install!.WantedBy, ["multi-user.target"]);
 
@@ -194,13 +201,6 @@ const nginxMissing = !await found("nginx", ["-v"])
   : undefined;
 if (nginxMissing) note(`nginx runs skipped: ${nginxMissing}`);
 const nginxSkip = nginxMissing ? ` (skipped: ${nginxMissing})` : "";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
-}
 
 /** Runs nginx with `site` (a deploy/ config, rewritten for this test) until disposed. */
 async function startNginx(site: string) {

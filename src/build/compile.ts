@@ -213,5 +213,6 @@ export async function main(args: string[], env: { DENORT_BIN?: string }): Promis
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args, { DENORT_BIN: Deno.env.get("DENORT_BIN") ?? "" }));
+  // The code is set, not exited with: only src/main.ts exits, and nothing is left running here.
+  Deno.exitCode = await main(Deno.args, { DENORT_BIN: Deno.env.get("DENORT_BIN") ?? "" });
 }

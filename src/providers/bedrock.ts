@@ -18,7 +18,8 @@ import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import type { Config } from "../config.ts";
 import { describeError, ProviderError, type ProviderErrorKind } from "../errors.ts";
 import { BEDROCK_MODEL_IDS, pricedModels } from "./pricing.ts";
-import type { Completion, CompletionRequest, Provider, StreamChunk } from "./types.ts";
+import { abortWhenAbandoned, incompleteStream } from "./stream.ts";
+import type { Completion, CompletionRequest, Provider } from "./types.ts";
 
 /** The full Bedrock model ID of a short name (`claude-3.5-haiku`); other names pass unchanged. */
 export function resolveBedrockModel(model: string): string {
@@ -193,54 +194,47 @@ export function createBedrockProvider(config: Config): Provider {
         throw toProviderError(error, request, modelId);
       }
     },
-    async *stream(request): AsyncIterable<StreamChunk> {
-      const modelId = resolveBedrockModel(request.model);
-      const upstream = new AbortController();
-      const signal = request.signal
-        ? AbortSignal.any([request.signal, upstream.signal])
-        : upstream.signal;
-      let finished = false;
-      try {
-        const response = await clientOf().send(
-          new ConverseStreamCommand(inputOf(request, modelId)),
-          { abortSignal: signal },
-        );
-        let text = "";
-        let usage: TokenUsage | undefined;
-        let stopped = false;
-        for await (const event of response.stream ?? []) {
-          for (const key of streamExceptions) {
-            const exception = (event as Partial<StreamException>)[key as never] as
-              | { message?: string }
-              | undefined;
-            if (exception) {
-              const name = key[0]!.toUpperCase() + key.slice(1);
-              const error = new Error(exception.message ?? name);
-              error.name = name;
-              throw error;
-            }
-          }
-          const delta = event.contentBlockDelta?.delta?.text;
-          if (delta) {
-            text += delta;
-            yield { type: "delta", text: delta };
-          }
-          if (event.messageStop) stopped = true;
-          if (event.metadata?.usage) usage = event.metadata.usage;
-        }
-        if (!stopped) {
-          throw new ProviderError(
-            "unavailable",
-            "Bedrock ended the stream before the answer was complete (no messageStop event)",
+    stream(request) {
+      return abortWhenAbandoned(request.signal, async function* (signal) {
+        const modelId = resolveBedrockModel(request.model);
+        try {
+          const response = await clientOf().send(
+            new ConverseStreamCommand(inputOf(request, modelId)),
+            { abortSignal: signal },
           );
+          let text = "";
+          let usage: TokenUsage | undefined;
+          let stopped = false;
+          for await (const event of response.stream ?? []) {
+            for (const key of streamExceptions) {
+              const exception = (event as Partial<StreamException>)[key as never] as
+                | { message?: string }
+                | undefined;
+              if (exception) {
+                const name = key[0]!.toUpperCase() + key.slice(1);
+                const error = new Error(exception.message ?? name);
+                error.name = name;
+                throw error;
+              }
+            }
+            const delta = event.contentBlockDelta?.delta?.text;
+            if (delta) {
+              text += delta;
+              yield { type: "delta", text: delta };
+            }
+            if (event.messageStop) stopped = true;
+            if (event.metadata?.usage) usage = event.metadata.usage;
+          }
+          if (!stopped) {
+            throw incompleteStream(
+              "Bedrock ended the stream before the answer was complete (no messageStop event)",
+            );
+          }
+          yield { type: "done", completion: { text, model: modelId, usage: usageOf(usage) } };
+        } catch (error) {
+          throw toProviderError(error, request, modelId);
         }
-        finished = true;
-        yield { type: "done", completion: { text, model: modelId, usage: usageOf(usage) } };
-      } catch (error) {
-        throw toProviderError(error, request, modelId);
-      } finally {
-        if (!finished) upstream.abort(new Error("stream closed by the consumer"));
-      }
+      });
     },
     models: () => [...Object.keys(BEDROCK_MODEL_IDS), ...pricedModels("anthropic.")],
     status: () => {

@@ -14,7 +14,17 @@ import type { Config } from "../config.ts";
 import { describeError, ProviderError } from "../errors.ts";
 import { publicUrl } from "../http.ts";
 import { pricedModels } from "./pricing.ts";
-import type { Completion, CompletionRequest, Provider, StreamChunk } from "./types.ts";
+import { abortWhenAbandoned, incompleteStream } from "./stream.ts";
+import type { Completion, CompletionRequest, Provider } from "./types.ts";
+import type { Usage } from "../wire.ts";
+
+function usageOf(usage: OpenAI.CompletionUsage | null | undefined): Usage {
+  return {
+    promptTokens: usage?.prompt_tokens ?? 0,
+    completionTokens: usage?.completion_tokens ?? 0,
+    totalTokens: usage?.total_tokens ?? 0,
+  };
+}
 
 /** The public OpenAI API, used when `OPENAI_BASE_URL` is not set. */
 export const OPENAI_API_URL = "https://api.openai.com/v1";
@@ -182,71 +192,45 @@ export function createOpenAIProvider(config: Config): Provider {
         const response = await clientOf().chat.completions.create(paramsOf(request), {
           signal: request.signal,
         });
-        const usage = response.usage;
         return {
           text: response.choices[0]?.message.content ?? "",
           model: response.model || request.model,
-          usage: {
-            promptTokens: usage?.prompt_tokens ?? 0,
-            completionTokens: usage?.completion_tokens ?? 0,
-            totalTokens: usage?.total_tokens ?? 0,
-          },
+          usage: usageOf(response.usage),
         };
       } catch (error) {
         throw toProviderError(error, request);
       }
     },
-    async *stream(request): AsyncIterable<StreamChunk> {
-      const upstream = new AbortController();
-      const signal = request.signal
-        ? AbortSignal.any([request.signal, upstream.signal])
-        : upstream.signal;
-      let finished = false;
-      try {
-        const chunks = await clientOf().chat.completions.create({
-          ...paramsOf(request),
-          stream: true,
-          stream_options: { include_usage: true },
-        }, { signal });
-        let text = "";
-        let model = request.model;
-        let usage: OpenAI.CompletionUsage | undefined;
-        let finishReason: string | null | undefined;
-        for await (const chunk of chunks) {
-          if (chunk.model) model = chunk.model;
-          if (chunk.usage) usage = chunk.usage;
-          finishReason ??= chunk.choices[0]?.finish_reason;
-          const delta = chunk.choices[0]?.delta?.content;
-          if (delta) {
-            text += delta;
-            yield { type: "delta", text: delta };
+    stream: (request) =>
+      abortWhenAbandoned(request.signal, async function* (signal) {
+        try {
+          const chunks = await clientOf().chat.completions.create({
+            ...paramsOf(request),
+            stream: true,
+            stream_options: { include_usage: true },
+          }, { signal });
+          let text = "";
+          let model = request.model;
+          let usage: OpenAI.CompletionUsage | undefined;
+          let finishReason: string | null | undefined;
+          for await (const chunk of chunks) {
+            if (chunk.model) model = chunk.model;
+            if (chunk.usage) usage = chunk.usage;
+            finishReason ??= chunk.choices[0]?.finish_reason;
+            const delta = chunk.choices[0]?.delta?.content;
+            if (delta) {
+              text += delta;
+              yield { type: "delta", text: delta };
+            }
           }
+          if (!finishReason) {
+            throw incompleteStream(`${where} ended the stream before the answer was complete`);
+          }
+          yield { type: "done", completion: { text, model, usage: usageOf(usage) } };
+        } catch (error) {
+          throw toProviderError(error, request);
         }
-        if (!finishReason) {
-          throw new ProviderError(
-            "unavailable",
-            `${where} ended the stream before the answer was complete`,
-          );
-        }
-        finished = true;
-        yield {
-          type: "done",
-          completion: {
-            text,
-            model,
-            usage: {
-              promptTokens: usage?.prompt_tokens ?? 0,
-              completionTokens: usage?.completion_tokens ?? 0,
-              totalTokens: usage?.total_tokens ?? 0,
-            },
-          },
-        };
-      } catch (error) {
-        throw toProviderError(error, request);
-      } finally {
-        if (!finished) upstream.abort(new Error("stream closed by the consumer"));
-      }
-    },
+      }),
     models: () => pricedModels().filter((m) => /^(gpt|o\d|chatgpt)/.test(m)),
     status: () =>
       apiKey || !official

@@ -40,6 +40,8 @@ export interface ServerBClientOptions {
   /** Base of the exponential backoff in milliseconds (default 200). */
   baseDelayMs?: number;
   log?: Logger | undefined;
+  /** Called before each retry, with why (`refused`, `reset`, `http_503`, ...), e.g. to count it. */
+  onRetry?: ((reason: string) => void) | undefined;
 }
 
 /** Server B as Server A sees it. */
@@ -261,14 +263,20 @@ export function createServerBClient(options: ServerBClientOptions): ServerBClien
             (error.kind === "status" && RETRYABLE_STATUS.has(error.details.status!));
           return { retry, afterMs: error.details.retryAfterMs };
         },
-        onRetry: (error, n, delayMs) =>
+        onRetry: (error, n, delayMs) => {
           options.log?.warn("retrying Server B", {
             url,
             request: what,
             attempt: n,
             delayMs,
             error: describeError(error),
-          }),
+          });
+          if (error instanceof AttemptFailure) {
+            options.onRetry?.(
+              error.kind === "status" ? `http_${error.details.status}` : error.kind,
+            );
+          }
+        },
       });
     } catch (error) {
       if (signal?.aborted) throw signal.reason;

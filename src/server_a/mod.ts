@@ -9,16 +9,22 @@ import { warnIfExposed } from "../auth.ts";
 import type { Config } from "../config.ts";
 import { HttpError } from "../errors.ts";
 import { errorResponse } from "../http.ts";
-import { instrumentLedger, instrumentServerBClient } from "../instrument.ts";
+import {
+  countMcpSessions,
+  countServerBRetries,
+  createServerMetrics,
+  instrumentLedger,
+  instrumentServerBClient,
+} from "../instrument.ts";
 import type { Ledger } from "../ledger.ts";
-import { openLedger } from "../ledger_sqlite.ts";
+import { openServerLedger } from "../ledger_sqlite.ts";
 import { createLogger } from "../log.ts";
 import { createMcpHttpHandler, MCP_HTTP_PATHS } from "../mcp/http.ts";
-import { MetricsRegistry } from "../metrics.ts";
+import type { MetricsRegistry } from "../metrics.ts";
 import { createHttpObserver } from "../observe.ts";
-import { defaultDatabasePath } from "../paths.ts";
+import { listen, type Listening } from "../serve.ts";
 import { createServerAOpsHandler, SERVER_A_OPS_PATHS } from "./ops.ts";
-import type { ServerBClient } from "./b_client.ts";
+import { createServerBClientFromConfig, type ServerBClient } from "./b_client.ts";
 import { createServerBPool } from "./balancer.ts";
 import { createGatewayFromConfig, type Gateway, withGateway } from "./gateway.ts";
 import { createServerAMcp, SERVER_A_MCP_NAME } from "./tools.ts";
@@ -53,11 +59,6 @@ export interface RunningServerA {
   finished: Promise<void>;
 }
 
-function displayHost(hostname: string): string {
-  if (hostname === "0.0.0.0") return "127.0.0.1";
-  return hostname.includes(":") ? `[${hostname}]` : hostname;
-}
-
 /**
  * Starts Server A and resolves once it serves MCP. It starts whether or not Server B is up.
  * @example
@@ -75,22 +76,19 @@ export async function startServerA(
 ): Promise<RunningServerA> {
   const log = createLogger("server-a");
   const version = options.version ?? "0.0.0";
-  const metrics = new MetricsRegistry();
-  metrics.gauge("mcpcomm_build_info", "Always 1; labels name the server and version", [
-    "server",
-    "version",
-  ]).set({ server: "server-a", version }, 1);
+  const metrics = createServerMetrics("server-a", version);
   const ledger = instrumentLedger(
-    openLedger({
-      db: config.MCPCOMM_DB,
-      defaultPath: options.dataDir ? defaultDatabasePath(options.dataDir, "server-a") : undefined,
-      maxEntries: config.MAX_STORED_MESSAGES,
-      maxAgeDays: config.LEDGER_MAX_AGE_DAYS,
-      log,
-    }),
+    openServerLedger(config, { server: "server-a", dataDir: options.dataDir, log }),
     metrics,
   );
-  const client = instrumentServerBClient(createServerBPool(config, log), metrics, log);
+  const onRetry = countServerBRetries(metrics);
+  const client = instrumentServerBClient(
+    config.SERVER_B_URL.length === 1
+      ? createServerBClientFromConfig(config, log, { onRetry })
+      : createServerBPool(config, log),
+    metrics,
+    log,
+  );
   const gateway = createGatewayFromConfig(config, {
     upstreams: options.upstreams,
     version: options.version ?? "0.0.0",
@@ -132,11 +130,7 @@ export async function startServerA(
     bindHost: config.SERVER_A_HOST,
     log,
   });
-  const sessions = metrics.gauge(
-    "mcpcomm_mcp_sessions_open",
-    "Open MCP sessions (both transports)",
-  );
-  metrics.onCollect(() => sessions.set({}, mcpHttp.sessionCount));
+  countMcpSessions(metrics, () => mcpHttp.sessionCount);
   const observer = createHttpObserver({
     metrics,
     log,
@@ -149,14 +143,14 @@ export async function startServerA(
     authToken: config.MCPCOMM_AUTH_TOKEN,
     stopping: () => observer.stopping,
   });
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let listening: Listening;
   try {
-    server = Deno.serve(
+    listening = await listen(
       {
         hostname: config.SERVER_A_HOST,
         port: config.SERVER_A_PORT,
-        onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+        portSetting: "SERVER_A_PORT",
+        hostSetting: "SERVER_A_HOST",
       },
       observer.wrap(async (request, info) => {
         try {
@@ -169,11 +163,13 @@ export async function startServerA(
       }),
     );
   } catch (error) {
+    await mcpHttp.close();
+    client.close();
+    await gateway?.close();
     ledger.close();
     throw error;
   }
-  const addr = await listening.promise;
-  const url = `http://${displayHost(addr.hostname)}:${addr.port}`;
+  const { server, addr, url } = listening;
   log.info("Server A listening", {
     url,
     mcp: `${url}/mcp`,

@@ -7,17 +7,22 @@ import process from "node:process";
 import { warnIfExposed } from "../auth.ts";
 import type { Config } from "../config.ts";
 import { publicUrl } from "../http.ts";
-import { instrumentLedger, instrumentProvider } from "../instrument.ts";
-import { openLedger } from "../ledger_sqlite.ts";
+import {
+  countMcpSessions,
+  createServerMetrics,
+  instrumentLedger,
+  instrumentProvider,
+} from "../instrument.ts";
+import { openServerLedger } from "../ledger_sqlite.ts";
 import { createLogger } from "../log.ts";
 import { createMcpHttpHandler } from "../mcp/http.ts";
-import { MetricsRegistry } from "../metrics.ts";
+import type { MetricsRegistry } from "../metrics.ts";
 import { createHttpObserver } from "../observe.ts";
-import { defaultDatabasePath } from "../paths.ts";
 import { createProvider } from "../providers/mod.ts";
 import type { Provider } from "../providers/types.ts";
 import { createRateLimiter } from "../rate_limit.ts";
-import { readServerTls, withTlsErrors } from "../tls.ts";
+import { listen, type Listening } from "../serve.ts";
+import { readServerTls } from "../tls.ts";
 import { createServerBHandler } from "./routes.ts";
 import { type AiService, createAiService } from "./service.ts";
 import { createServerBMcp } from "./tools.ts";
@@ -60,11 +65,6 @@ export const SERVER_B_ROUTES: readonly string[] = [
   "/messages",
 ];
 
-function displayHost(hostname: string): string {
-  if (hostname === "0.0.0.0") return "127.0.0.1";
-  return hostname.includes(":") ? `[${hostname}]` : hostname;
-}
-
 /**
  * Starts Server B and resolves once it listens.
  * @example
@@ -83,11 +83,7 @@ export async function startServerB(
   const tls = readServerTls(config);
   const log = createLogger("server-b");
   const version = options.version ?? "0.0.0";
-  const metrics = new MetricsRegistry();
-  metrics.gauge("mcpcomm_build_info", "Always 1; labels name the server and version", [
-    "server",
-    "version",
-  ]).set({ server: "server-b", version }, 1);
+  const metrics = createServerMetrics("server-b", version);
   const provider = instrumentProvider(options.provider ?? createProvider(config), metrics);
   const retries = metrics.counter(
     "mcpcomm_provider_retries_total",
@@ -95,13 +91,7 @@ export async function startServerB(
     ["provider"],
   );
   const ledger = instrumentLedger(
-    openLedger({
-      db: config.MCPCOMM_DB,
-      defaultPath: options.dataDir ? defaultDatabasePath(options.dataDir, "server-b") : undefined,
-      maxEntries: config.MAX_STORED_MESSAGES,
-      maxAgeDays: config.LEDGER_MAX_AGE_DAYS,
-      log,
-    }),
+    openServerLedger(config, { server: "server-b", dataDir: options.dataDir, log }),
     metrics,
   );
   const observer = createHttpObserver({ metrics, log, routes: SERVER_B_ROUTES });
@@ -126,11 +116,7 @@ export async function startServerB(
     log,
     rateLimiter,
   });
-  const sessions = metrics.gauge(
-    "mcpcomm_mcp_sessions_open",
-    "Open MCP sessions (both transports)",
-  );
-  metrics.onCollect(() => sessions.set({}, mcpHttp.sessionCount));
+  countMcpSessions(metrics, () => mcpHttp.sessionCount);
   const handler = createServerBHandler({
     service,
     fallback: mcpHttp.handle,
@@ -148,28 +134,26 @@ export async function startServerB(
   });
 
   const stop = new AbortController();
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let listening: Listening;
   try {
-    server = withTlsErrors(tls, () =>
-      Deno.serve({
-        ...(tls ?? {}),
-        hostname: config.HTTP_HOST,
-        port: config.HTTP_PORT,
-        onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
-        onError: (error) => {
-          log.error("request failed", { error: String(error) });
-          return Response.json({ error: { code: "internal", message: "Internal server error" } }, {
-            status: 500,
-          });
-        },
-      }, observer.wrap(handler)));
+    listening = await listen({
+      tls,
+      hostname: config.HTTP_HOST,
+      port: config.HTTP_PORT,
+      portSetting: "HTTP_PORT",
+      hostSetting: "HTTP_HOST",
+      onError: (error) => {
+        log.error("request failed", { error: String(error) });
+        return Response.json({ error: { code: "internal", message: "Internal server error" } }, {
+          status: 500,
+        });
+      },
+    }, observer.wrap(handler));
   } catch (error) {
     ledger.close();
     throw error;
   }
-  const addr = await listening.promise;
-  const url = `${tls ? "https" : "http"}://${displayHost(addr.hostname)}:${addr.port}`;
+  const { server, addr, url } = listening;
   log.info("Server B listening", {
     url,
     bind: `${addr.hostname}:${addr.port}`,

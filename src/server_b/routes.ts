@@ -104,7 +104,15 @@ export function createServerBHandler(
         POST: async (request) => {
           const body = await parseProcessRequest(request, deps.maxBodyBytes);
           const abort = new AbortController();
-          const signal = AbortSignal.any([abort.signal, request.signal]);
+          const gone = () =>
+            abort.abort(
+              new Error(
+                deps.stopping?.() ? "cut by the server shutting down" : "client disconnected",
+              ),
+            );
+          if (request.signal.aborted) gone();
+          else request.signal.addEventListener("abort", gone, { once: true });
+          const signal = abort.signal;
           const chunks = service.stream(body, signal);
           let pending: IteratorResult<string, unknown>;
           try {
@@ -137,7 +145,7 @@ export function createServerBHandler(
               }
             },
             cancel() {
-              abort.abort(new Error("client disconnected"));
+              gone();
               chunks.return(undefined as never).catch(() => {});
             },
           });

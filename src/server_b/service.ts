@@ -53,6 +53,17 @@ function isAbort(error: unknown): boolean {
 }
 
 /**
+ * What the ledger says of a stream that ended before its answer did: why (the abort reason, e.g.
+ * "client disconnected") and how much text had gone out.
+ */
+function abandoned(reason: unknown, partialText: string): Error {
+  const why = reason instanceof Error ? reason.message : "the stream was abandoned";
+  return new Error(
+    `Stream ended early: ${why} after ${partialText.length} characters of the answer`,
+  );
+}
+
+/**
  * Creates the service.
  * @example
  * ```ts
@@ -130,7 +141,7 @@ export function createAiService(options: AiServiceOptions): AiService {
     request: ProcessRequest,
     model: string,
     started: number,
-    outcome: { completion: Completion } | { error: unknown },
+    outcome: { completion: Completion } | { error: unknown; partialText?: string },
   ): ProcessResponse | undefined => {
     const responseTime = Math.round(performance.now() - started) / 1000;
     const base = {
@@ -144,6 +155,7 @@ export function createAiService(options: AiServiceOptions): AiService {
     if ("error" in outcome) {
       ledger.record({
         ...base,
+        ...(outcome.partialText ? { aiResponse: outcome.partialText } : {}),
         model,
         usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
         estimatedCost: null,
@@ -208,6 +220,12 @@ export function createAiService(options: AiServiceOptions): AiService {
       const started = performance.now();
       const model = request.model ?? defaults.model;
       let iterator: AsyncIterator<StreamChunk> | undefined;
+      let partialText = "";
+      let recorded = false;
+      const recordFailure = (error: unknown) => {
+        recorded = true;
+        record(request, model, started, { error, partialText });
+      };
       try {
         const first = await withRetries(async () => {
           iterator = provider.stream(toCompletionRequest(request, attemptSignal(signal)))
@@ -221,18 +239,27 @@ export function createAiService(options: AiServiceOptions): AiService {
           }
           const chunk = step.value;
           if (chunk.type === "done") {
+            recorded = true;
             return record(request, model, started, { completion: chunk.completion })!;
           }
+          partialText += chunk.text;
           yield chunk.text;
           step = await iterator!.next();
         }
       } catch (error) {
         if (error instanceof HttpError) throw error;
         const e = normalise(error, signal);
-        record(request, model, started, { error: e });
+        recordFailure(signal?.aborted ? abandoned(signal.reason, partialText) : e);
         throw e;
       } finally {
         await iterator?.return?.();
+        if (!recorded) {
+          try {
+            recordFailure(abandoned(signal?.reason, partialText));
+          } catch (error) {
+            log.error("could not record an abandoned stream", { error: describeError(error) });
+          }
+        }
       }
     },
   };

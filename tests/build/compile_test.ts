@@ -1,4 +1,4 @@
-import { outputPath, TARGETS } from "../../src/build/compile.ts";
+import { main, outputPath, TARGETS } from "../../src/build/compile.ts";
 import { permissionFlags, PERMISSIONS } from "../../src/build/permissions.ts";
 import { VERSION } from "../../src/version.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
@@ -17,6 +17,8 @@ async function compileTask(args: string[], env: Record<string, string> = {}) {
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
+    // Bounded: a runtime download that stalls (no internet) must not hang the run.
+    signal: AbortSignal.timeout(300_000),
   }).output();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
@@ -87,6 +89,12 @@ Deno.test("deno task compile builds this machine's binary, or stops saying how t
     probe.stderr,
     new RegExp(`DENORT_BIN=/path/to/denort deno task compile --target ${HOST}`),
   );
+});
+
+Deno.test("main() of compile.ts returns its exit code instead of exiting", async () => {
+  assertEquals(await main(["--target", "riscv64-linux"], {}), 2);
+  assertEquals(await main(["--bogus-flag"], {}), 2);
+  assertEquals(await main(["--help"], {}), 0);
 });
 
 Deno.test("deno task compile refuses bad targets and DENORT_BIN for several targets", async (t) => {

@@ -3,7 +3,8 @@
  * and stop it (also when the test fails).
  * @module
  */
-import { baseEnv, RUN_ARGS } from "../_helpers.ts";
+import { eachLine, parseLogLine, stopper } from "../_child.ts";
+import { mcpcommCommand } from "../_helpers.ts";
 
 /** A running `mcpcomm` child process. */
 export interface Spawned extends AsyncDisposable {
@@ -18,88 +19,36 @@ export interface Spawned extends AsyncDisposable {
 
 /** Starts `mcpcomm ARGS` from source in a fresh directory with only `env` (plus PATH/HOME). */
 export function spawnMcpcomm(args: string[], env: Record<string, string> = {}): Spawned {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...RUN_ARGS, ...args],
-    env: { ...baseEnv(), NO_COLOR: "1", ...env },
-    clearEnv: true,
-    cwd: Deno.makeTempDirSync(),
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const child = mcpcommCommand(args, { env }).spawn();
   const lines: string[] = [];
   const waiters: { msg: string; resolve: (v: Record<string, unknown>) => void }[] = [];
   let ended = false;
   const endWaiters: (() => void)[] = [];
 
-  const check = (line: string) => {
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      return;
-    }
+  const reading = eachLine(child.stderr, (line) => {
+    lines.push(line);
+    const parsed = parseLogLine(line);
+    if (!parsed) return;
     for (const waiter of [...waiters]) {
       if (parsed.msg === waiter.msg) {
         waiters.splice(waiters.indexOf(waiter), 1);
         waiter.resolve(parsed);
       }
     }
-  };
-  const reading = (async () => {
-    let buffer = "";
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      let newline;
-      while ((newline = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        lines.push(line);
-        check(line);
-      }
-    }
-    if (buffer) lines.push(buffer);
+  }).then(() => {
     ended = true;
     for (const end of endWaiters) end();
-  })();
-
-  let status: Promise<Deno.CommandStatus> | undefined;
-  const stop = (graceMs = 10_000) => {
-    status ??= (async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Already exited.
-      }
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // Already exited.
-        }
-      }, graceMs);
-      try {
-        const result = await child.status;
-        await reading;
-        return result;
-      } finally {
-        clearTimeout(timer);
-      }
-    })();
-    return status;
-  };
+  });
+  let stopOnce: (() => Promise<Deno.CommandStatus>) | undefined;
+  const stop = (graceMs = 10_000) => (stopOnce ??= stopper(child, graceMs, () => reading))();
 
   return {
     child,
     lines,
     waitForLog(msg) {
       for (const line of lines) {
-        try {
-          const parsed = JSON.parse(line);
-          if (parsed.msg === msg) return Promise.resolve(parsed);
-        } catch {
-          // Not a log line.
-        }
+        const parsed = parseLogLine(line);
+        if (parsed?.msg === msg) return Promise.resolve(parsed);
       }
       return new Promise((resolve, reject) => {
         if (ended) {

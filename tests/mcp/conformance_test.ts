@@ -20,6 +20,7 @@ function suite(args: string[]): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--frozen", SUITE, ...args],
     cwd: ROOT,
+    signal: AbortSignal.timeout(240_000),
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",

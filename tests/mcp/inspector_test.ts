@@ -23,6 +23,8 @@ function npxEnv(): Record<string, string> {
 async function inspector(args: string[]): Promise<{ code: number; out: string }> {
   const result = await new Deno.Command("npx", {
     args: ["-y", INSPECTOR, "--cli", ...args],
+    // npx may first download the package: bounded, so a stalled download cannot hang the run.
+    signal: AbortSignal.timeout(240_000),
     env: npxEnv(),
     clearEnv: true,
     stdout: "piped",

@@ -2,13 +2,14 @@ import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { baseEnv, postJson, readSse, RUN_ARGS, startTestServerB } from "../_helpers.ts";
 import { type FakePlan, startFakeBedrock } from "../fakes/bedrock_server.ts";
 import { sseReader, within } from "../fakes/sse_reader.ts";
+import { errorOf, serverBOver } from "./_harness.ts";
 
 const KEY_ID = "AKIDFAKEKEYS0001";
 const SECRET = "fake/secret/access/key/0123456789";
 
 async function setUp(env: Record<string, string> = {}) {
   const fake = await startFakeBedrock();
-  const b = await startTestServerB({
+  return await serverBOver(fake, {
     AI_PROVIDER: "bedrock",
     AWS_ACCESS_KEY_ID: KEY_ID,
     AWS_SECRET_ACCESS_KEY: SECRET,
@@ -16,23 +17,8 @@ async function setUp(env: Record<string, string> = {}) {
     AWS_REGION: "us-west-2",
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME: fake.url,
     BEDROCK_DEFAULT_MODEL: "claude-3.5-haiku",
-    RETRY_ATTEMPTS: "3",
-    TIMEOUT_SECONDS: "10",
     ...env,
   });
-  return {
-    fake,
-    b,
-    [Symbol.asyncDispose]: async () => {
-      await b.close();
-      await fake.close();
-    },
-  };
-}
-
-async function errorOf(response: Response) {
-  const body = await response.json();
-  return body.error as { code: string; message: string };
 }
 
 Deno.test("createBedrockProvider() answers /process with Converse, signed with the keys", async (t) => {

@@ -2,33 +2,19 @@ import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { postJson, readSse, startTestServerB } from "../_helpers.ts";
 import { startFakeOpenAI } from "../fakes/openai_server.ts";
 import { sseReader, within } from "../fakes/sse_reader.ts";
+import { errorOf, serverBOver } from "./_harness.ts";
 
 const KEY = "sk-test-key-0123456789abcdef";
 
 async function setUp(env: Record<string, string> = {}) {
   const fake = await startFakeOpenAI({ apiKey: KEY });
-  const b = await startTestServerB({
+  return await serverBOver(fake, {
     AI_PROVIDER: "openai",
     OPENAI_API_KEY: KEY,
     OPENAI_BASE_URL: `${fake.url}/v1`,
     OPENAI_DEFAULT_MODEL: "gpt-4o-mini",
-    RETRY_ATTEMPTS: "3",
-    TIMEOUT_SECONDS: "10",
     ...env,
   });
-  return {
-    fake,
-    b,
-    [Symbol.asyncDispose]: async () => {
-      await b.close();
-      await fake.close();
-    },
-  };
-}
-
-async function errorOf(response: Response) {
-  const body = await response.json();
-  return body.error as { code: string; message: string };
 }
 
 Deno.test("createOpenAIProvider() answers /process through the SDK with the provider's usage and cost", async (t) => {

@@ -66,13 +66,7 @@ export function startFakeB(handler: FakeHandler, port = 0): Promise<FakeB> {
   });
 }
 
-/** A port nothing listens on (bound, then released). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+export { freePort } from "../_helpers.ts";
 
 /** A valid `POST /process` answer for `message`. */
 export function answerFor(message: string, n = 1): ProcessResponse {

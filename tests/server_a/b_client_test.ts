@@ -60,6 +60,24 @@ Deno.test("createServerBClient() retries 502/503/504 and then succeeds", async (
   }
 });
 
+Deno.test("createServerBClient() calls onRetry with the reason of each retry", async () => {
+  await using b = await startFakeB((_req, n) =>
+    n === 1
+      ? errorAnswer(503, "unavailable", "busy")
+      : n === 2
+      ? errorAnswer(429, "rate_limited", "slow down")
+      : Response.json(answerFor("x", n))
+  );
+  const reasons: string[] = [];
+  const c = client(b.url, { onRetry: (reason) => reasons.push(reason) });
+  try {
+    assertEquals((await c.process({ message: "x" })).messageId, "m-3");
+    assertEquals(reasons, ["http_503", "http_429"]);
+  } finally {
+    c.close();
+  }
+});
+
 Deno.test("createServerBClient() never retries a 400 and reports Server B's message", async () => {
   await using b = await startFakeB(() =>
     errorAnswer(400, "invalid_request", '"message" must not be empty')

@@ -1,16 +1,10 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { startServerA } from "../../src/server_a/mod.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { baseEnv, RUN_ARGS, startTestServerB, testConfig } from "../_helpers.ts";
+import { baseEnv, RUN_ARGS, startTestServerB } from "../_helpers.ts";
+import { startHttpServerA, type ToolAnswer } from "./_server_a.ts";
 import { answerFor, freePort, startFakeB } from "./_fake_b.ts";
-
-interface ToolAnswer {
-  isError?: boolean;
-  content: { type: string; text?: string }[];
-  structuredContent?: Record<string, unknown>;
-}
 
 const text = (answer: ToolAnswer) => answer.content.map((c) => c.text ?? "").join("");
 
@@ -24,23 +18,6 @@ async function toolNames(client: Client): Promise<string[]> {
 }
 
 const TOOLS = ["get_ai_usage_stats", "get_conversation_history", "send_message_to_ai"];
-
-/** Server A over HTTP in this process, on a free port. */
-async function startHttpServerA(env: Record<string, string>) {
-  const controller = new AbortController();
-  const serverA = await startServerA(
-    testConfig({ SERVER_A_HOST: "127.0.0.1", SERVER_A_PORT: "0", ...env }),
-    { transport: "http", signal: controller.signal },
-  );
-  return {
-    ...serverA,
-    mcpUrl: new URL(`${serverA.url}/mcp`),
-    async [Symbol.asyncDispose]() {
-      controller.abort();
-      await serverA.finished;
-    },
-  };
-}
 
 Deno.test("startServerA() over HTTP lists its tools while Server B is down, then recovers when B starts", async () => {
   const port = freePort();

@@ -1,34 +1,12 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { setLogLevel, setLogSink } from "../../src/log.ts";
-import { startServerA } from "../../src/server_a/mod.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { startTestServerB, testConfig } from "../_helpers.ts";
+import { startTestServerB } from "../_helpers.ts";
 import { parsePrometheusText, sampleValue } from "../_prometheus.ts";
 import { spawnMcpcomm } from "../e2e/_spawn.ts";
-import { freePort } from "./_fake_b.ts";
-
-interface ToolAnswer {
-  isError?: boolean;
-  content: { type: string; text?: string }[];
-  structuredContent?: Record<string, unknown>;
-}
-
-async function startHttpServerA(env: Record<string, string>) {
-  const controller = new AbortController();
-  const serverA = await startServerA(
-    testConfig({ SERVER_A_HOST: "127.0.0.1", SERVER_A_PORT: "0", ...env }),
-    { transport: "http", signal: controller.signal },
-  );
-  return {
-    ...serverA,
-    mcpUrl: new URL(`${serverA.url}/mcp`),
-    async [Symbol.asyncDispose]() {
-      controller.abort();
-      await serverA.finished;
-    },
-  };
-}
+import { startHttpServerA, type ToolAnswer } from "./_server_a.ts";
+import { answerFor, errorAnswer, freePort, startFakeB } from "./_fake_b.ts";
 
 async function connect(url: URL, headers: Record<string, string> = {}) {
   const client = new Client({ name: "ops-test", version: "0.0.0" });
@@ -139,6 +117,31 @@ Deno.test("Server A's /metrics shows its calls to Server B and needs the token",
   assertEquals(sampleValue(m, "mcpcomm_upstream_request_duration_seconds_count"), 2);
 });
 
+Deno.test("Server A's /metrics counts its retries towards Server B by reason", async () => {
+  let processed = 0;
+  await using b = await startFakeB((request, _n, seen) => {
+    if (new URL(request.url).pathname !== "/process") return Response.json({ status: "ok" });
+    processed += 1;
+    if (processed <= 2) return errorAnswer(503, "unavailable", "busy");
+    return Response.json(answerFor(JSON.parse(seen.body).message, processed));
+  });
+  await using a = await startHttpServerA({
+    SERVER_B_URL: b.url,
+    MCPCOMM_DB: ":memory:",
+    RETRY_ATTEMPTS: "3",
+  });
+  {
+    await using mcp = await connect(a.mcpUrl);
+    assert(!(await mcp.call("send_message_to_ai", { message: "retry me" })).isError);
+  }
+  const m = parsePrometheusText(await (await fetch(`${a.url}/metrics`)).text());
+  assertEquals(sampleValue(m, "mcpcomm_server_b_retries_total", { reason: "http_503" }), 2);
+  assertEquals(
+    sampleValue(m, "mcpcomm_upstream_requests_total", { operation: "process", outcome: "success" }),
+    1,
+  );
+});
+
 Deno.test("Server A's /health/ready fails while Server B is down and passes once it is up", async () => {
   const port = freePort();
   await using a = await startHttpServerA({
@@ -227,7 +230,9 @@ Deno.test("Server A's /metrics shows the circuit state of each balanced Server B
 });
 
 Deno.test({
-  name: "Server A refuses new sends while the disk holding its database is full",
+  name: `Server A refuses new sends while the disk holding its database is full${
+    Deno.uid() === 0 ? "" : " (skipped: mounting a tmpfs needs root)"
+  }`,
   ignore: Deno.uid() !== 0,
   fn: async () => {
     const dir = Deno.makeTempDirSync({ prefix: "mcpcomm-full-a-" });

@@ -9,18 +9,12 @@ import {
   StreamDelta,
 } from "../../src/wire.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { baseEnv, postJson, readSse, RUN_ARGS } from "../_helpers.ts";
+import { baseEnv, mcpcommCommand, postJson, readSse, RUN_ARGS } from "../_helpers.ts";
 import { watchStderr } from "./_child.ts";
 
 Deno.test("mcpcomm server-b answers every curl recipe of the seed on the mock provider", async (t) => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...RUN_ARGS, "server-b", "--port", "0", "--host", "127.0.0.1"],
-    env: { ...baseEnv(), NO_COLOR: "1" },
-    clearEnv: true,
-    cwd: Deno.makeTempDirSync(),
-    stdin: "null",
+  const child = mcpcommCommand(["server-b", "--port", "0", "--host", "127.0.0.1"], {
     stdout: "piped",
-    stderr: "piped",
   }).spawn();
   const stdout = new Response(child.stdout).text();
   const stderr = watchStderr(child.stderr);
@@ -193,15 +187,10 @@ Deno.test("mcpcomm server-b --mcp stdio serves the tools over stdio and HTTP in 
 });
 
 Deno.test("mcpcomm server-b --mcp stdio stops by itself when its client closes stdin", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...RUN_ARGS, "server-b", "--mcp", "stdio", "--port", "0", "--host", "127.0.0.1"],
-    env: { ...baseEnv(), NO_COLOR: "1" },
-    clearEnv: true,
-    cwd: Deno.makeTempDirSync(),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = mcpcommCommand(
+    ["server-b", "--mcp", "stdio", "--port", "0", "--host", "127.0.0.1"],
+    { stdin: "piped", stdout: "piped" },
+  ).spawn();
   const stdout = new Response(child.stdout).text();
   const stderr = watchStderr(child.stderr);
   await stderr.waitFor("MCP over stdio ready");
@@ -215,15 +204,15 @@ Deno.test("mcpcomm server-b --mcp stdio stops by itself when its client closes s
 });
 
 Deno.test("mcpcomm server-b --provider openai starts without a key and says why it is not configured", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...RUN_ARGS, "server-b", "--provider", "openai", "--port", "0", "--host", "127.0.0.1"],
-    env: { ...baseEnv(), NO_COLOR: "1" },
-    clearEnv: true,
-    cwd: Deno.makeTempDirSync(),
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const child = mcpcommCommand([
+    "server-b",
+    "--provider",
+    "openai",
+    "--port",
+    "0",
+    "--host",
+    "127.0.0.1",
+  ]).spawn();
   const stderr = watchStderr(child.stderr);
   try {
     const url = await stderr.url;

@@ -4,7 +4,15 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { baseEnv, postJson, readSse, RUN_ARGS, runCli, startTestServerB } from "../_helpers.ts";
+import {
+  baseEnv,
+  mcpcommCommand,
+  postJson,
+  readSse,
+  RUN_ARGS,
+  runCli,
+  startTestServerB,
+} from "../_helpers.ts";
 import { parsePrometheusText, sampleValue } from "../_prometheus.ts";
 import { createServerBMcp } from "../../src/server_b/tools.ts";
 import { watchStderr } from "./_child.ts";
@@ -21,14 +29,8 @@ async function metricsOf(url: string) {
 }
 
 function spawnServerB(args: string[], env: Record<string, string>) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...RUN_ARGS, "server-b", "--host", "127.0.0.1", "--port", "0", ...args],
-    env: { ...baseEnv(), NO_COLOR: "1", ...env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const child = mcpcommCommand(["server-b", "--host", "127.0.0.1", "--port", "0", ...args], { env })
+    .spawn();
   return { child, stderr: watchStderr(child.stderr) };
 }
 
@@ -153,7 +155,9 @@ Deno.test("GET /health/ready separates readiness from liveness", async (t) => {
 });
 
 Deno.test({
-  name: "POST /process answers 503 when the disk holding the database is full",
+  name: `POST /process answers 503 when the disk holding the database is full${
+    Deno.uid() === 0 ? "" : " (skipped: mounting a tmpfs needs root)"
+  }`,
   ignore: Deno.uid() !== 0,
   fn: async () => {
     const dir = Deno.makeTempDirSync({ prefix: "mcpcomm-full-b-" });

@@ -1,4 +1,5 @@
 import { ProviderError } from "../../src/errors.ts";
+import { openLedger } from "../../src/ledger_sqlite.ts";
 import type { Provider, StreamChunk } from "../../src/providers/types.ts";
 import {
   ConfigResponse,
@@ -483,4 +484,84 @@ Deno.test("POST /process stops the provider call when the client disconnects", a
   await aborted.promise;
   await expectHealthy(b.url);
   assertEquals(b.service.ledger.stats().failedRequests, 1);
+});
+
+/** A provider that streams `deltas`, then waits until its request is aborted. */
+function stallingProvider(deltas: string[]): Provider & { aborted: Promise<void> } {
+  const aborted = Promise.withResolvers<void>();
+  return {
+    name: "mock",
+    defaultModel: "stall-model",
+    complete: () => Promise.reject(new Error("unused")),
+    async *stream(request): AsyncIterable<StreamChunk> {
+      for (const text of deltas) yield { type: "delta", text };
+      await new Promise((_, reject) => {
+        request.signal?.addEventListener("abort", () => {
+          aborted.resolve();
+          reject(request.signal?.reason);
+        }, { once: true });
+      });
+    },
+    models: () => ["stall-model"],
+    status: () => ({ configured: true }),
+    aborted: aborted.promise,
+  };
+}
+
+async function firstEvent(response: Response): Promise<ReadableStreamDefaultReader<Uint8Array>> {
+  assertEquals(response.status, 200);
+  const reader = response.body!.getReader();
+  let text = "";
+  while (!text.includes("\n\n")) {
+    const step = await reader.read();
+    assert(!step.done, "the stream ended before its first event");
+    text += new TextDecoder().decode(step.value);
+  }
+  return reader;
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert(check(), `timed out waiting for ${what}`);
+}
+
+Deno.test("POST /stream abandoned by the client is recorded as an error with the text sent", async () => {
+  const provider = stallingProvider(["Hello ", "there "]);
+  await using b = await startTestServerB({}, { provider });
+  const reader = await firstEvent(await postJson(`${b.url}/stream`, { message: "leave early" }));
+  await reader.cancel();
+  await provider.aborted;
+  await until(() => b.service.ledger.stats().failedRequests === 1, "the abandoned stream's entry");
+  const [entry] = b.service.ledger.recent(1);
+  assertEquals(entry!.status, "error");
+  assertEquals(entry!.message, "leave early");
+  assertEquals(entry!.model, "stall-model");
+  assertMatch(entry!.error ?? "", /^Stream ended early: client disconnected after \d+ characters/);
+  assertMatch(entry!.aiResponse ?? "", /^Hello /);
+  await expectHealthy(b.url);
+});
+
+Deno.test("POST /stream cut by a shutdown is recorded before the ledger closes", async () => {
+  const db = `${Deno.makeTempDirSync({ prefix: "mcpcomm-cut-" })}/ledger.db`;
+  const provider = stallingProvider(["Partial "]);
+  const b = await startTestServerB(
+    { MCPCOMM_DB: db, SHUTDOWN_TIMEOUT_SECONDS: "0.1" },
+    { provider },
+  );
+  const reader = await firstEvent(await postJson(`${b.url}/stream`, { message: "cut me" }));
+  const rest = (async () => {
+    for (;;) if ((await reader.read()).done) return;
+  })();
+  await b.close();
+  await rest;
+  const ledger = openLedger({ db, maxEntries: 10, maxAgeDays: 0 });
+  try {
+    assertEquals(ledger.stats().failedRequests, 1);
+    const [entry] = ledger.recent(1);
+    assertEquals(entry!.message, "cut me");
+    assertMatch(entry!.error ?? "", /cut by the server shutting down after 8 characters/);
+    assertEquals(entry!.aiResponse, "Partial ");
+  } finally {
+    ledger.close();
+  }
 });

@@ -17,6 +17,8 @@ async function inspector(args: string[]): Promise<{ code: number; out: string }>
   }
   const result = await new Deno.Command("npx", {
     args: ["-y", INSPECTOR, "--cli", ...args],
+    // npx may first download the package: bounded, so a stalled download cannot hang the run.
+    signal: AbortSignal.timeout(240_000),
     env,
     clearEnv: true,
     stdout: "piped",
