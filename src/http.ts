@@ -14,8 +14,14 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
  * before it is all buffered).
  */
 export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
-  const declared = Number(request.headers.get("content-length") ?? NaN);
+  const length = request.headers.get("content-length");
+  const declared = Number(length ?? NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
+  if (length !== null && Number.isSafeInteger(declared)) {
+    const whole = new Uint8Array(await request.arrayBuffer());
+    if (whole.byteLength > maxBytes) throw tooLarge(maxBytes);
+    return whole;
+  }
   if (!request.body) return new Uint8Array();
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];

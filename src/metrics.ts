@@ -61,6 +61,8 @@ interface Family {
   labelNames: readonly string[];
   buckets?: readonly number[];
   series: Map<string, Series>;
+  /** The same series by label values joined with NUL, for the hot path. */
+  fast: Map<string, Series>;
 }
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -214,7 +216,7 @@ export class MetricsRegistry {
         throw new Error(`Invalid label name "${label}" on metric "${name}"`);
       }
     }
-    const family: Family = { name, help, kind, labelNames, series: new Map() };
+    const family: Family = { name, help, kind, labelNames, series: new Map(), fast: new Map() };
     if (buckets) family.buckets = buckets;
     this.#families.set(name, family);
     if (labelNames.length === 0) this.#series(family, {});
@@ -222,6 +224,24 @@ export class MetricsRegistry {
   }
 
   #series(family: Family, labels: Labels): Series {
+    const names = family.labelNames;
+    let fastKey = "";
+    let complete = true;
+    for (let i = 0; i < names.length; i++) {
+      const value = labels[names[i]!];
+      if (value === undefined) complete = false;
+      fastKey += i === 0 ? String(value) : `\u0000${value}`;
+    }
+    if (complete) {
+      const hit = family.fast.get(fastKey);
+      if (hit && Object.keys(labels).length === names.length) return hit;
+    }
+    const found = this.#slowSeries(family, labels);
+    if (complete && family.fast.size < this.#maxSeries * 2) family.fast.set(fastKey, found);
+    return found;
+  }
+
+  #slowSeries(family: Family, labels: Labels): Series {
     const keys = Object.keys(labels);
     if (
       keys.length !== family.labelNames.length || keys.some((k) => !family.labelNames.includes(k))

@@ -115,8 +115,8 @@ function route(routes: readonly string[], path: string): string {
 }
 
 function isEventStream(response: Response): boolean {
-  return response.body !== null &&
-    (response.headers.get("content-type") ?? "").startsWith("text/event-stream");
+  return (response.headers.get("content-type") ?? "").startsWith("text/event-stream") &&
+    response.body !== null;
 }
 
 function withHeader(response: Response, name: string, value: string): Response {

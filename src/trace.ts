@@ -21,11 +21,23 @@ const VERSION_00 = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const FUTURE = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const pool = new Uint8Array(4096);
+let poolAt = pool.length;
+
 function randomHex(bytes: number): string {
-  const buffer = crypto.getRandomValues(new Uint8Array(bytes));
+  if (poolAt + bytes > pool.length) {
+    crypto.getRandomValues(pool);
+    poolAt = 0;
+  }
   let hex = "";
-  for (const b of buffer) hex += b.toString(16).padStart(2, "0");
-  return /^0+$/.test(hex) ? randomHex(bytes) : hex;
+  let any = 0;
+  for (let i = poolAt; i < poolAt + bytes; i++) {
+    any |= pool[i]!;
+    hex += HEX[pool[i]!];
+  }
+  poolAt += bytes;
+  return any === 0 ? randomHex(bytes) : hex;
 }
 
 /**

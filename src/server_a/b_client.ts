@@ -227,21 +227,28 @@ export function createServerBClient(options: ServerBClientOptions): ServerBClien
     const attempt = async (): Promise<T> => {
       made++;
       const budget = Math.max(1, Math.min(options.timeoutMs, deadline - Date.now()));
-      const timeout = AbortSignal.timeout(budget);
-      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+      const controller = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort(new DOMException("Server B timed out", "TimeoutError"));
+      }, budget);
+      const follow = () => controller.abort(signal!.reason);
+      if (signal?.aborted) follow();
+      else signal?.addEventListener("abort", follow, { once: true });
       try {
         const response = await fetch(`${target}${path}`, {
           ...init,
           method,
           headers: { ...headers, traceparent, ...init.headers as Record<string, string> },
           client: httpClient,
-          signal: combined,
+          signal: controller.signal,
         });
         if (!response.ok) throw await statusFailure(response);
         return await read(response);
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
-        if (timeout.aborted) {
+        if (timedOut) {
           const verb = mayRetry() ? "answer" : "finish";
           throw new AttemptFailure("timeout", `${verb} ${what} within ${seconds(budget)}`, {
             cause: error,
@@ -249,6 +256,9 @@ export function createServerBClient(options: ServerBClientOptions): ServerBClien
         }
         if (error instanceof AttemptFailure) throw error;
         throw fetchFailure(error);
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", follow);
       }
     };
     try {

@@ -87,9 +87,23 @@ export function createAiService(options: AiServiceOptions): AiService {
     signal,
   });
 
-  const attemptSignal = (signal?: AbortSignal): AbortSignal => {
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    return signal ? AbortSignal.any([signal, timeout]) : timeout;
+  /** One attempt's signal: the caller's, plus the per-attempt timeout; `clear()` frees both. */
+  const attemptSignal = (signal?: AbortSignal) => {
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException("The provider timed out", "TimeoutError")),
+      options.timeoutMs,
+    );
+    const follow = () => controller.abort(signal!.reason);
+    if (signal?.aborted) follow();
+    else signal?.addEventListener("abort", follow, { once: true });
+    return {
+      signal: controller.signal,
+      clear() {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", follow);
+      },
+    };
   };
 
   const normalise = (error: unknown, signal?: AbortSignal): unknown => {
@@ -203,10 +217,14 @@ export function createAiService(options: AiServiceOptions): AiService {
       const started = performance.now();
       const model = request.model ?? defaults.model;
       try {
-        const completion = await withRetries(
-          () => provider.complete(toCompletionRequest(request, attemptSignal(signal))),
-          retryOptions(signal),
-        );
+        const completion = await withRetries(async () => {
+          const attempt = attemptSignal(signal);
+          try {
+            return await provider.complete(toCompletionRequest(request, attempt.signal));
+          } finally {
+            attempt.clear();
+          }
+        }, retryOptions(signal));
         return record(request, model, started, { completion })!;
       } catch (error) {
         if (error instanceof HttpError) throw error;
@@ -226,9 +244,12 @@ export function createAiService(options: AiServiceOptions): AiService {
         recorded = true;
         record(request, model, started, { error, partialText });
       };
+      let attempt: ReturnType<typeof attemptSignal> | undefined;
       try {
         const first = await withRetries(async () => {
-          iterator = provider.stream(toCompletionRequest(request, attemptSignal(signal)))
+          attempt?.clear();
+          attempt = attemptSignal(signal);
+          iterator = provider.stream(toCompletionRequest(request, attempt.signal))
             [Symbol.asyncIterator]();
           return await iterator.next();
         }, retryOptions(signal));
@@ -252,6 +273,7 @@ export function createAiService(options: AiServiceOptions): AiService {
         recordFailure(signal?.aborted ? abandoned(signal.reason, partialText) : e);
         throw e;
       } finally {
+        attempt?.clear();
         await iterator?.return?.();
         if (!recorded) {
           try {
