@@ -17,6 +17,8 @@ export interface CommandContext {
   signal: AbortSignal;
   /** mcpcomm's directory in the user's data directory (ledger files), if the environment names one. */
   dataDir?: string | undefined;
+  /** Variables passed on to spawned stdio MCP servers (certificates, proxies, Deno's cache). */
+  childEnv?: Record<string, string> | undefined;
 }
 
 /** A subcommand of `mcpcomm`. */

@@ -38,6 +38,24 @@ async function readDotenv(path = ".env"): Promise<Record<string, string>> {
   return parseEnv(text) as Record<string, string>;
 }
 
+/** Variables a spawned stdio MCP server inherits besides the SDK's defaults (HOME, PATH, ...). */
+const CHILD_ENV_NAMES = [
+  "DENO_DIR",
+  "DENO_CERT",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "NODE_EXTRA_CA_CERTS",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "XDG_DATA_HOME",
+  "XDG_CACHE_HOME",
+];
+
+function childEnvironment(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(CHILD_ENV_NAMES.flatMap((k) => env[k] ? [[k, env[k]]] : []));
+}
+
 /** Runs `mcpcomm` with `args`; resolves to the process exit code. */
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
@@ -82,6 +100,7 @@ export async function main(args: string[]): Promise<number> {
       positionals: parsed.positionals,
       signal: controller.signal,
       dataDir: dataDirectory(Deno.build.os, Deno.env.toObject()),
+      childEnv: childEnvironment(Deno.env.toObject()),
     });
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError) {

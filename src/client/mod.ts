@@ -27,6 +27,8 @@ export interface ClientOptions {
   version: string;
   authToken?: string | undefined;
   timeoutMs: number;
+  /** Variables passed on to `stdio:` servers. */
+  childEnv?: Record<string, string> | undefined;
   signal: AbortSignal;
   /** Where output lines go (default stdout). */
   write?: (line: string) => void;
@@ -70,6 +72,7 @@ export async function runClient(options: ClientOptions): Promise<number> {
     version: options.version,
     authToken: options.authToken,
     timeoutMs: options.timeoutMs,
+    childEnv: options.childEnv,
   });
   let failed = false;
 

@@ -58,6 +58,8 @@ export interface RegistryOptions {
   authToken?: string | undefined;
   /** Timeout of one request, in milliseconds. */
   timeoutMs: number;
+  /** Variables passed on to `stdio:` servers. */
+  childEnv?: Record<string, string> | undefined;
 }
 
 /**
@@ -124,6 +126,7 @@ export class ServerRegistry implements AsyncDisposable {
       version: this.#options.version,
       authToken: this.#options.authToken,
       timeoutMs: this.#options.timeoutMs,
+      childEnv: this.#options.childEnv,
     });
     await turn();
     if (this.#connections.has(name)) {

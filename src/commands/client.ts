@@ -47,7 +47,7 @@ Bearer token to HTTP and WebSocket targets.`,
   },
   settingFlags: { timeout: "TIMEOUT_SECONDS" },
   allowPositionals: true,
-  async run({ config, flags, positionals, signal }) {
+  async run({ config, flags, positionals, signal, childEnv }) {
     const mode = (flags.mode as string | undefined) ?? "interactive";
     if (mode !== "interactive" && mode !== "test") {
       throw new UsageError(`--mode accepts "interactive" or "test", got "${mode}"`);
@@ -80,6 +80,7 @@ Bearer token to HTTP and WebSocket targets.`,
       version: VERSION,
       authToken: config.MCPCOMM_AUTH_TOKEN,
       timeoutMs: config.TIMEOUT_SECONDS * 1000,
+      childEnv,
       signal,
     });
   },

@@ -55,7 +55,7 @@ MCPCOMM_AUTH_TOKEN, ...) come from the environment or .env; see .env.example.`,
     db: "MCPCOMM_DB",
     "auth-token": "MCPCOMM_AUTH_TOKEN",
   },
-  async run({ config, flags, signal, dataDir }) {
+  async run({ config, flags, signal, dataDir, childEnv }) {
     const transport = flags.transport ?? "stdio";
     if (transport !== "stdio" && transport !== "http") {
       throw new UsageError(`--transport accepts "stdio" or "http", got "${transport}"`);
@@ -66,6 +66,7 @@ MCPCOMM_AUTH_TOKEN, ...) come from the environment or .env; see .env.example.`,
       version: VERSION,
       upstreams: flags.upstream as string[] | undefined,
       dataDir,
+      childEnv,
     });
     await server.finished;
     return 0;

@@ -177,6 +177,8 @@ export interface ConnectOptions {
    * for the error when the child fails to start, and then discards it.
    */
   stderr?: "inherit" | "pipe";
+  /** Variables a stdio child gets on top of the SDK's default environment. */
+  childEnv?: Record<string, string> | undefined;
   /** Called before connecting, to install notification handlers on the client. */
   setup?: (client: Client) => void;
 }
@@ -184,7 +186,7 @@ export interface ConnectOptions {
 /** Creates the SDK transport for a target (not yet started). */
 export function createTransport(
   target: Target,
-  options: Pick<ConnectOptions, "authToken" | "stderr"> = {},
+  options: Pick<ConnectOptions, "authToken" | "stderr" | "childEnv"> = {},
 ): Transport {
   const headers: Record<string, string> = options.authToken
     ? { authorization: `Bearer ${options.authToken}` }
@@ -200,7 +202,7 @@ export function createTransport(
       return new StdioClientTransport({
         command: target.command,
         args: target.args,
-        env: getDefaultEnvironment(),
+        env: { ...getDefaultEnvironment(), ...options.childEnv },
         stderr: options.stderr ?? "pipe",
       });
   }

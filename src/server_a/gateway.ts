@@ -81,6 +81,8 @@ export interface GatewayOptions {
   log: Logger;
   /** Bearer token sent to HTTP and WebSocket upstreams. */
   authToken?: string | undefined;
+  /** Variables passed on to `stdio:` upstreams. */
+  childEnv?: Record<string, string> | undefined;
   /** Timeout of one forwarded request; reset by each progress notification. */
   timeoutMs: number;
   /** Timeout of one connection attempt (default 15 s). */
@@ -275,6 +277,7 @@ export class Gateway {
       clientName: `mcpcomm-gateway-${upstream.name}`,
       version: this.#options.version,
       authToken: this.#options.authToken,
+      childEnv: this.#options.childEnv,
       timeoutMs: this.#options.connectTimeoutMs ?? 15_000,
       setup: (c) => {
         c.setNotificationHandler(
@@ -626,6 +629,8 @@ export interface GatewayDeps {
   upstreams?: readonly string[] | undefined;
   version: string;
   log: Logger;
+  /** Variables passed on to `stdio:` upstreams. */
+  childEnv?: Record<string, string> | undefined;
 }
 
 /**
@@ -654,6 +659,7 @@ export function createGatewayFromConfig(config: Config, deps: GatewayDeps): Gate
     version: deps.version,
     log: deps.log,
     authToken: config.MCPCOMM_AUTH_TOKEN,
+    childEnv: deps.childEnv,
     timeoutMs: config.TIMEOUT_SECONDS * 1000,
   }).start();
 }

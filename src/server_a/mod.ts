@@ -43,6 +43,8 @@ export interface ServerAOptions {
   upstreams?: readonly string[] | undefined;
   /** Where the ledger lives when MCPCOMM_DB is unset (`server-a.db` there); else in memory. */
   dataDir?: string | undefined;
+  /** Variables passed on to `stdio:` upstreams. */
+  childEnv?: Record<string, string> | undefined;
 }
 
 /** A running Server A. */
@@ -93,6 +95,7 @@ export async function startServerA(
     upstreams: options.upstreams,
     version: options.version ?? "0.0.0",
     log,
+    childEnv: options.childEnv,
   });
   await gateway?.ready(10_000);
   const deps = { client, ledger, version: options.version ?? "0.0.0", log };
