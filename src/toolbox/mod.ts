@@ -11,6 +11,7 @@ import { errorResponse } from "../http.ts";
 import { createLogger } from "../log.ts";
 import { createMcpHttpHandler } from "../mcp/http.ts";
 import { createWebSocketEndpoint } from "../mcp/websocket.ts";
+import { listen } from "../serve.ts";
 import { createToolboxMcp, type ToolboxOptions } from "./tools.ts";
 
 /** Options of {@linkcode startToolbox}. */
@@ -32,11 +33,6 @@ export interface RunningToolbox {
   readonly sessionCount: number;
   /** Resolves when the server has stopped. */
   finished: Promise<void>;
-}
-
-function displayHost(hostname: string): string {
-  if (hostname === "0.0.0.0") return "127.0.0.1";
-  return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
 
 /**
@@ -90,12 +86,12 @@ export async function startToolbox(
     throw new HttpError(404, "not_found", `No route for ${request.method} ${pathname}`);
   };
 
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
+  const { server, url } = await listen({
     hostname: bindHost,
     port: options.port ?? 8080,
-    ...(options.signal ? { signal: options.signal } : {}),
-    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+    portSetting: "--port",
+    hostSetting: "--host",
+    signal: options.signal,
   }, async (request, info) => {
     try {
       return await handle(request, info);
@@ -103,8 +99,6 @@ export async function startToolbox(
       return errorResponse(error, log);
     }
   });
-  const addr = await listening.promise;
-  const url = `http://${displayHost(addr.hostname)}:${addr.port}`;
   options.signal?.addEventListener("abort", () => {
     void webSocket.closeAll();
     void mcpHttp.close();
