@@ -47,15 +47,14 @@ async function openssl(dir: string, args: string[]): Promise<void> {
   }
 }
 
+/** `openssl req` arguments for a new unencrypted P-256 key. */
+const NEW_EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
 async function makeCa(dir: string, name: string): Promise<void> {
   await openssl(dir, [
     "req",
     "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...NEW_EC_KEY,
     "-keyout",
     `${name}.key`,
     "-out",
@@ -74,11 +73,7 @@ async function makeCa(dir: string, name: string): Promise<void> {
 async function makeServer(dir: string, ca: string, name: string, san: string): Promise<void> {
   await openssl(dir, [
     "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...NEW_EC_KEY,
     "-keyout",
     `${name}.key`,
     "-out",

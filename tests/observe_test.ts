@@ -12,6 +12,7 @@ import { parseTraceparent } from "../src/trace.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
 import { readSse } from "./_helpers.ts";
 import { parsePrometheusText, sampleValue } from "./_prometheus.ts";
+import { listen } from "../src/serve.ts";
 
 interface Harness extends AsyncDisposable {
   url: string;
@@ -35,13 +36,11 @@ async function serve(handler: Handler, routes: string[] = ["/a"]): Promise<Harne
   });
   const metrics = new MetricsRegistry();
   const observer = createHttpObserver({ metrics, log: createLogger("test"), routes });
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
+  const { server, addr } = await listen({
     hostname: "127.0.0.1",
     port: 0,
-    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+    portSetting: "port",
   }, observer.wrap(handler));
-  const addr = await listening.promise;
   return {
     url: `http://127.0.0.1:${addr.port}`,
     observer,

@@ -8,6 +8,7 @@ import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
 import { MAIN } from "../_helpers.ts";
 import { startTestToolbox } from "../_toolbox.ts";
+import { listen } from "../../src/serve.ts";
 
 const plain = createStyle(false);
 
@@ -241,14 +242,13 @@ Deno.test("broadcast calls every server at once, not one after another", async (
     bindHost: "127.0.0.1",
     maxMessageBytes: 1 << 20,
   });
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
+  const { server, addr } = await listen({
     hostname: "127.0.0.1",
     port: 0,
     signal: controller.signal,
-    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+    portSetting: "port",
   }, (request) => ws.handle(request));
-  const url = `ws://127.0.0.1:${(await listening.promise).port}/ws`;
+  const url = `ws://127.0.0.1:${addr.port}/ws`;
   const servers = new ServerRegistry({ clientName: "test", version: "0", timeoutMs: 5000 });
   try {
     await servers.add("one", parseTarget(url));

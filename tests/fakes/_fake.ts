@@ -4,6 +4,8 @@
  * @module
  */
 
+import { listen } from "../../src/serve.ts";
+
 /** One scripted behaviour of a fake provider, used for one call. */
 export interface FakePlan {
   /** The answer, sent in these pieces when streamed (joined otherwise). */
@@ -74,12 +76,11 @@ export async function startFake(handle: FakeHandler): Promise<FakeServer> {
   const queue: FakePlan[] = [];
   const abortWaiter = Promise.withResolvers<FakeCall>();
   const controller = new AbortController();
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
+  const { server, addr } = await listen({
     hostname: "127.0.0.1",
     port: 0,
     signal: controller.signal,
-    onListen: (addr) => listening.resolve(addr),
+    portSetting: "port",
   }, async (request) => {
     const text = await request.text();
     let body: unknown = text;
@@ -105,7 +106,6 @@ export async function startFake(handle: FakeHandler): Promise<FakeServer> {
     }
     return await handle(request, call, plan, markAborted);
   });
-  const addr = await listening.promise;
   const close = async () => {
     controller.abort();
     await server.finished;

@@ -12,6 +12,7 @@ import { createLogger, setLogSink } from "../../src/log.ts";
 import { createMcpHttpHandler, type McpHttpHandler } from "../../src/mcp/http.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { testConfig } from "../_helpers.ts";
+import { listen } from "../../src/serve.ts";
 
 /** A running MCP-over-HTTP test server. */
 export interface McpHttpTestServer extends AsyncDisposable {
@@ -65,17 +66,15 @@ export async function startMcpHttp(
     log: createLogger("mcp-test"),
   });
   const controller = new AbortController();
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
+  const { server, addr } = await listen({
     hostname: "127.0.0.1",
     port: 0,
     signal: controller.signal,
-    onListen: (addr) => listening.resolve(addr),
+    portSetting: "port",
   }, async (request, info) => {
     const answer = await mcp.handle(request, info);
     return answer ?? errorResponse(new HttpError(404, "not_found", "No route"));
   });
-  const addr = await listening.promise;
   const close = async () => {
     gate.resolve();
     await mcp.close();

@@ -2,6 +2,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { assertEquals, assertMatch } from "../_assert.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { createWebSocketEndpoint, MCP_SUBPROTOCOL } from "../../src/mcp/websocket.ts";
+import { listen } from "../../src/serve.ts";
 
 async function serve() {
   const createServer = () => {
@@ -15,14 +16,12 @@ async function serve() {
     maxMessageBytes: 4096,
   });
   const controller = new AbortController();
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
+  const { server, addr: { port } } = await listen({
     hostname: "127.0.0.1",
     port: 0,
     signal: controller.signal,
-    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+    portSetting: "port",
   }, (request) => endpoint.handle(request));
-  const { port } = await listening.promise;
   return {
     endpoint,
     url: `ws://127.0.0.1:${port}/ws`,

@@ -17,6 +17,7 @@ import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
 import { Gateway, type GatewayOptions } from "../../src/server_a/gateway.ts";
 import { parsePipelines } from "../../src/server_a/gateway_pipeline.ts";
 import { startServerA } from "../../src/server_a/mod.ts";
+import { listen } from "../../src/serve.ts";
 
 setLogLevel("error");
 
@@ -76,14 +77,12 @@ async function startCustomUpstream(port = 0) {
     bindHost: "127.0.0.1",
     maxMessageBytes: 1 << 20,
   });
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
+  const { server, addr } = await listen({
     hostname: "127.0.0.1",
     port,
     signal: controller.signal,
-    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+    portSetting: "port",
   }, (request) => ws.handle(request));
-  const addr = await listening.promise;
   return {
     url: `ws://127.0.0.1:${addr.port}/ws`,
     port: addr.port,
