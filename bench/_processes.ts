@@ -2,13 +2,20 @@
  * Child processes of the bench: start, wait until they listen, read their memory, stop them.
  * @module
  */
+import { V8_FLAGS } from "../src/build/compile.ts";
 
 /** Root of the repository. */
 export const ROOT = new URL("..", import.meta.url).pathname;
 /** The CLI entry. */
 export const MAIN = `${ROOT}src/main.ts`;
-/** Flags `deno run` gets for the CLI: the permission set `deno task start` uses. */
-export const RUN_FLAGS = ["-q", "-P=mcpcomm", "--config", `${ROOT}deno.json`];
+/** Flags `deno run` gets for the CLI: the permission set and V8 flags `deno task start` uses. */
+export const RUN_FLAGS = [
+  "-q",
+  "-P=mcpcomm",
+  "--config",
+  `${ROOT}deno.json`,
+  `--v8-flags=${V8_FLAGS.join(",")}`,
+];
 
 /** A running child; `stop()` ends it and waits. */
 export interface Proc {

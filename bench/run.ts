@@ -81,6 +81,8 @@ const COLD_STARTS = QUICK ? 3 : 7;
 const SESSIONS = 1000;
 const SESSION_CYCLES = QUICK ? 1 : 2;
 const IDLE_MINUTES = 0.25;
+/** When "after they expired" is read: V8 gives memory back about 10 s into an idle spell. */
+const AFTER_EXPIRY_MS = 15_000;
 
 const MESSAGE = "hello";
 const ECHO_BODY = JSON.stringify({
@@ -340,18 +342,27 @@ async function main(): Promise<number> {
     denoArgs("server-b", "--port", String(bMemPort)),
     { ...bEnv, MCPCOMM_DB: ":memory:" },
   );
+  const bNormalPort = freePort();
+  const bNormal = startProc(
+    "server-b (ledger file, MCPCOMM_DB_SYNC=normal)",
+    Deno.execPath(),
+    denoArgs("server-b", "--port", String(bNormalPort)),
+    { ...bEnv, MCPCOMM_DB: `${cwd}/server-b-normal.db`, MCPCOMM_DB_SYNC: "normal" },
+  );
   const peerPort = Number((await peer.waitForLine(/^listening \d+/)).split(" ")[1]);
   await Promise.all([
     waitForPort(ceiling, ceilingPort),
     waitForPort(denoSdk, denoSdkPort),
     waitForPort(b, bPort),
     waitForPort(bMem, bMemPort),
+    waitForPort(bNormal, bNormalPort),
   ]);
   const ceilingUrl = `http://127.0.0.1:${ceilingPort}/`;
   const peerUrl = `http://127.0.0.1:${peerPort}/mcp`;
   const denoSdkUrl = `http://127.0.0.1:${denoSdkPort}/mcp`;
   const bUrl = `http://127.0.0.1:${bPort}`;
   const bMemUrl = `http://127.0.0.1:${bMemPort}`;
+  const bNormalUrl = `http://127.0.0.1:${bNormalPort}`;
 
   let aUrl = "";
   const aEnv = {
@@ -361,6 +372,7 @@ async function main(): Promise<number> {
   };
   const aMemEnv = { ...aEnv, SERVER_B_URL: bMemUrl, MCPCOMM_DB: ":memory:" };
   let aMemUrl = "";
+  let aSseUrl = "";
   if (withA) {
     const aPort = freePort();
     const a = startProc(
@@ -376,7 +388,19 @@ async function main(): Promise<number> {
       denoArgs("server-a", "--transport", "http"),
       { ...aMemEnv, SERVER_A_PORT: String(aMemPort) },
     );
-    await Promise.all([waitForPort(a, aPort), waitForPort(aMem, aMemPort)]);
+    const aSsePort = freePort();
+    const aSse = startProc(
+      "server-a (memory ledgers, MCP_DIRECT_CALLS=false)",
+      Deno.execPath(),
+      denoArgs("server-a", "--transport", "http"),
+      { ...aMemEnv, SERVER_A_PORT: String(aSsePort), MCP_DIRECT_CALLS: "false" },
+    );
+    await Promise.all([
+      waitForPort(a, aPort),
+      waitForPort(aMem, aMemPort),
+      waitForPort(aSse, aSsePort),
+    ]);
+    aSseUrl = `http://127.0.0.1:${aSsePort}/mcp`;
     aUrl = `http://127.0.0.1:${aPort}/mcp`;
     aMemUrl = `http://127.0.0.1:${aMemPort}/mcp`;
   }
@@ -384,7 +408,7 @@ async function main(): Promise<number> {
   say("checking every target answers correctly");
   const echo = await postJson(ceilingUrl, ECHO_BODY) as { result?: unknown };
   if (!echo.result) throw new Error(`ceiling answered ${JSON.stringify(echo)}`);
-  for (const url of [bUrl, bMemUrl]) {
+  for (const url of [bUrl, bMemUrl, bNormalUrl]) {
     const processed = await postJson(`${url}/process`, PROCESS_BODY) as { status?: string };
     if (processed.status !== "success") throw new Error(`/process answered ${processed}`);
   }
@@ -400,13 +424,23 @@ async function main(): Promise<number> {
   }
   let aSessions: string[] = [];
   let aMemSessions: string[] = [];
+  let aSseSessions: string[] = [];
   if (withA) {
     const open = () => Promise.all(Array.from({ length: CONNECTIONS }, () => openSession(aUrl)));
     aSessions = await open();
     aMemSessions = await Promise.all(
       Array.from({ length: CONNECTIONS }, () => openSession(aMemUrl)),
     );
-    for (const [url, sid] of [[aUrl, aSessions[0]!], [aMemUrl, aMemSessions[0]!]]) {
+    aSseSessions = await Promise.all(
+      Array.from({ length: CONNECTIONS }, () => openSession(aSseUrl)),
+    );
+    for (
+      const [url, sid] of [
+        [aUrl, aSessions[0]!],
+        [aMemUrl, aMemSessions[0]!],
+        [aSseUrl, aSseSessions[0]!],
+      ]
+    ) {
       const text = await callOnce(url!, sid!, "send_message_to_ai", { message: MESSAGE });
       if (!text.includes(A_EXPECT)) throw new Error(`send_message_to_ai answered ${text}`);
     }
@@ -452,6 +486,11 @@ async function main(): Promise<number> {
     }),
     wrkLoad("b_process", { ...wrkBase, url: `${bUrl}/process`, body: PROCESS_BODY }),
     wrkLoad("b_process_mem", { ...wrkBase, url: `${bMemUrl}/process`, body: PROCESS_BODY }),
+    wrkLoad("b_process_normal", {
+      ...wrkBase,
+      url: `${bNormalUrl}/process`,
+      body: PROCESS_BODY,
+    }),
   ];
   if (withA) {
     loads.push(wrkLoad("a_http", {
@@ -467,6 +506,14 @@ async function main(): Promise<number> {
       url: aMemUrl,
       body: A_CALL,
       sessions: aMemSessions,
+      expect: A_EXPECT,
+      reject: IS_ERROR,
+    }));
+    loads.push(wrkLoad("a_http_sse", {
+      ...wrkBase,
+      url: aSseUrl,
+      body: A_CALL,
+      sessions: aSseSessions,
       expect: A_EXPECT,
       reject: IS_ERROR,
     }));
@@ -508,21 +555,23 @@ async function main(): Promise<number> {
     },
   ];
   if (withA) {
-    latencyLoads.push({
-      key: "a_http",
+    const relayLoad = (key: string, url: string, sessions: string[]) => ({
+      key,
       run: () =>
         runWrk({
-          url: aMemUrl,
+          url,
           body: A_CALL,
           connections: LATENCY_CONNECTIONS,
           threads: 1,
           seconds: SECONDS,
           delayMs: LATENCY_DELAY_MS,
-          sessions: aMemSessions.slice(0, LATENCY_CONNECTIONS),
+          sessions: sessions.slice(0, LATENCY_CONNECTIONS),
           expect: A_EXPECT,
           reject: IS_ERROR,
         }),
     });
+    latencyLoads.push(relayLoad("a_http", aMemUrl, aMemSessions));
+    latencyLoads.push(relayLoad("a_http_sse", aSseUrl, aSseSessions));
   }
 
   say("warming up");
@@ -667,6 +716,16 @@ async function main(): Promise<number> {
     ratio: `${(bMemRps / ceilingRps).toFixed(2)}x ceiling`,
     rounds: throughput.b_process_mem,
   });
+  const bNormalRps = med("b_process_normal");
+  rows.push({
+    section: "throughput",
+    name: "Server B POST /process, ledger file with MCPCOMM_DB_SYNC=normal",
+    generator: wrkGen,
+    value: bNormalRps,
+    unit: "req/s",
+    ratio: `${(bNormalRps / ceilingRps).toFixed(2)}x ceiling`,
+    rounds: throughput.b_process_normal,
+  });
   targets.push({
     name: "Server B /process vs ceiling",
     goal: ">= 0.40x",
@@ -694,6 +753,18 @@ async function main(): Promise<number> {
         (aMemRps / denoSdkRps).toFixed(2)
       }x SDK on Deno`,
       rounds: throughput.a_http_mem,
+    });
+    const aSseRps = med("a_http_sse");
+    rows.push({
+      section: "throughput",
+      name: "the same with MCP_DIRECT_CALLS=false (answers over SSE)",
+      generator: `${wrkGen}, ${CONNECTIONS} sessions`,
+      value: aSseRps,
+      unit: "calls/s",
+      ratio: `${(aSseRps / peerRps).toFixed(2)}x peer; direct answers ${
+        (aMemRps / aSseRps).toFixed(2)
+      }x this`,
+      rounds: throughput.a_http_sse,
     });
     targets.push({
       name: "Through A (two hops) vs Node peer (one hop)",
@@ -745,6 +816,18 @@ async function main(): Promise<number> {
         fmt(latencyRate("a_http"))
       } req/s`,
       ratio: `relay overhead p50 +${overhead.toFixed(3)} ms`,
+    });
+    const sseOverhead = latencyMedian("a_http_sse", "p50") - latencyMedian("b_process", "p50");
+    rows.push({
+      section: "latency at fixed load",
+      name: "the same with MCP_DIRECT_CALLS=false (answers over SSE)",
+      generator: latencyGen,
+      value: latencyMedian("a_http_sse", "p50"),
+      unit: "ms p50",
+      extra: `p99 ${latencyMedian("a_http_sse", "p99").toFixed(3)} ms at ${
+        fmt(latencyRate("a_http_sse"))
+      } req/s`,
+      ratio: `relay overhead p50 +${sseOverhead.toFixed(3)} ms`,
     });
     targets.push({
       name: "Relay overhead of Server A at p50",
@@ -856,7 +939,9 @@ async function main(): Promise<number> {
         generator: `MCP_SESSION_IDLE_MINUTES=${IDLE_MINUTES}`,
         value: mib(cycle.expired),
         unit: "MiB",
-        extra: `expired ${cycle.expiredAfterSeconds.toFixed(1)} s after the last was opened`,
+        extra: `read ${AFTER_EXPIRY_MS / 1000} s after they expired (${
+          mib(cycle.soon).toFixed(1)
+        } MiB at 3 s), ${cycle.expiredAfterSeconds.toFixed(1)} s after the last was opened`,
         ratio: `+${mib(cycle.expired - baseline).toFixed(1)} MiB over idle`,
       });
     });
@@ -919,6 +1004,9 @@ async function main(): Promise<number> {
 /** One round of {@linkcode measureSessions}: RSS with the sessions open, and after they expired. */
 interface SessionCycle {
   open: number;
+  /** RSS 3 s after expiry. */
+  soon: number;
+  /** RSS {@linkcode AFTER_EXPIRY_MS} after expiry, once V8's idle memory reducer could run. */
   expired: number;
   openSeconds: number;
   expiredAfterSeconds: number;
@@ -976,12 +1064,13 @@ async function measureSessions(env: Record<string, string>) {
     if (Number.isNaN(expiredAt)) throw new Error(`sessions on ${url} did not expire`);
     const alive = (await Promise.all(sessions.slice(0, 50).map(ping))).filter((s) => s !== 404);
     if (alive.length) throw new Error(`${alive.length} of 50 sessions still answer after expiry`);
-    await sleep(2000);
-    const first = rssBytes(a.pid);
-    await sleep(1000);
+    await sleep(3000);
+    const soon = rssBytes(a.pid);
+    await sleep(AFTER_EXPIRY_MS - 3000);
     cycles.push({
       open,
-      expired: Math.min(first, rssBytes(a.pid)),
+      soon,
+      expired: rssBytes(a.pid),
       openSeconds: (opened - started) / 1000,
       expiredAfterSeconds: (expiredAt - opened) / 1000,
     });

@@ -151,6 +151,11 @@ export const SETTINGS = {
     "minutes, more than 0",
     "Idle MCP sessions expire after this",
   ),
+  MCP_DIRECT_CALLS: setting(
+    z.stringbool().default(true),
+    "true or false",
+    "Answer calls of simple tools without a progress token as one JSON response, not an SSE stream",
+  ),
   MCP_MAX_SESSIONS: setting(
     positiveInt.default(10000),
     "a positive integer",
@@ -187,6 +192,11 @@ export const SETTINGS = {
     z.string().optional(),
     "a file path or :memory:",
     "Ledger database (default: server-a.db / server-b.db in the user's data directory)",
+  ),
+  MCPCOMM_DB_SYNC: setting(
+    z.enum(["full", "normal"]).default("full"),
+    "one of full, normal",
+    "When ledger commits reach the disk: full at each commit, normal at checkpoints (faster)",
   ),
   LEDGER_MAX_AGE_DAYS: setting(
     z.coerce.number().min(0).default(0),

@@ -9,6 +9,61 @@ import type { Logger } from "./log.ts";
 /** Default largest request body: 1 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
+/** A request's client, watched by {@linkcode watchClient}. */
+export interface ClientWatch {
+  /** Aborts with `request.signal`'s reason when the client goes away. */
+  readonly signal: AbortSignal;
+  /** Stops watching (the answer is ready). */
+  done(): void;
+}
+
+/** How long a request is served before its client is watched. */
+const WATCH_AFTER_MS = 10;
+const unwatched = new Set<{ request: Request; controller: AbortController }>();
+let watchPending = false;
+
+function watchUnwatched(): void {
+  watchPending = false;
+  for (const { request, controller } of unwatched) {
+    const client = request.signal;
+    if (client.aborted) controller.abort(client.reason);
+    else client.addEventListener("abort", () => controller.abort(client.reason), { once: true });
+  }
+  unwatched.clear();
+}
+
+/**
+ * A signal that aborts when the client of a `Deno.serve` request goes away, as `request.signal`
+ * does, for work that usually ends at once. `request.signal` costs an async operation per
+ * request in `Deno.serve` (about a third of a bare echo's throughput), so it is only subscribed
+ * to for requests still being served after a few milliseconds, all of them on one shared timer;
+ * a client that left earlier is noticed then.
+ * @example
+ * ```ts
+ * const client = watchClient(request);
+ * try {
+ *   return Response.json(await service.process(body, client.signal));
+ * } finally {
+ *   client.done();
+ * }
+ * ```
+ */
+export function watchClient(request: Request): ClientWatch {
+  const controller = new AbortController();
+  const entry = { request, controller };
+  unwatched.add(entry);
+  if (!watchPending) {
+    watchPending = true;
+    Deno.unrefTimer(setTimeout(watchUnwatched, WATCH_AFTER_MS));
+  }
+  return {
+    signal: controller.signal,
+    done() {
+      unwatched.delete(entry);
+    },
+  };
+}
+
 /**
  * Reads a request body, refusing it with 413 as soon as it exceeds `maxBytes` (while reading,
  * before it is all buffered).
@@ -36,6 +91,11 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
     }
     chunks.push(value);
   }
+  return concatBytes(chunks, size);
+}
+
+/** The `chunks` as one array of `size` bytes (the first chunk itself when it is the only one). */
+export function concatBytes(chunks: Uint8Array[], size: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   const body = new Uint8Array(size);
   let offset = 0;
@@ -52,14 +112,31 @@ function tooLarge(maxBytes: number): HttpError {
 
 const decoder = new TextDecoder();
 
-/** Reads and parses a JSON body within `maxBytes`; 400 `invalid_json` when it does not parse. */
+/**
+ * Reads and parses a JSON body within `maxBytes`; 400 `invalid_json` when it does not parse. A
+ * declared Content-Length within the limit bounds the body (`Deno.serve` never delivers more
+ * than it declares), so such a body is parsed as `request.json()` does, its fastest path.
+ */
 export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
-  const body = await readBody(request, maxBytes);
-  try {
-    return JSON.parse(decoder.decode(body));
-  } catch {
-    throw new HttpError(400, "invalid_json", "Request body is not valid JSON");
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  if (Number.isSafeInteger(declared) && declared >= 0 && declared <= maxBytes) {
+    try {
+      return await request.json();
+    } catch (error) {
+      if (error instanceof SyntaxError) throw invalidJson();
+      throw error;
+    }
   }
+  const text = decoder.decode(await readBody(request, maxBytes));
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalidJson();
+  }
+}
+
+function invalidJson(): HttpError {
+  return new HttpError(400, "invalid_json", "Request body is not valid JSON");
 }
 
 /**
@@ -96,6 +173,20 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
   "cache-control": "no-cache, no-transform",
   "x-accel-buffering": "no",
 };
+
+const PLAIN_URL = /^https?:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9_~\/-]*)(?:\?|$)/;
+
+/**
+ * The path of a request URL, as `new URL(url).pathname` gives it, without parsing the URL when
+ * host and path are plain (nothing in them a URL parser would rewrite).
+ * @example
+ * ```ts
+ * pathOf("http://127.0.0.1:8000/process?x=1"); // "/process"
+ * ```
+ */
+export function pathOf(url: string): string {
+  return PLAIN_URL.exec(url)?.[1] ?? new URL(url).pathname;
+}
 
 /** A URL safe to show: origin and path only, without credentials, query or fragment. */
 export function publicUrl(url: string): string {

@@ -5,7 +5,7 @@
  * @module
  */
 import { ProviderError, UpstreamError } from "./errors.ts";
-import type { Ledger } from "./ledger.ts";
+import type { Ledger, LedgerEntry } from "./ledger.ts";
 import type { Logger } from "./log.ts";
 import { MetricsRegistry } from "./metrics.ts";
 import { contextFields, runInSpan } from "./observe.ts";
@@ -71,19 +71,29 @@ export function instrumentLedger(ledger: Ledger, metrics: MetricsRegistry): Ledg
     up.set({}, ledger.problem() === undefined ? 1 : 0);
   });
 
+  const recorded = (entry: LedgerEntry) => {
+    exchanges.inc({ model: entry.model, status: entry.status });
+    if (entry.status !== "success") return;
+    tokens.inc({ model: entry.model, type: "prompt" }, entry.usage.promptTokens);
+    tokens.inc({ model: entry.model, type: "completion" }, entry.usage.completionTokens);
+    if (entry.estimatedCost !== null) cost.inc({ model: entry.model }, entry.estimatedCost);
+  };
+  const notRecorded = (error: unknown): never => {
+    failures.inc();
+    throw error;
+  };
+
   return {
     record(entry) {
+      let written: void | Promise<void>;
       try {
-        ledger.record(entry);
+        written = ledger.record(entry);
       } catch (error) {
         failures.inc();
         throw error;
       }
-      exchanges.inc({ model: entry.model, status: entry.status });
-      if (entry.status !== "success") return;
-      tokens.inc({ model: entry.model, type: "prompt" }, entry.usage.promptTokens);
-      tokens.inc({ model: entry.model, type: "completion" }, entry.usage.completionTokens);
-      if (entry.estimatedCost !== null) cost.inc({ model: entry.model }, entry.estimatedCost);
+      if (written) return written.then(() => recorded(entry), notRecorded);
+      recorded(entry);
     },
     recent: (limit, offset) => ledger.recent(limit, offset),
     get size() {

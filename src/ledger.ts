@@ -50,8 +50,11 @@ export interface LedgerStats {
 
 /** Where exchanges are recorded; in memory here, in SQLite in `ledger_sqlite.ts`. */
 export interface Ledger {
-  /** Records one exchange before its answer is returned; throws `HttpError` 503 when it cannot. */
-  record(entry: LedgerEntry): void;
+  /**
+   * Records one exchange; the caller awaits it before returning the answer. Fails (throws, or
+   * rejects when it returns a promise) with `HttpError` 503 when it cannot.
+   */
+  record(entry: LedgerEntry): void | Promise<void>;
   /** The newest `limit` entries, oldest first, skipping the newest `offset`. */
   recent(limit?: number, offset?: number): LedgerEntry[];
   /** Entries currently kept. */

@@ -1,13 +1,16 @@
 /**
  * The persistent {@linkcode Ledger}: an embedded SQLite database (Deno's built-in `node:sqlite`)
- * in WAL mode with full fsync, so an exchange is on disk before its answer is returned. Entries
- * are kept by count and age; totals live in their own table, updated in the same transaction,
- * so they stay exact whatever retention drops. Several processes on one host may share a file.
+ * in WAL mode, so an exchange is committed before its answer is returned. Exchanges recorded in
+ * the same event-loop turn are committed together (group commit: one transaction, one fsync).
+ * Entries are kept by count and age; totals live in their own table, updated in the same
+ * transaction, so they stay exact whatever retention drops. Several processes on one host may
+ * share a file.
  * @module
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { clearImmediate, setImmediate } from "node:timers";
 import { describeError, HttpError, StorageError } from "./errors.ts";
 import {
   createMemoryLedger,
@@ -70,10 +73,19 @@ CREATE TABLE IF NOT EXISTS totals (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
+/**
+ * MCPCOMM_DB_SYNC: `full` syncs the WAL to disk at every commit (a committed exchange survives
+ * power loss); `normal` only at checkpoints (it survives a crash of mcpcomm, but the last commits
+ * may be lost when the machine loses power or the OS crashes).
+ */
+export type LedgerSync = "full" | "normal";
+
 /** Options of {@linkcode openSqliteLedger}. */
 export interface SqliteLedgerOptions {
   /** Database file, or `:memory:` for an SQLite database that dies with the process. */
   path: string;
+  /** When commits reach the disk; default `full`. */
+  sync?: LedgerSync;
   /** Most entries kept (retention by count); totals count every entry ever recorded. */
   maxEntries: number;
   /** Entries older than this many days are dropped; 0 keeps them regardless of age. */
@@ -93,7 +105,37 @@ export interface OpenLedgerOptions {
   defaultPath?: string | undefined;
   maxEntries: number;
   maxAgeDays?: number;
+  /** When commits reach the disk; default `full`. */
+  sync?: LedgerSync;
   log?: Logger;
+}
+
+/** The SQLite ledger: a {@linkcode Ledger} that also tells how its commits reach the disk. */
+export interface SqliteLedger extends Ledger {
+  /** Records once the entry's transaction is committed; rejects with `HttpError` 503 if it fails. */
+  record(entry: LedgerEntry): Promise<void>;
+  /** `PRAGMA synchronous` of the ledger's connection: 2 (FULL) or 1 (NORMAL). */
+  readonly synchronous: number;
+}
+
+/** One queued {@linkcode LedgerEntry} and the caller waiting for its commit. */
+interface Pending {
+  entry: LedgerEntry;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** What one group commit adds to one model's row of `totals`. */
+interface TotalsDelta {
+  requests: number;
+  successes: number;
+  failures: number;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  costUnits: number;
+  unpriced: number;
+  responseMs: number;
 }
 
 interface Row {
@@ -106,10 +148,55 @@ function num(value: unknown): number {
   return typeof value === "number" ? value : Number(value ?? 0);
 }
 
-function isFull(error: unknown): boolean {
+function primaryCode(error: unknown): number | undefined {
   const errcode = (error as { errcode?: unknown })?.errcode;
-  return (typeof errcode === "number" && (errcode & 0xff) === 13) ||
+  return typeof errcode === "number" ? errcode & 0xff : undefined;
+}
+
+function isFull(error: unknown): boolean {
+  return primaryCode(error) === 13 ||
     /disk is full|database or disk is full/i.test(describeError(error));
+}
+
+/** SQLITE_BUSY or SQLITE_LOCKED: another connection held the lock past the busy timeout. */
+function isBusy(error: unknown): boolean {
+  const code = primaryCode(error);
+  return code === 5 || code === 6;
+}
+
+/** The `totals` rows a batch adds to, one per model, summed exactly (integers). */
+function totalsOf(entries: LedgerEntry[]): Map<string, TotalsDelta> {
+  const deltas = new Map<string, TotalsDelta>();
+  for (const entry of entries) {
+    let delta = deltas.get(entry.model);
+    if (!delta) {
+      delta = {
+        requests: 0,
+        successes: 0,
+        failures: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+        totalTokens: 0,
+        costUnits: 0,
+        unpriced: 0,
+        responseMs: 0,
+      };
+      deltas.set(entry.model, delta);
+    }
+    delta.requests++;
+    if (entry.status !== "success") {
+      delta.failures++;
+      continue;
+    }
+    delta.successes++;
+    delta.promptTokens += entry.usage.promptTokens;
+    delta.completionTokens += entry.usage.completionTokens;
+    delta.totalTokens += entry.usage.totalTokens;
+    if (entry.estimatedCost === null) delta.unpriced++;
+    else delta.costUnits += Math.round(entry.estimatedCost * COST_UNITS);
+    delta.responseMs += Math.round(entry.responseTime * 1000);
+  }
+  return deltas;
 }
 
 function toEntry(row: Row): LedgerEntry {
@@ -137,19 +224,21 @@ function toEntry(row: Row): LedgerEntry {
 /**
  * Opens (creating it and its directory if needed) a ledger database. Throws
  * {@linkcode StorageError} with a one-line reason when the file cannot be opened, is not an
- * mcpcomm database, or is corrupt.
+ * mcpcomm database, or is corrupt. `record()` resolves once its entry is committed; entries
+ * recorded in the same event-loop turn share one transaction.
  * @example
  * ```ts
  * const ledger = openSqliteLedger({ path: "/var/lib/mcpcomm/server-b.db", maxEntries: 1000 });
- * ledger.stats().totalRequests; // what was recorded before the restart
+ * await ledger.record(entry);
+ * ledger.stats().totalRequests; // what was recorded, before the restart too
  * ledger.close();
  * ```
  */
-export function openSqliteLedger(options: SqliteLedgerOptions): Ledger {
+export function openSqliteLedger(options: SqliteLedgerOptions): SqliteLedger {
   const { path, maxEntries, log } = options;
   const maxAgeMs = (options.maxAgeDays ?? 0) * DAY_MS;
   const now = options.now ?? Date.now;
-  const db = openDatabase(path);
+  const db = openDatabase(path, options.sync ?? "full");
   if (options.maxBytes) {
     const pageSize = num((db.prepare("PRAGMA page_size").get() as Row).page_size);
     db.exec(`PRAGMA max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`);
@@ -162,8 +251,8 @@ export function openSqliteLedger(options: SqliteLedgerOptions): Ledger {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     total: db.prepare(`INSERT INTO totals (model, requests, successes, failures, prompt_tokens,
       completion_tokens, total_tokens, cost_units, unpriced, response_ms)
-      VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (model) DO UPDATE SET requests = requests + 1,
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (model) DO UPDATE SET requests = requests + excluded.requests,
         successes = successes + excluded.successes, failures = failures + excluded.failures,
         prompt_tokens = prompt_tokens + excluded.prompt_tokens,
         completion_tokens = completion_tokens + excluded.completion_tokens,
@@ -176,6 +265,7 @@ export function openSqliteLedger(options: SqliteLedgerOptions): Ledger {
     recent: db.prepare("SELECT * FROM entries ORDER BY seq DESC LIMIT ? OFFSET ?"),
     count: db.prepare("SELECT count(*) AS n FROM entries"),
     totals: db.prepare("SELECT * FROM totals ORDER BY model"),
+    synchronous: db.prepare("PRAGMA synchronous"),
     probeWrite: db.prepare(
       "INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', zeroblob(?))",
     ),
@@ -185,6 +275,9 @@ export function openSqliteLedger(options: SqliteLedgerOptions): Ledger {
   let closed = false;
   /** The last write failure, and the size of the entry that failed (what a probe must fit). */
   let failure: { message: string; at: number; bytes: number } | undefined;
+  /** Entries waiting for the next group commit, and the commit scheduled for them. */
+  let queue: Pending[] = [];
+  let scheduled: ReturnType<typeof setImmediate> | undefined;
 
   const transaction = (work: () => void) => {
     db.exec("BEGIN IMMEDIATE");
@@ -206,10 +299,51 @@ export function openSqliteLedger(options: SqliteLedgerOptions): Ledger {
     if (maxAgeMs > 0) statements.trimAge.run(now() - maxAgeMs);
   };
 
+  /** Inserts `entries` with their totals (one upsert per model), keeping at most `maxEntries`. */
+  const write = (entries: LedgerEntry[]) => {
+    trim(Math.max(0, maxEntries - entries.length));
+    for (const entry of entries) {
+      const timeMs = Date.parse(entry.timestamp);
+      statements.insert.run(
+        entry.messageId,
+        entry.timestamp,
+        Number.isFinite(timeMs) ? timeMs : now(),
+        entry.message,
+        entry.context ?? null,
+        entry.aiResponse ?? null,
+        entry.model,
+        entry.provider,
+        entry.usage.promptTokens,
+        entry.usage.completionTokens,
+        entry.usage.totalTokens,
+        entry.estimatedCost,
+        entry.responseTime,
+        entry.status,
+        entry.error ?? null,
+      );
+    }
+    if (entries.length > maxEntries) statements.trimCount.run(maxEntries);
+    for (const [model, delta] of totalsOf(entries)) {
+      statements.total.run(
+        model,
+        delta.requests,
+        delta.successes,
+        delta.failures,
+        delta.promptTokens,
+        delta.completionTokens,
+        delta.totalTokens,
+        delta.costUnits,
+        delta.unpriced,
+        delta.responseMs,
+      );
+    }
+  };
+
   const unavailable = (message: string) =>
     new HttpError(503, "unavailable", message, { "retry-after": "1" });
 
-  const fail = (error: unknown, entry: LedgerEntry): never => {
+  /** Notes why `entry` could not be recorded (readiness), logs it, and returns the 503. */
+  const failed = (error: unknown, entry: LedgerEntry): HttpError => {
     const reason = isFull(error) ? "the ledger database is full" : describeError(error);
     failure = {
       message: `Cannot record new work: ${reason}`,
@@ -224,7 +358,40 @@ export function openSqliteLedger(options: SqliteLedgerOptions): Ledger {
       totalTokens: entry.usage.totalTokens,
       estimatedCost: entry.estimatedCost,
     });
-    throw unavailable(`${failure.message}; the exchange was not recorded`);
+    return unavailable(`${failure.message}; the exchange was not recorded`);
+  };
+
+  /**
+   * Commits every queued entry in one transaction. When that fails, each entry is tried alone,
+   * so an entry that cannot be written (too big for the room left) fails only itself; a lock
+   * held past the busy timeout fails them all at once rather than waiting again for each.
+   */
+  const flush = () => {
+    if (scheduled !== undefined) clearImmediate(scheduled);
+    scheduled = undefined;
+    const batch = queue;
+    queue = [];
+    if (batch.length === 0) return;
+    try {
+      transaction(() => write(batch.map((pending) => pending.entry)));
+      failure = undefined;
+      for (const pending of batch) pending.resolve();
+      return;
+    } catch (error) {
+      if (batch.length === 1 || isBusy(error)) {
+        for (const pending of batch) pending.reject(failed(error, pending.entry));
+        return;
+      }
+    }
+    for (const pending of batch) {
+      try {
+        transaction(() => write([pending.entry]));
+        failure = undefined;
+        pending.resolve();
+      } catch (error) {
+        pending.reject(failed(error, pending.entry));
+      }
+    }
   };
 
   try {
@@ -239,48 +406,11 @@ export function openSqliteLedger(options: SqliteLedgerOptions): Ledger {
   return {
     location: path,
     record(entry) {
-      if (closed) throw unavailable("The server is shutting down");
-      const success = entry.status === "success";
-      const cost = success && entry.estimatedCost !== null
-        ? Math.round(entry.estimatedCost * COST_UNITS)
-        : 0;
-      const timeMs = Date.parse(entry.timestamp);
-      try {
-        transaction(() => {
-          trim(maxEntries - 1);
-          statements.insert.run(
-            entry.messageId,
-            entry.timestamp,
-            Number.isFinite(timeMs) ? timeMs : now(),
-            entry.message,
-            entry.context ?? null,
-            entry.aiResponse ?? null,
-            entry.model,
-            entry.provider,
-            entry.usage.promptTokens,
-            entry.usage.completionTokens,
-            entry.usage.totalTokens,
-            entry.estimatedCost,
-            entry.responseTime,
-            entry.status,
-            entry.error ?? null,
-          );
-          statements.total.run(
-            entry.model,
-            success ? 1 : 0,
-            success ? 0 : 1,
-            success ? entry.usage.promptTokens : 0,
-            success ? entry.usage.completionTokens : 0,
-            success ? entry.usage.totalTokens : 0,
-            cost,
-            success && entry.estimatedCost === null ? 1 : 0,
-            success ? Math.round(entry.responseTime * 1000) : 0,
-          );
-        });
-      } catch (error) {
-        fail(error, entry);
-      }
-      failure = undefined;
+      if (closed) return Promise.reject(unavailable("The server is shutting down"));
+      const { promise, resolve, reject } = Promise.withResolvers<void>();
+      queue.push({ entry, resolve, reject });
+      if (scheduled === undefined) scheduled = setImmediate(flush);
+      return promise;
     },
     recent(limit = -1, offset = 0) {
       const rows = statements.recent.all(limit, Math.max(0, offset)) as Row[];
@@ -288,6 +418,9 @@ export function openSqliteLedger(options: SqliteLedgerOptions): Ledger {
     },
     get size() {
       return num((statements.count.get() as Row).n);
+    },
+    get synchronous() {
+      return num((statements.synchronous.get() as Row).synchronous);
     },
     stats() {
       return statsOf(statements.totals.all() as Row[]);
@@ -314,6 +447,7 @@ export function openSqliteLedger(options: SqliteLedgerOptions): Ledger {
     },
     close() {
       if (closed) return;
+      flush();
       closed = true;
       try {
         db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -325,7 +459,7 @@ export function openSqliteLedger(options: SqliteLedgerOptions): Ledger {
   };
 }
 
-function openDatabase(path: string): DatabaseSync {
+function openDatabase(path: string, sync: LedgerSync): DatabaseSync {
   const fail = (error: unknown): never => {
     throw new StorageError(
       `Cannot open the ledger database ${path}: ${describeError(error)} ` +
@@ -348,7 +482,7 @@ function openDatabase(path: string): DatabaseSync {
       throw new Error(`the file is corrupt (${String(check[0]?.quick_check)})`);
     }
     db.exec("PRAGMA journal_mode = WAL");
-    db.exec("PRAGMA synchronous = FULL");
+    db.exec(`PRAGMA synchronous = ${sync === "normal" ? "NORMAL" : "FULL"}`);
     const version = num((db.prepare("PRAGMA user_version").get() as Row).user_version);
     if (version > SCHEMA_VERSION) {
       throw new Error(`it was written by a newer mcpcomm (schema ${version})`);
@@ -421,12 +555,13 @@ export function openLedger(options: OpenLedgerOptions): Ledger {
     path,
     maxEntries: options.maxEntries,
     ...(options.maxAgeDays !== undefined ? { maxAgeDays: options.maxAgeDays } : {}),
+    ...(options.sync ? { sync: options.sync } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
 }
 
 /**
- * The ledger of `server` from the settings (`MCPCOMM_DB`, `MAX_STORED_MESSAGES`,
+ * The ledger of `server` from the settings (`MCPCOMM_DB`, `MCPCOMM_DB_SYNC`, `MAX_STORED_MESSAGES`,
  * `LEDGER_MAX_AGE_DAYS`): with MCPCOMM_DB unset, `<server>.db` in `dataDir`, or memory without one.
  * @example
  * ```ts
@@ -434,7 +569,10 @@ export function openLedger(options: OpenLedgerOptions): Ledger {
  * ```
  */
 export function openServerLedger(
-  config: Pick<Config, "MCPCOMM_DB" | "MAX_STORED_MESSAGES" | "LEDGER_MAX_AGE_DAYS">,
+  config: Pick<
+    Config,
+    "MCPCOMM_DB" | "MCPCOMM_DB_SYNC" | "MAX_STORED_MESSAGES" | "LEDGER_MAX_AGE_DAYS"
+  >,
   options: { server: string; dataDir?: string | undefined; log?: Logger },
 ): Ledger {
   return openLedger({
@@ -442,6 +580,7 @@ export function openServerLedger(
     defaultPath: options.dataDir ? defaultDatabasePath(options.dataDir, options.server) : undefined,
     maxEntries: config.MAX_STORED_MESSAGES,
     maxAgeDays: config.LEDGER_MAX_AGE_DAYS,
+    sync: config.MCPCOMM_DB_SYNC,
     ...(options.log ? { log: options.log } : {}),
   });
 }

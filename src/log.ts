@@ -20,6 +20,11 @@ export function setLogLevel(level: LogLevel): void {
   threshold = level;
 }
 
+/** Whether lines of `level` are written at the current level (to skip building their fields). */
+export function logLevelEnabled(level: LogLevel): boolean {
+  return rank[level] >= rank[threshold];
+}
+
 /** Replaces where log lines go (tests capture them); returns a function restoring stderr. */
 export function setLogSink(fn: (line: string) => void): () => void {
   const previous = sink;

@@ -47,7 +47,12 @@ const CHILD_ENV_NAMES = [
   "NODE_EXTRA_CA_CERTS",
   "HTTP_PROXY",
   "HTTPS_PROXY",
+  "ALL_PROXY",
   "NO_PROXY",
+  "http_proxy",
+  "https_proxy",
+  "all_proxy",
+  "no_proxy",
   "XDG_DATA_HOME",
   "XDG_CACHE_HOME",
 ];

@@ -6,8 +6,8 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { describeError, HttpError } from "./errors.ts";
-import { errorResponse, sseEvent } from "./http.ts";
-import type { Logger } from "./log.ts";
+import { errorResponse, pathOf, sseEvent } from "./http.ts";
+import { type Logger, logLevelEnabled } from "./log.ts";
 import type { MetricsRegistry } from "./metrics.ts";
 import {
   formatTraceparent,
@@ -79,6 +79,13 @@ export interface HttpObserverOptions {
   routes: readonly string[];
   /** Message of the final `event: error` written to streams cut by a shutdown. */
   shutdownMessage?: string;
+  /**
+   * Whether code the handler calls sees the request through {@linkcode currentRequest} (and
+   * {@linkcode outgoingTraceparent}, {@linkcode runInSpan}); default true. A server that makes
+   * no traced calls while serving can turn it off, saving an `AsyncLocalStorage` frame (a copied
+   * context map and a WeakMap entry) per request. IDs, trace headers and logs stay.
+   */
+  requestContext?: boolean;
 }
 
 /** Wraps a server's handler and shuts it down gracefully. */
@@ -110,8 +117,12 @@ const CLOSE_GRACE_MS = 2000;
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
-function route(routes: readonly string[], path: string): string {
-  return routes.includes(path) ? path : "other";
+function remoteOf(info: Deno.ServeHandlerInfo | undefined): string | undefined {
+  try {
+    return (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname;
+  } catch {
+    return undefined;
+  }
 }
 
 function isEventStream(response: Response): boolean {
@@ -140,7 +151,9 @@ function withHeader(response: Response, name: string, value: string): Response {
  * ```
  */
 export function createHttpObserver(options: HttpObserverOptions): HttpObserver {
-  const { metrics, log, routes } = options;
+  const { metrics, log } = options;
+  const withContext = options.requestContext ?? true;
+  const routes = new Set(options.routes);
   const requests = metrics.counter(
     "mcpcomm_http_requests_total",
     "HTTP requests answered, by route, method and status",
@@ -184,7 +197,7 @@ export function createHttpObserver(options: HttpObserverOptions): HttpObserver {
   const untrack = (item: Tracked) => {
     if (!tracked.delete(item)) return;
     if (!item.subscription) work--;
-    if (work === 0) { for (const wake of idleWaiters.splice(0)) wake(); }
+    if (work === 0 && idleWaiters.length > 0) { for (const wake of idleWaiters.splice(0)) wake(); }
   };
   const whenIdle = () =>
     work === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve));
@@ -266,22 +279,26 @@ export function createHttpObserver(options: HttpObserverOptions): HttpObserver {
     wrap(handler) {
       return async (request, info) => {
         const started = performance.now();
-        const path = new URL(request.url).pathname;
-        const routeName = route(routes, path);
+        const path = pathOf(request.url);
+        const routeName = routes.has(path) ? path : "other";
         const method = METHODS.has(request.method) ? request.method : "other";
-        const parent = parseTraceparent(request.headers.get("traceparent"));
+        const headers = request.headers;
+        const parent = parseTraceparent(headers.get("traceparent"));
         const context: RequestContext = {
-          requestId: requestIdOf(request.headers),
+          requestId: requestIdOf(headers),
           trace: startSpan(parent),
           parentSpanId: parent?.spanId,
         };
-        const fields = {
-          ...contextFields(context),
-          method: request.method,
-          path,
-          remote: (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname,
-        };
-        log.debug("request started", fields);
+        let fields: Record<string, unknown> | undefined;
+        const describe = () =>
+          fields ??= {
+            ...contextFields(context),
+            method: request.method,
+            path,
+            remote: remoteOf(info),
+          };
+        if (logLevelEnabled("info")) describe();
+        if (logLevelEnabled("debug")) log.debug("request started", describe());
 
         inFlight.inc();
         let response: Response;
@@ -300,10 +317,11 @@ export function createHttpObserver(options: HttpObserverOptions): HttpObserver {
               connection: "close",
             }).toResponse();
           } else {
-            storage.run(context, () => handler(request, info)).then(
-              answered.resolve,
-              answered.reject,
-            );
+            (withContext ? storage.run(context, handler, request, info) : handler(request, info))
+              .then(
+                answered.resolve,
+                answered.reject,
+              );
             response = await answered.promise;
           }
         } catch (error) {
@@ -316,8 +334,10 @@ export function createHttpObserver(options: HttpObserverOptions): HttpObserver {
         requests.inc({ route: routeName, method, status: response.status });
         latency.observe({ route: routeName, method }, seconds);
         const line = (extra: Record<string, unknown>) => {
-          const entry = { ...fields, status: response.status, ...extra };
-          if (response.status >= 500) log.warn("request", entry);
+          const warn = response.status >= 500;
+          if (!logLevelEnabled(warn ? "warn" : "info")) return;
+          const entry = { ...describe(), status: response.status, ...extra };
+          if (warn) log.warn("request", entry);
           else log.info("request", entry);
         };
         if (response.status === 101) {
@@ -331,6 +351,7 @@ export function createHttpObserver(options: HttpObserverOptions): HttpObserver {
           line({ durationMs: Math.round(seconds * 1000) });
           return response;
         }
+        describe();
         streams.inc({ route: routeName });
         const streamed = observeStream(response, request.method === "GET", (how) => {
           streams.dec({ route: routeName });

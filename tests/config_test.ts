@@ -101,6 +101,10 @@ Deno.test("loadConfig() refuses a bad value with one line naming the setting and
       { MAX_STORED_MESSAGES: "0" },
       'Invalid setting MAX_STORED_MESSAGES="0": expected a positive integer',
     ],
+    [
+      { MCPCOMM_DB_SYNC: "off" },
+      'Invalid setting MCPCOMM_DB_SYNC="off": expected one of full, normal',
+    ],
   ];
   for (const [env, message] of cases) {
     await t.step(message, () => {

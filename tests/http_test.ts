@@ -3,6 +3,7 @@ import {
   errorResponse,
   isLoopbackHost,
   methodNotAllowed,
+  pathOf,
   publicUrl,
   readBody,
   readJson,
@@ -57,6 +58,51 @@ Deno.test("readJson() parses JSON and answers 400 invalid_json otherwise", async
   assertEquals(await readJson(post('{"a":[1,"é"]}'), 100), { a: [1, "é"] });
   const error = await assertRejects(() => readJson(post("{"), 100), HttpError);
   assertEquals([(error as HttpError).status, (error as HttpError).code], [400, "invalid_json"]);
+});
+
+Deno.test("readJson() parses a body with a Content-Length the same way", async () => {
+  const body = JSON.stringify({ text: "é".repeat(20) });
+  const length = String(new TextEncoder().encode(body).byteLength);
+  assertEquals(await readJson(post(body, { "content-length": length }), 100), {
+    text: "é".repeat(20),
+  });
+  for (const bad of ["{", "", "[1,]"]) {
+    const error = await assertRejects(
+      () => readJson(post(bad, { "content-length": String(bad.length) }), 100),
+      HttpError,
+    );
+    assertEquals([(error as HttpError).status, (error as HttpError).code], [400, "invalid_json"]);
+  }
+  const error = await assertRejects(
+    () => readJson(post(body, { "content-length": length }), 40),
+    HttpError,
+    "larger than 40 bytes",
+  );
+  assertEquals((error as HttpError).status, 413);
+});
+
+Deno.test("pathOf() is the pathname new URL() gives, plain or not", () => {
+  const urls = [
+    "http://127.0.0.1:8000/process",
+    "http://[::1]:8000/health/ready?verbose=1",
+    "https://b.example/x-y_z~/",
+    "http://h",
+    "http://h/",
+    "http://h//process",
+    "http://h/a/../process",
+    "http://h/./process",
+    "http://h/%2e%2e/process",
+    "http://h/proc%65ss",
+    "http://h/a b",
+    "http://h/ä",
+    "http://h/a\\b",
+    "http://h?x/process",
+    "http://h#x/process",
+    "http://h\\x/process",
+    "http://user@h/x/process",
+    "http://h/p?q#f",
+  ];
+  for (const url of urls) assertEquals(pathOf(url), new URL(url).pathname, url);
 });
 
 Deno.test("errorResponse() answers HttpError as itself and anything else as 500 without details", async () => {

@@ -1,8 +1,16 @@
 import { DatabaseSync } from "node:sqlite";
+import { loadConfig } from "../src/config.ts";
 import { HttpError, StorageError } from "../src/errors.ts";
 import { createMemoryLedger, type LedgerEntry } from "../src/ledger.ts";
-import { MEMORY_DB, openLedger, openSqliteLedger } from "../src/ledger_sqlite.ts";
-import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
+import {
+  MEMORY_DB,
+  openLedger,
+  openServerLedger,
+  openSqliteLedger,
+  type SqliteLedger,
+} from "../src/ledger_sqlite.ts";
+import { createLogger, setLogSink } from "../src/log.ts";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
 
 function entry(i: number, overrides: Partial<LedgerEntry> = {}): LedgerEntry {
   return {
@@ -29,11 +37,11 @@ function tempDb(): string {
   return `${Deno.makeTempDirSync({ prefix: "mcpcomm-ledger-" })}/sub/dir/ledger.db`;
 }
 
-Deno.test("openSqliteLedger() keeps 3 recorded messages and their cost across a restart", () => {
+Deno.test("openSqliteLedger() keeps 3 recorded messages and their cost across a restart", async () => {
   const path = tempDb();
   const first = openSqliteLedger({ path, maxEntries: 100 });
   const entries = [entry(1), entry(2), entry(3)];
-  for (const e of entries) first.record(e);
+  for (const e of entries) await first.record(e);
   const before = { stats: first.stats(), recent: first.recent(), size: first.size };
   first.close();
 
@@ -51,7 +59,7 @@ Deno.test("openSqliteLedger() keeps 3 recorded messages and their cost across a 
   }
 });
 
-Deno.test("openSqliteLedger() totals match the in-memory ledger's for the same entries", () => {
+Deno.test("openSqliteLedger() totals match the in-memory ledger's for the same entries", async () => {
   const sqlite = openSqliteLedger({ path: MEMORY_DB, maxEntries: 1000 });
   const memory = createMemoryLedger(1000);
   for (let i = 0; i < 40; i++) {
@@ -64,7 +72,7 @@ Deno.test("openSqliteLedger() totals match the in-memory ledger's for the same e
         usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
       })
       : entry(i);
-    sqlite.record(e);
+    await sqlite.record(e);
     memory.record(e);
   }
   const s = sqlite.stats();
@@ -76,9 +84,9 @@ Deno.test("openSqliteLedger() totals match the in-memory ledger's for the same e
   sqlite.close();
 });
 
-Deno.test("openSqliteLedger() pages with recent(limit, offset), oldest first", () => {
+Deno.test("openSqliteLedger() pages with recent(limit, offset), oldest first", async () => {
   const ledger = openSqliteLedger({ path: MEMORY_DB, maxEntries: 100 });
-  for (let i = 0; i < 10; i++) ledger.record(entry(i));
+  for (let i = 0; i < 10; i++) await ledger.record(entry(i));
   assertEquals(ledger.recent(3).map((e) => e.messageId), ["m-7", "m-8", "m-9"]);
   assertEquals(ledger.recent(3, 3).map((e) => e.messageId), ["m-4", "m-5", "m-6"]);
   assertEquals(ledger.recent(5, 8).map((e) => e.messageId), ["m-0", "m-1"]);
@@ -91,12 +99,12 @@ Deno.test("openSqliteLedger() pages with recent(limit, offset), oldest first", (
 });
 
 Deno.test("openSqliteLedger() retention drops entries but keeps totals exact", async (t) => {
-  await t.step("by count", () => {
+  await t.step("by count", async () => {
     const path = tempDb();
     const ledger = openSqliteLedger({ path, maxEntries: 3 });
     const memory = createMemoryLedger(1000);
     for (let i = 0; i < 12; i++) {
-      ledger.record(entry(i));
+      await ledger.record(entry(i));
       memory.record(entry(i));
     }
     assertEquals(ledger.size, 3);
@@ -112,7 +120,7 @@ Deno.test("openSqliteLedger() retention drops entries but keeps totals exact", a
     smaller.close();
   });
 
-  await t.step("by age", () => {
+  await t.step("by age", async () => {
     let clock = Date.UTC(2026, 0, 1);
     const ledger = openSqliteLedger({
       path: MEMORY_DB,
@@ -121,13 +129,13 @@ Deno.test("openSqliteLedger() retention drops entries but keeps totals exact", a
       now: () => clock,
     });
     const at = (days: number) => new Date(Date.UTC(2026, 0, 1) + days * 86_400_000).toISOString();
-    ledger.record(entry(1, { timestamp: at(0) }));
-    ledger.record(entry(2, { timestamp: at(1) }));
+    await ledger.record(entry(1, { timestamp: at(0) }));
+    await ledger.record(entry(2, { timestamp: at(1) }));
     clock += 2.5 * 86_400_000;
-    ledger.record(entry(3, { timestamp: at(2.5) }));
+    await ledger.record(entry(3, { timestamp: at(2.5) }));
     assertEquals(ledger.recent().map((e) => e.messageId), ["m-2", "m-3"]);
     clock += 5 * 86_400_000;
-    ledger.record(entry(4, { timestamp: at(7.5) }));
+    await ledger.record(entry(4, { timestamp: at(7.5) }));
     assertEquals(ledger.recent().map((e) => e.messageId), ["m-4"]);
     assertEquals(ledger.stats().totalRequests, 4);
     assertEquals(ledger.stats().promptTokens, 11 + 12 + 13 + 14);
@@ -149,10 +157,10 @@ Deno.test("openSqliteLedger() refuses a bad file with one clear line", async (t)
     assertMatch(error.message, /--db/);
   });
 
-  await t.step("a damaged page", () => {
+  await t.step("a damaged page", async () => {
     const path = tempDb();
     const ledger = openSqliteLedger({ path, maxEntries: 1000 });
-    for (let i = 0; i < 200; i++) ledger.record(entry(i, { message: "x".repeat(500) }));
+    for (let i = 0; i < 200; i++) await ledger.record(entry(i, { message: "x".repeat(500) }));
     ledger.close();
     const bytes = Deno.readFileSync(path);
     const pageSize = (bytes[16]! << 8) | bytes[17]!;
@@ -185,14 +193,14 @@ Deno.test("openSqliteLedger() refuses a bad file with one clear line", async (t)
   });
 });
 
-function fillUntilFull(
+async function fillUntilFull(
   ledger: ReturnType<typeof openSqliteLedger>,
   big: string,
   timestamp?: () => string,
-): HttpError & { totalRequests: number } {
+): Promise<HttpError & { totalRequests: number }> {
   for (let i = 0; i < 100_000; i++) {
     try {
-      ledger.record(
+      await ledger.record(
         entry(i, { aiResponse: big, ...(timestamp ? { timestamp: timestamp() } : {}) }),
       );
     } catch (error) {
@@ -204,10 +212,10 @@ function fillUntilFull(
 }
 
 Deno.test("openSqliteLedger() turns a full disk into 503 for new work", async (t) => {
-  await t.step("database size limit (max_page_count)", () => {
+  await t.step("database size limit (max_page_count)", async () => {
     const path = tempDb();
     const ledger = openSqliteLedger({ path, maxEntries: 100_000, maxBytes: 256 * 1024 });
-    const error = fillUntilFull(ledger, "y".repeat(8000));
+    const error = await fillUntilFull(ledger, "y".repeat(8000));
     assertEquals(error.status, 503);
     assertEquals(error.code, "unavailable");
     assertMatch(error.message, /full/);
@@ -225,13 +233,13 @@ Deno.test("openSqliteLedger() turns a full disk into 503 for new work", async (t
       maxBytes: 256 * 1024,
       now: () => clock,
     });
-    const full = fillUntilFull(aging, "y".repeat(8000), () => new Date(clock).toISOString());
+    const full = await fillUntilFull(aging, "y".repeat(8000), () => new Date(clock).toISOString());
     assertMatch(full.message, /full/);
     clock += 5000;
     assertMatch(aging.problem() ?? "", /full/, "a probe the size of the failed entry still fails");
     clock += 2 * 86_400_000;
     assertEquals(aging.problem(), undefined, "age retention freed room; the probe passes");
-    aging.record(
+    await aging.record(
       entry(1, { timestamp: new Date(clock).toISOString(), aiResponse: "y".repeat(8000) }),
     );
     assertEquals(aging.size, 1);
@@ -240,7 +248,7 @@ Deno.test("openSqliteLedger() turns a full disk into 503 for new work", async (t
 
     const roomy = openSqliteLedger({ path, maxEntries: 100_000 });
     assertEquals(roomy.stats(), kept);
-    roomy.record(entry(1, { aiResponse: "short" }));
+    await roomy.record(entry(1, { aiResponse: "short" }));
     assertEquals(roomy.stats().totalRequests, kept.totalRequests + 1);
     assertEquals(roomy.problem(), undefined);
     roomy.close();
@@ -264,7 +272,7 @@ Deno.test("openSqliteLedger() turns a full disk into 503 for new work", async (t
           maxEntries: 100_000,
           now: () => clock,
         });
-        const error = fillUntilFull(ledger, "z".repeat(8000));
+        const error = await fillUntilFull(ledger, "z".repeat(8000));
         assertEquals(error.status, 503);
         assertMatch(error.message, /full/);
         const before = ledger.stats();
@@ -306,7 +314,7 @@ Deno.test("openSqliteLedger() lets two processes share one file with exact total
     const { openSqliteLedger } = await import(${JSON.stringify(module)});
     const ledger = openSqliteLedger({ path: Deno.args[0], maxEntries: 1000 });
     for (let i = 0; i < 200; i++) {
-      ledger.record({ messageId: "child-" + i, timestamp: new Date().toISOString(),
+      await ledger.record({ messageId: "child-" + i, timestamp: new Date().toISOString(),
         message: "from the child", model: "gpt-4o-mini", provider: "openai",
         usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 },
         estimatedCost: 0.0000007, responseTime: 0.1, status: "success" });
@@ -318,7 +326,7 @@ Deno.test("openSqliteLedger() lets two processes share one file with exact total
     stderr: "piped",
   }).spawn();
   for (let i = 0; i < 200; i++) {
-    ledger.record(entry(i, { model: "gpt-4o-mini", estimatedCost: 0.0000007 }));
+    await ledger.record(entry(i, { model: "gpt-4o-mini", estimatedCost: 0.0000007 }));
     if (i % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
   }
   const status = await child.output();
@@ -331,10 +339,10 @@ Deno.test("openSqliteLedger() lets two processes share one file with exact total
   ledger.close();
 });
 
-Deno.test("openSqliteLedger() close() flushes the WAL into the database file", () => {
+Deno.test("openSqliteLedger() close() flushes the WAL into the database file", async () => {
   const path = tempDb();
   const ledger = openSqliteLedger({ path, maxEntries: 10 });
-  ledger.record(entry(1));
+  await ledger.record(entry(1));
   ledger.close();
   ledger.close();
   let walSize = 0;
@@ -347,5 +355,196 @@ Deno.test("openSqliteLedger() close() flushes the WAL into the database file", (
   const raw = new DatabaseSync(path, { readOnly: true });
   assertEquals((raw.prepare("SELECT count(*) AS n FROM entries").get() as { n: number }).n, 1);
   raw.close();
-  assertThrows(() => ledger.record(entry(2)), HttpError, "shutting down");
+  await assertRejects(() => ledger.record(entry(2)), HttpError, "shutting down");
+});
+
+/**
+ * Transactions committed to the WAL file since it was last reset: SQLite marks the last frame of
+ * each commit with the database size after it (0 in other frames); frames whose salts differ from
+ * the header's are left over from before a reset.
+ */
+function walCommits(path: string): number {
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(`${path}-wal`);
+  } catch {
+    return 0;
+  }
+  if (bytes.length < 32) return 0;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const pageSize = view.getUint32(8) === 1 ? 65536 : view.getUint32(8);
+  const [salt1, salt2] = [view.getUint32(16), view.getUint32(20)];
+  let commits = 0;
+  for (let at = 32; at + 24 + pageSize <= bytes.length; at += 24 + pageSize) {
+    if (view.getUint32(at + 8) !== salt1 || view.getUint32(at + 12) !== salt2) break;
+    if (view.getUint32(at + 4) !== 0) commits++;
+  }
+  return commits;
+}
+
+function mixedEntry(i: number): LedgerEntry {
+  return i % 9 === 8
+    ? entry(i, {
+      status: "error",
+      error: "provider down",
+      aiResponse: undefined,
+      estimatedCost: null,
+      usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
+    })
+    : entry(i, { model: ["gpt-4o-mini", "gpt-4", "unpriced-model"][i % 3]! });
+}
+
+Deno.test("openSqliteLedger() commits records made in one turn together, in one transaction", async (t) => {
+  const path = tempDb();
+  const ledger = openSqliteLedger({ path, maxEntries: 1000 });
+  const memory = createMemoryLedger(1000);
+  try {
+    await t.step("200 concurrent records all land with exact totals, in one commit", async () => {
+      const entries = Array.from({ length: 200 }, (_, i) => mixedEntry(i));
+      const before = walCommits(path);
+      await Promise.all(entries.map((e) => ledger.record(e)));
+      assertEquals(walCommits(path) - before, 1);
+      for (const e of entries) memory.record(e);
+      assertEquals(ledger.size, 200);
+      assertEquals(ledger.recent(), entries.map(withoutUndefined));
+      const stats = ledger.stats();
+      assertEquals(stats.totalRequests, 200);
+      assertEquals(stats.failedRequests, 22);
+      assertEquals(
+        { ...stats, averageResponseTime: 0 },
+        { ...memory.stats(), averageResponseTime: 0 },
+      );
+      assert(Math.abs(stats.averageResponseTime - memory.stats().averageResponseTime) < 1e-9);
+    });
+
+    await t.step("records awaited one by one are one commit each", async () => {
+      const before = walCommits(path);
+      for (let i = 200; i < 203; i++) await ledger.record(entry(i));
+      assertEquals(walCommits(path) - before, 3);
+      assertEquals(ledger.stats().totalRequests, 203);
+    });
+
+    await t.step("a record resolves only once its entry can be read back", async () => {
+      const pending = ledger.record(entry(203));
+      assertEquals(ledger.size, 203, "not yet committed");
+      await pending;
+      assertEquals(ledger.size, 204);
+      assertEquals(ledger.recent(1)[0]?.messageId, "m-203");
+    });
+  } finally {
+    ledger.close();
+  }
+
+  await t.step("a restart keeps everything", () => {
+    const again = openSqliteLedger({ path, maxEntries: 1000 });
+    try {
+      assertEquals(again.size, 204);
+      assertEquals(again.stats().totalRequests, 204);
+      assertEquals(again.recent(2).map((e) => e.messageId), ["m-202", "m-203"]);
+    } finally {
+      again.close();
+    }
+  });
+});
+
+Deno.test("openSqliteLedger() keeps at most maxEntries across batches of any size", async () => {
+  const ledger = openSqliteLedger({ path: tempDb(), maxEntries: 50 });
+  const memory = createMemoryLedger(1000);
+  const batch = async (from: number, count: number) => {
+    const entries = Array.from({ length: count }, (_, i) => mixedEntry(from + i));
+    await Promise.all(entries.map((e) => ledger.record(e)));
+    for (const e of entries) memory.record(e);
+  };
+  try {
+    await batch(0, 30);
+    assertEquals(ledger.size, 30);
+    await batch(30, 40);
+    assertEquals(ledger.recent().map((e) => e.messageId)[0], "m-20");
+    assertEquals(ledger.size, 50);
+    await batch(70, 200);
+    assertEquals(ledger.size, 50);
+    assertEquals(ledger.recent().map((e) => e.messageId)[0], "m-220");
+    assertEquals(ledger.recent(1)[0]?.messageId, "m-269");
+    assertEquals(
+      { ...ledger.stats(), averageResponseTime: 0 },
+      { ...memory.stats(), averageResponseTime: 0 },
+    );
+  } finally {
+    ledger.close();
+  }
+});
+
+Deno.test("openSqliteLedger() fails only the entry that does not fit when a batch fails", async () => {
+  const path = tempDb();
+  const lines: string[] = [];
+  const restore = setLogSink((line) => lines.push(line));
+  const ledger = openSqliteLedger({
+    path,
+    maxEntries: 100_000,
+    maxBytes: 256 * 1024,
+    log: createLogger("ledger-test"),
+  });
+  try {
+    const entries = Array.from(
+      { length: 21 },
+      (_, i) => i === 10 ? entry(i, { aiResponse: "h".repeat(400_000) }) : entry(i),
+    );
+    const before = walCommits(path);
+    const results = await Promise.allSettled(entries.map((e) => ledger.record(e)));
+    const refused = results.flatMap((r, i) => r.status === "rejected" ? [[i, r.reason]] : []);
+    assertEquals(refused.length, 1);
+    const [index, error] = refused[0] as [number, unknown];
+    assertEquals(index, 10);
+    assert(error instanceof HttpError, `expected HttpError, got ${error}`);
+    assertEquals(error.status, 503);
+    assertEquals(error.code, "unavailable");
+    assertEquals(
+      error.message,
+      "Cannot record new work: the ledger database is full; the exchange was not recorded",
+    );
+    assertEquals(walCommits(path) - before, 20, "the others were committed one by one");
+    assertEquals(ledger.stats().totalRequests, 20);
+    assertEquals(ledger.size, 20);
+    assert(!ledger.recent().some((e) => e.messageId === "m-10"));
+    const logged = lines.filter((line) => line.includes("ledger write failed"));
+    assertEquals(logged.length, 1, lines.join("\n"));
+    assertMatch(logged[0]!, /"messageId":"m-10"/);
+  } finally {
+    restore();
+    ledger.close();
+  }
+});
+
+Deno.test("openSqliteLedger() close() commits what is still queued", async () => {
+  const path = tempDb();
+  const ledger = openSqliteLedger({ path, maxEntries: 100 });
+  const pending = [1, 2, 3, 4, 5].map((i) => ledger.record(entry(i)));
+  assertEquals(ledger.size, 0);
+  ledger.close();
+  await Promise.all(pending);
+  await assertRejects(() => ledger.record(entry(6)), HttpError, "shutting down");
+  const again = openSqliteLedger({ path, maxEntries: 100 });
+  try {
+    assertEquals(again.recent().map((e) => e.messageId), ["m-1", "m-2", "m-3", "m-4", "m-5"]);
+    assertEquals(again.stats().totalRequests, 5);
+  } finally {
+    again.close();
+  }
+});
+
+Deno.test("openSqliteLedger() syncs at every commit by default, at checkpoints with sync normal", () => {
+  const full = openSqliteLedger({ path: tempDb(), maxEntries: 10 });
+  assertEquals(full.synchronous, 2);
+  full.close();
+  const normal = openSqliteLedger({ path: tempDb(), maxEntries: 10, sync: "normal" });
+  assertEquals(normal.synchronous, 1);
+  normal.close();
+
+  const path = tempDb();
+  for (const [env, expected] of [[{}, 2], [{ MCPCOMM_DB_SYNC: "normal" }, 1]] as const) {
+    const config = loadConfig({ env: { MCPCOMM_DB: path, ...env } });
+    const ledger = openServerLedger(config, { server: "server-b" }) as SqliteLedger;
+    assertEquals(ledger.synchronous, expected, JSON.stringify(env));
+    ledger.close();
+  }
 });

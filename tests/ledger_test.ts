@@ -19,6 +19,13 @@ function entry(overrides: Partial<LedgerEntry> = {}): LedgerEntry {
   };
 }
 
+Deno.test("createMemoryLedger() records synchronously: no promise to wait for", () => {
+  const ledger = createMemoryLedger(3);
+  assertEquals(ledger.record(entry()), undefined);
+  assertEquals(ledger.size, 1);
+  assertEquals(ledger.stats().totalRequests, 1);
+});
+
 Deno.test("createMemoryLedger() keeps at most maxEntries, oldest dropped, totals exact", () => {
   const ledger = createMemoryLedger(3);
   const entries = [1, 2, 3, 4, 5].map((i) =>

@@ -121,3 +121,19 @@ Deno.test("parsePrometheusText() rejects what Prometheus would", async (t) => {
     });
   }
 });
+
+Deno.test("MetricsRegistry counts a label value given as number or string in one series", () => {
+  const metrics = new MetricsRegistry();
+  const requests = metrics.counter("requests_total", "Requests", ["route", "status"]);
+  for (let i = 0; i < 3; i++) {
+    requests.inc({ route: "/a", status: 200 });
+    requests.inc({ status: "200", route: "/a" });
+  }
+  requests.inc({ route: "/b", status: 200 }, 5);
+  const families = parsePrometheusText(metrics.render());
+  assertEquals(sampleValue(families, "requests_total", { route: "/a", status: "200" }), 6);
+  assertEquals(sampleValue(families, "requests_total", { route: "/b", status: "200" }), 5);
+  assertThrows(() => requests.inc({ route: "/a", code: 200 }), Error, "takes labels");
+  assertThrows(() => requests.inc({ route: "/a", status: 200, extra: 1 }), Error, "takes labels");
+  assertThrows(() => requests.inc({ route: "/a" }), Error, "takes labels");
+});

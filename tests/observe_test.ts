@@ -6,6 +6,7 @@ import {
   currentRequest,
   type Handler,
   type HttpObserver,
+  type HttpObserverOptions,
   outgoingTraceparent,
 } from "../src/observe.ts";
 import { parseTraceparent } from "../src/trace.ts";
@@ -23,7 +24,11 @@ interface Harness extends AsyncDisposable {
   started: (path: string) => Promise<void>;
 }
 
-async function serve(handler: Handler, routes: string[] = ["/a"]): Promise<Harness> {
+async function serve(
+  handler: Handler,
+  routes: string[] = ["/a"],
+  options: Partial<HttpObserverOptions> = {},
+): Promise<Harness> {
   const lines: Record<string, unknown>[] = [];
   const waiting: { path: string; resolve: () => void }[] = [];
   setLogLevel("debug");
@@ -35,7 +40,7 @@ async function serve(handler: Handler, routes: string[] = ["/a"]): Promise<Harne
     }
   });
   const metrics = new MetricsRegistry();
-  const observer = createHttpObserver({ metrics, log: createLogger("test"), routes });
+  const observer = createHttpObserver({ metrics, log: createLogger("test"), routes, ...options });
   const { server, addr } = await listen({
     hostname: "127.0.0.1",
     port: 0,
@@ -125,6 +130,47 @@ Deno.test("createHttpObserver() writes one JSON line per request and counts it",
     3,
   );
   assertEquals(sampleValue(families, "mcpcomm_http_requests_in_flight"), 0);
+});
+
+Deno.test("createHttpObserver() logs who asked for what, and at warn level still each 5xx", async () => {
+  await using h = await serve((request) => {
+    if (new URL(request.url).pathname === "/a") return Promise.resolve(new Response("ok"));
+    return Promise.reject(new Error("boom"));
+  });
+  await (await fetch(`${h.url}/a?x=1`)).text();
+  setLogLevel("warn");
+  await (await fetch(`${h.url}/a`)).text();
+  await (await fetch(`${h.url}/b`, { method: "POST" })).text();
+  const done = h.lines.filter((l) => l.msg === "request");
+  assertEquals(done.map((l) => [l.method, l.path, l.status]), [["GET", "/a", 200], [
+    "POST",
+    "/b",
+    500,
+  ]]);
+  for (const line of done) {
+    assertEquals(line.remote, "127.0.0.1");
+    assertEquals(typeof line.requestId, "string");
+    assertEquals(typeof line.spanId, "string");
+  }
+});
+
+Deno.test("createHttpObserver() without requestContext keeps IDs and logs but no currentRequest()", async () => {
+  const seen: unknown[] = [];
+  await using h = await serve(
+    async () => {
+      await Promise.resolve();
+      seen.push(currentRequest());
+      return Response.json({ ok: true });
+    },
+    ["/a"],
+    { requestContext: false },
+  );
+  const response = await fetch(`${h.url}/a`, { headers: { "x-request-id": "abc-123" } });
+  await response.body?.cancel();
+  assertEquals(response.headers.get("x-request-id"), "abc-123");
+  assertEquals(seen, [undefined]);
+  const [line] = h.lines.filter((l) => l.msg === "request");
+  assertEquals([line?.requestId, line?.status], ["abc-123", 200]);
 });
 
 Deno.test("HttpObserver.shutdown() lets an in-flight request and stream finish", async () => {

@@ -1,4 +1,4 @@
-import { delay, RetriesExhausted, withRetries } from "../src/retry.ts";
+import { createAttemptTimeouts, delay, RetriesExhausted, withRetries } from "../src/retry.ts";
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 
 class Flaky extends Error {
@@ -156,4 +156,65 @@ Deno.test("delay() resolves after its timer and rejects on abort", async () => {
   const aborted = new AbortController();
   aborted.abort(new Error("already"));
   await assertRejects(() => delay(60_000, aborted.signal), Error, "already");
+});
+
+function aborted(signal: AbortSignal): Promise<unknown> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(signal.reason);
+    signal.addEventListener("abort", () => resolve(signal.reason), { once: true });
+  });
+}
+
+Deno.test("createAttemptTimeouts() aborts each attempt with the reason once it times out", async () => {
+  const timeouts = createAttemptTimeouts(30, () => new DOMException("slow", "TimeoutError"));
+  const started = performance.now();
+  const first = timeouts.start();
+  await delay(10);
+  const second = timeouts.start();
+  assertEquals(timeouts.pending, 2);
+  const reason = await aborted(first.signal);
+  assert(reason instanceof DOMException && reason.name === "TimeoutError");
+  assert(performance.now() - started >= 29, "timed out early");
+  await aborted(second.signal);
+  assert(performance.now() - started >= 39, "the second attempt timed out with the first");
+  assertEquals(timeouts.pending, 0);
+  first.clear();
+  second.clear();
+});
+
+Deno.test("createAttemptTimeouts() never aborts a cleared attempt; later ones still time out", async () => {
+  const timeouts = createAttemptTimeouts(20, () => new Error("timed out"));
+  const cleared = timeouts.start();
+  cleared.clear();
+  assertEquals(timeouts.pending, 0);
+  await delay(5);
+  const later = timeouts.start();
+  assertEquals(((await aborted(later.signal)) as Error).message, "timed out");
+  await delay(30);
+  assertEquals(cleared.signal.aborted, false);
+  later.clear();
+});
+
+Deno.test("createAttemptTimeouts() follows the caller's signal until cleared", async (t) => {
+  const timeouts = createAttemptTimeouts(60_000, () => new Error("timed out"));
+  await t.step("an abort while pending aborts the attempt with the caller's reason", async () => {
+    const caller = new AbortController();
+    const attempt = timeouts.start(caller.signal);
+    caller.abort(new Error("client left"));
+    assertEquals(((await aborted(attempt.signal)) as Error).message, "client left");
+    attempt.clear();
+  });
+  await t.step("an already aborted caller aborts the attempt at once", () => {
+    const attempt = timeouts.start(AbortSignal.abort(new Error("gone")));
+    assertEquals((attempt.signal.reason as Error).message, "gone");
+    attempt.clear();
+  });
+  await t.step("after clear() the caller's abort no longer reaches the attempt", () => {
+    const caller = new AbortController();
+    const attempt = timeouts.start(caller.signal);
+    attempt.clear();
+    caller.abort(new Error("late"));
+    assertEquals(attempt.signal.aborted, false);
+  });
+  assertEquals(timeouts.pending, 0);
 });

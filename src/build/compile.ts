@@ -21,6 +21,13 @@ export const TARGETS = [
   "x86_64-pc-windows-msvc",
 ] as const;
 
+/**
+ * V8 flags baked into the binary (`deno task start` passes the same). A 4 MB semi-space caps the
+ * young generation, which otherwise grows to ~56 MiB while sessions open and stays committed
+ * while idle (Server A with 1,000 sessions: ~123 MiB RSS instead of ~166 MiB).
+ */
+export const V8_FLAGS: readonly string[] = ["--max-semi-space-size=4"];
+
 const ENTRY = fileURLToPath(new URL("../main.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -31,7 +38,7 @@ export function outputPath(outDir: string, target: string): string {
   }`;
 }
 
-/** The `deno compile` arguments for one target: the permission set, nothing more. */
+/** The `deno compile` arguments for one target: the permission set and {@linkcode V8_FLAGS}. */
 export function compileArgs(
   target: string,
   output: string,
@@ -45,6 +52,7 @@ export function compileArgs(
     "--output",
     output,
     ...permissionFlags(),
+    `--v8-flags=${V8_FLAGS.join(",")}`,
     ENTRY,
   ];
 }

@@ -29,6 +29,8 @@ Flags:
   --port N             Port with --transport http (SERVER_A_PORT, default 8001; 0 picks a free one)
   --db PATH            Ledger database (MCPCOMM_DB; default server-a.db in the user's data
                        directory, e.g. ~/.local/share/mcpcomm; :memory: keeps none)
+  --db-sync MODE       full: sync each ledger commit to disk (default); normal: faster, but
+                       the last exchanges may be lost on power loss (MCPCOMM_DB_SYNC)
   --auth-token TOKEN   Send Authorization: Bearer TOKEN to Server B and require it on the HTTP
                        routes (MCPCOMM_AUTH_TOKEN; the environment is safer: flags show in ps)
   -h, --help           Show this help
@@ -45,6 +47,7 @@ MCPCOMM_AUTH_TOKEN, ...) come from the environment or .env; see .env.example.`,
     host: { type: "string" },
     port: { type: "string" },
     db: { type: "string" },
+    "db-sync": { type: "string" },
     "auth-token": { type: "string" },
   },
   settingFlags: {
@@ -53,6 +56,7 @@ MCPCOMM_AUTH_TOKEN, ...) come from the environment or .env; see .env.example.`,
     host: "SERVER_A_HOST",
     port: "SERVER_A_PORT",
     db: "MCPCOMM_DB",
+    "db-sync": "MCPCOMM_DB_SYNC",
     "auth-token": "MCPCOMM_AUTH_TOKEN",
   },
   async run({ config, flags, signal, dataDir, childEnv }) {

@@ -29,6 +29,8 @@ Flags:
                        show in ps)
   --db PATH            Ledger database (MCPCOMM_DB; default server-b.db in the user's data
                        directory, e.g. ~/.local/share/mcpcomm; :memory: keeps none)
+  --db-sync MODE       full: sync each ledger commit to disk (default); normal: faster, but
+                       the last exchanges may be lost on power loss (MCPCOMM_DB_SYNC)
   -h, --help           Show this help
 
 Every other setting comes from the environment or .env; see .env.example.`,
@@ -40,6 +42,7 @@ Every other setting comes from the environment or .env; see .env.example.`,
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
     db: { type: "string" },
+    "db-sync": { type: "string" },
     "auth-token": { type: "string" },
   },
   settingFlags: {
@@ -49,6 +52,7 @@ Every other setting comes from the environment or .env; see .env.example.`,
     "tls-cert": "TLS_CERT_FILE",
     "tls-key": "TLS_KEY_FILE",
     db: "MCPCOMM_DB",
+    "db-sync": "MCPCOMM_DB_SYNC",
     "auth-token": "MCPCOMM_AUTH_TOKEN",
   },
   async run({ config, flags, signal, dataDir }) {

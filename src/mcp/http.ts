@@ -13,6 +13,7 @@ import { describeError, HttpError } from "../errors.ts";
 import { errorResponse, methodNotAllowed, readBody } from "../http.ts";
 import type { Logger } from "../log.ts";
 import { clientAddress, createRateLimiter, type RateLimiter } from "../rate_limit.ts";
+import { cancelledRequestId, directCallOf, type RequestId, runDirectCall } from "./direct_call.ts";
 import { BoundedEventStore } from "./event_store.ts";
 import {
   checkHostAndOrigin,
@@ -55,8 +56,20 @@ export interface McpHttpHandler {
 }
 
 type Live =
-  | { kind: "streamable"; server: McpServer; transport: WebStandardStreamableHTTPServerTransport }
+  | {
+    kind: "streamable";
+    server: McpServer;
+    transport: WebStandardStreamableHTTPServerTransport;
+    /** Calls being answered directly, by request ID (for `notifications/cancelled`). */
+    calls: Map<RequestId, AbortController>;
+  }
   | { kind: "sse"; server: McpServer; transport: LegacySseTransport };
+
+/** Aborts the calls of `live` being answered directly: its session ended. */
+function endCalls(live: Live): void {
+  if (live.kind !== "streamable") return;
+  for (const call of live.calls.values()) call.abort(new Error("the MCP session ended"));
+}
 
 /** How long a client waits before reconnecting a cut stream (sent as the SSE `retry` field). */
 const RETRY_INTERVAL_MS = 1000;
@@ -127,17 +140,22 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
   };
   const limiter = options.rateLimiter ?? createRateLimiter(config.RATE_LIMIT_PER_MINUTE);
   const maxBody = config.MAX_BODY_BYTES;
+  const directCalls = config.MCP_DIRECT_CALLS;
   const sessions = new SessionTable<Live>({
     idleMs: config.MCP_SESSION_IDLE_MINUTES * 60_000,
     maxSessions: config.MCP_MAX_SESSIONS,
     close: async (live, id, reason) => {
       log.debug("MCP session closed", { session: id.slice(0, 8), transport: live.kind, reason });
+      endCalls(live);
       await live.server.close();
     },
   });
 
   const connect = async (live: Live, id: string) => {
-    live.transport.onclose = () => sessions.remove(id);
+    live.transport.onclose = () => {
+      sessions.remove(id);
+      endCalls(live);
+    };
     live.transport.onerror = (error: Error) =>
       log.debug("MCP transport error", { session: id.slice(0, 8), error: describeError(error) });
     await live.server.connect(live.transport);
@@ -167,7 +185,12 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
           entry = sessions.add(id, live);
         },
       });
-      const live: Live = { kind: "streamable", server: options.createServer(), transport };
+      const live: Live = {
+        kind: "streamable",
+        server: options.createServer(),
+        transport,
+        calls: new Map(),
+      };
       await connect(live, id);
       const response = await transport.handleRequest(request, { parsedBody: body });
       if (!entry) {
@@ -201,12 +224,21 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     }
     const entry = sessions.get(sessionId);
     if (!entry || entry.value.kind !== "streamable") throw unknownSession();
+    const live = entry.value;
     const done = sessions.openStream(entry);
     try {
       const parsedBody = method === "POST"
         ? parseJsonRpcBody(await readBody(request, maxBody))
         : undefined;
-      const response = await entry.value.transport.handleRequest(
+      if (parsedBody && directCalls) {
+        const call = directCallOf(live.server, parsedBody);
+        if (call) return await answerDirectly(live, call, request, sessionId, done);
+        const cancelled = cancelledRequestId(parsedBody);
+        if (cancelled !== undefined) {
+          live.calls.get(cancelled)?.abort(new Error("cancelled by the client"));
+        }
+      }
+      const response = await live.transport.handleRequest(
         request,
         parsedBody ? { parsedBody } : undefined,
       );
@@ -214,6 +246,33 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     } catch (error) {
       done();
       throw error;
+    }
+  };
+
+  const answerDirectly = async (
+    live: Extract<Live, { kind: "streamable" }>,
+    call: NonNullable<ReturnType<typeof directCallOf>>,
+    request: Request,
+    sessionId: string,
+    done: () => void,
+  ): Promise<Response> => {
+    const controller = new AbortController();
+    const gone = () => controller.abort(new Error("client disconnected"));
+    request.signal.addEventListener("abort", gone, { once: true });
+    live.calls.set(call.id, controller);
+    try {
+      const answer = await runDirectCall(live.server, call, {
+        signal: controller.signal,
+        sessionId,
+        request,
+      });
+      return new Response(JSON.stringify(answer), {
+        headers: { "content-type": "application/json", "mcp-session-id": sessionId },
+      });
+    } finally {
+      request.signal.removeEventListener("abort", gone);
+      if (live.calls.get(call.id) === controller) live.calls.delete(call.id);
+      done();
     }
   };
 

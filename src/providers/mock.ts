@@ -51,9 +51,14 @@ export function createMockProvider(options: MockOptions = {}): Provider {
   return {
     name: "mock",
     defaultModel: "mock-model",
-    async complete(request) {
-      await sleep(delayMs, request.signal);
-      return answer(request);
+    complete(request) {
+      if (delayMs > 0) return sleep(delayMs, request.signal).then(() => answer(request));
+      try {
+        request.signal?.throwIfAborted();
+        return Promise.resolve(answer(request));
+      } catch (error) {
+        return Promise.reject(error);
+      }
     },
     async *stream(request): AsyncIterable<StreamChunk> {
       await sleep(delayMs, request.signal);

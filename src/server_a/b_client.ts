@@ -9,6 +9,7 @@ import type { z } from "zod";
 import type { Config } from "../config.ts";
 import { describeError, UpstreamError } from "../errors.ts";
 import { publicUrl } from "../http.ts";
+import { createHttp1Pool } from "../http1.ts";
 import type { Logger } from "../log.ts";
 import { outgoingTraceparent } from "../observe.ts";
 import { RetriesExhausted, withRetries } from "../retry.ts";
@@ -39,6 +40,11 @@ export interface ServerBClientOptions {
   caCerts?: string[] | undefined;
   /** Base of the exponential backoff in milliseconds (default 200). */
   baseDelayMs?: number;
+  /**
+   * Whether answers that are not streams come over the lean HTTP/1.1 pool of `http1.ts` rather
+   * than `fetch` (default true; false behind an HTTP proxy, which only `fetch` honours).
+   */
+  http1?: boolean;
   log?: Logger | undefined;
   /** Called before each retry, with why (`refused`, `reset`, `http_503`, ...), e.g. to count it. */
   onRetry?: ((reason: string) => void) | undefined;
@@ -172,6 +178,9 @@ export function createServerBClient(options: ServerBClientOptions): ServerBClien
   const httpClient = Deno.createHttpClient(
     options.caCerts?.length ? { caCerts: options.caCerts } : {},
   );
+  const pool = options.http1 === false
+    ? undefined
+    : createHttp1Pool(target, { caCerts: options.caCerts });
   const deadlineMs = options.deadlineMs ?? options.timeoutMs * options.attempts;
   const headers: Record<string, string> = { accept: "application/json" };
   if (options.authToken) headers.authorization = `Bearer ${options.authToken}`;
@@ -223,6 +232,7 @@ export function createServerBClient(options: ServerBClientOptions): ServerBClien
     const deadline = Date.now() + deadlineMs;
     const traceparent = outgoingTraceparent();
     const [method, path] = what.split(" ") as [string, string];
+    const streaming = what === "POST /stream";
     let made = 0;
     const attempt = async (): Promise<T> => {
       made++;
@@ -237,13 +247,22 @@ export function createServerBClient(options: ServerBClientOptions): ServerBClien
       if (signal?.aborted) follow();
       else signal?.addEventListener("abort", follow, { once: true });
       try {
-        const response = await fetch(`${target}${path}`, {
-          ...init,
-          method,
-          headers: { ...headers, traceparent, ...init.headers as Record<string, string> },
-          client: httpClient,
-          signal: controller.signal,
-        });
+        const allHeaders = { ...headers, traceparent, ...init.headers as Record<string, string> };
+        const response = pool && !streaming
+          ? await pool.request({
+            method,
+            path,
+            headers: allHeaders,
+            ...(typeof init.body === "string" ? { body: init.body } : {}),
+            signal: controller.signal,
+          })
+          : await fetch(`${target}${path}`, {
+            ...init,
+            method,
+            headers: allHeaders,
+            client: httpClient,
+            signal: controller.signal,
+          });
         if (!response.ok) throw await statusFailure(response);
         return await read(response);
       } catch (error) {
@@ -378,7 +397,10 @@ export function createServerBClient(options: ServerBClientOptions): ServerBClien
         () => !delivered,
       );
     },
-    close: () => httpClient.close(),
+    close() {
+      pool?.close();
+      httpClient.close();
+    },
   };
 }
 

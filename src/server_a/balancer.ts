@@ -10,7 +10,11 @@ import { describeError, UpstreamError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { RetriesExhausted, withRetries } from "../retry.ts";
 import type { ProcessRequest, ProcessResponse } from "../wire.ts";
-import { createServerBClientFromConfig, type ServerBClient } from "./b_client.ts";
+import {
+  createServerBClientFromConfig,
+  type ServerBClient,
+  type ServerBClientOptions,
+} from "./b_client.ts";
 
 /** A circuit breaker's state. */
 export type CircuitState = "closed" | "open" | "half-open";
@@ -293,11 +297,14 @@ export function createServerBPool(
   log?: Logger,
   overrides: Partial<Pick<BalancerOptions, "healthIntervalMs" | "openMs" | "failureThreshold">> =
     {},
+  clientOptions: Pick<ServerBClientOptions, "http1"> = {},
 ): ServerBClient {
-  if (config.SERVER_B_URL.length === 1) return createServerBClientFromConfig(config, log);
+  if (config.SERVER_B_URL.length === 1) {
+    return createServerBClientFromConfig(config, log, clientOptions);
+  }
   return createBalancedServerBClient({
     backends: config.SERVER_B_URL.map((url) =>
-      createServerBClientFromConfig(config, log, { url, attempts: 1 })
+      createServerBClientFromConfig(config, log, { ...clientOptions, url, attempts: 1 })
     ),
     attempts: config.RETRY_ATTEMPTS,
     log,

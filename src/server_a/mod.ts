@@ -84,10 +84,13 @@ export async function startServerA(
     metrics,
   );
   const onRetry = countServerBRetries(metrics);
+  const http1 = !Object.keys(options.childEnv ?? {}).some((name) =>
+    /^(https?|all)_proxy$/i.test(name)
+  );
   const client = instrumentServerBClient(
     config.SERVER_B_URL.length === 1
-      ? createServerBClientFromConfig(config, log, { onRetry })
-      : createServerBPool(config, log),
+      ? createServerBClientFromConfig(config, log, { onRetry, http1 })
+      : createServerBPool(config, log, {}, { http1 }),
     metrics,
     log,
   );

@@ -8,7 +8,13 @@ import { z } from "zod";
 import { describeError, HttpError } from "../errors.ts";
 import type { Ledger } from "../ledger.ts";
 import type { Logger } from "../log.ts";
-import { defineTool, errorResult, jsonResult, type ToolExtra } from "../mcp/tools.ts";
+import {
+  defineTool,
+  errorResult,
+  jsonResult,
+  sharedJsonSchemaValidator,
+  type ToolExtra,
+} from "../mcp/tools.ts";
 import type { ProcessRequest, ProcessResponse } from "../wire.ts";
 import type { ServerBClient } from "./b_client.ts";
 
@@ -32,6 +38,15 @@ const sendShape = {
   temperature: z.number().min(0).max(2).optional().describe("Sampling temperature, 0 to 2"),
   max_tokens: z.number().int().min(1).max(200000).optional().describe(
     "Most tokens in the answer, 1 to 200000",
+  ),
+};
+
+const historyShape = {
+  limit: z.number().int().min(1).max(10000).optional().describe(
+    "Most messages to return, newest ones (default 50)",
+  ),
+  offset: z.number().int().min(0).optional().describe(
+    "Newest messages to skip, for paging back (default 0)",
   ),
 };
 
@@ -72,10 +87,11 @@ export function createServerAMcp(deps: MessengerDeps): McpServer {
   const { client, ledger } = deps;
   const mcp = new McpServer(
     { name: SERVER_A_MCP_NAME, version: deps.version },
-    { capabilities: { logging: {} } },
+    { capabilities: { logging: {} }, jsonSchemaValidator: sharedJsonSchemaValidator() },
   );
 
   defineTool(mcp, "send_message_to_ai", {
+    quiet: true,
     title: "Send a message to the AI on Server B",
     description:
       "Send a message to Server B, which answers it with its AI provider. Returns the answer as " +
@@ -89,7 +105,7 @@ export function createServerAMcp(deps: MessengerDeps): McpServer {
     const timestamp = new Date().toISOString();
     try {
       const answer = await send(deps, args, extra);
-      ledger.record({
+      await ledger.record({
         messageId: answer.messageId,
         timestamp,
         message: args.message,
@@ -108,7 +124,7 @@ export function createServerAMcp(deps: MessengerDeps): McpServer {
       const message = extra.signal.aborted
         ? `Cancelled by the client before Server B at ${client.url} answered`
         : describeError(error);
-      ledger.record({
+      await ledger.record({
         messageId: crypto.randomUUID(),
         timestamp,
         message: args.message,
@@ -126,19 +142,13 @@ export function createServerAMcp(deps: MessengerDeps): McpServer {
   });
 
   defineTool(mcp, "get_conversation_history", {
+    quiet: true,
     title: "Conversation history",
     description:
       "Messages exchanged with Server B, oldest first, with the AI answers, tokens and cost. " +
       "The newest are kept in the ledger; the totals count every message. Page back with " +
       "offset: offset 50 skips the 50 newest.",
-    inputSchema: {
-      limit: z.number().int().min(1).max(10000).optional().describe(
-        "Most messages to return, newest ones (default 50)",
-      ),
-      offset: z.number().int().min(0).optional().describe(
-        "Newest messages to skip, for paging back (default 0)",
-      ),
-    },
+    inputSchema: historyShape,
   }, ({ limit, offset }) => {
     const stats = ledger.stats();
     const messages = ledger.recent(limit ?? 50, offset ?? 0);
@@ -155,6 +165,7 @@ export function createServerAMcp(deps: MessengerDeps): McpServer {
   });
 
   defineTool(mcp, "get_ai_usage_stats", {
+    quiet: true,
     title: "AI usage statistics",
     description:
       "Totals over every message sent to Server B: requests, failures, tokens, estimated cost " +

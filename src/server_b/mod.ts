@@ -94,7 +94,12 @@ export async function startServerB(
     openServerLedger(config, { server: "server-b", dataDir: options.dataDir, log }),
     metrics,
   );
-  const observer = createHttpObserver({ metrics, log, routes: SERVER_B_ROUTES });
+  const observer = createHttpObserver({
+    metrics,
+    log,
+    routes: SERVER_B_ROUTES,
+    requestContext: false,
+  });
   const service = createAiService({
     provider,
     ledger,

@@ -5,7 +5,15 @@
  */
 import { requireBearer } from "../auth.ts";
 import { describeError, HttpError, ProviderError } from "../errors.ts";
-import { errorResponse, methodNotAllowed, readJson, SSE_HEADERS, sseEvent } from "../http.ts";
+import {
+  errorResponse,
+  methodNotAllowed,
+  pathOf,
+  readJson,
+  SSE_HEADERS,
+  sseEvent,
+  watchClient,
+} from "../http.ts";
 import { readinessResponse } from "../health.ts";
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics.ts";
@@ -46,6 +54,42 @@ export interface ServerBDeps {
   stopping?: () => boolean;
 }
 
+const PROCESS_KEYS = new Set(["message", "context", "model", "temperature", "max_tokens"]);
+
+/**
+ * What `ProcessRequest.safeParse(body)` returns for a body that is plainly valid (only known
+ * keys, every value of the right type and in range), without running zod; `undefined` for any
+ * other body, which zod then judges and words the error for.
+ */
+export function plainProcessRequest(body: Record<string, unknown>): ProcessRequest | undefined {
+  for (const key in body) if (!PROCESS_KEYS.has(key)) return undefined;
+  const { message, context, model, temperature, max_tokens } = body;
+  if (typeof message !== "string" || message.length === 0) return undefined;
+  const plain: ProcessRequest = { message };
+  if (context !== undefined) {
+    if (typeof context !== "string") return undefined;
+    plain.context = context;
+  }
+  if (model !== undefined) {
+    if (typeof model !== "string" || model.length === 0) return undefined;
+    plain.model = model;
+  }
+  if (temperature !== undefined) {
+    if (typeof temperature !== "number" || !(temperature >= 0 && temperature <= 2)) {
+      return undefined;
+    }
+    plain.temperature = temperature;
+  }
+  if (max_tokens !== undefined) {
+    if (
+      typeof max_tokens !== "number" || !Number.isInteger(max_tokens) || max_tokens < 1 ||
+      max_tokens > 200000
+    ) return undefined;
+    plain.max_tokens = max_tokens;
+  }
+  return plain;
+}
+
 async function parseProcessRequest(
   request: Request,
   maxBodyBytes: number,
@@ -54,6 +98,8 @@ async function parseProcessRequest(
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new HttpError(400, "invalid_request", "Request body must be a JSON object");
   }
+  const plain = plainProcessRequest(body as Record<string, unknown>);
+  if (plain) return plain;
   const result = ProcessRequest.safeParse(body);
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -93,10 +139,13 @@ export function createServerBHandler(
       "/process": {
         POST: async (request) => {
           const body = await parseProcessRequest(request, deps.maxBodyBytes);
+          const client = watchClient(request);
           try {
-            return Response.json(await service.process(body, request.signal));
+            return Response.json(await service.process(body, client.signal));
           } catch (error) {
             throw providerFailure(error);
+          } finally {
+            client.done();
           }
         },
       },
@@ -211,7 +260,7 @@ export function createServerBHandler(
 
   return async (request, info) => {
     try {
-      const path = new URL(request.url).pathname;
+      const path = pathOf(request.url);
       const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
       if (!route) {
         const other = await deps.fallback?.(request, info);

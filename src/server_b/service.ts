@@ -3,12 +3,13 @@
  * retries the provider (the only layer that does), and records what it received.
  * @module
  */
+import { isoNow } from "../clock.ts";
 import { describeError, HttpError, ProviderError } from "../errors.ts";
 import type { Ledger, LedgerEntry } from "../ledger.ts";
 import type { Logger } from "../log.ts";
 import { costOf } from "../providers/pricing.ts";
 import type { Completion, CompletionRequest, Provider, StreamChunk } from "../providers/types.ts";
-import { RetriesExhausted, withRetries } from "../retry.ts";
+import { createAttemptTimeouts, RetriesExhausted, withRetries } from "../retry.ts";
 import type { ProcessRequest, ProcessResponse } from "../wire.ts";
 
 /** Defaults applied to requests that leave them out; changeable at run time. */
@@ -88,23 +89,11 @@ export function createAiService(options: AiServiceOptions): AiService {
   });
 
   /** One attempt's signal: the caller's, plus the per-attempt timeout; `clear()` frees both. */
-  const attemptSignal = (signal?: AbortSignal) => {
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new DOMException("The provider timed out", "TimeoutError")),
-      options.timeoutMs,
-    );
-    const follow = () => controller.abort(signal!.reason);
-    if (signal?.aborted) follow();
-    else signal?.addEventListener("abort", follow, { once: true });
-    return {
-      signal: controller.signal,
-      clear() {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", follow);
-      },
-    };
-  };
+  const timeouts = createAttemptTimeouts(
+    options.timeoutMs,
+    () => new DOMException("The provider timed out", "TimeoutError"),
+  );
+  const attemptSignal = (signal?: AbortSignal) => timeouts.start(signal);
 
   const normalise = (error: unknown, signal?: AbortSignal): unknown => {
     if (error instanceof RetriesExhausted) return normalise(error.lastError, signal);
@@ -151,23 +140,24 @@ export function createAiService(options: AiServiceOptions): AiService {
     if (problem) throw new HttpError(503, "unavailable", problem, { "retry-after": "1" });
   };
 
-  const record = (
+  /** Records the exchange; resolves (with the answer, for a completion) once it is written. */
+  const record = async (
     request: ProcessRequest,
     model: string,
     started: number,
     outcome: { completion: Completion } | { error: unknown; partialText?: string },
-  ): ProcessResponse | undefined => {
+  ): Promise<ProcessResponse | undefined> => {
     const responseTime = Math.round(performance.now() - started) / 1000;
     const base = {
       messageId: crypto.randomUUID(),
-      timestamp: new Date().toISOString(),
+      timestamp: isoNow(),
       message: request.message,
       context: request.context,
       provider: provider.name,
       responseTime,
     };
     if ("error" in outcome) {
-      ledger.record({
+      await ledger.record({
         ...base,
         ...(outcome.partialText ? { aiResponse: outcome.partialText } : {}),
         model,
@@ -187,7 +177,7 @@ export function createAiService(options: AiServiceOptions): AiService {
       estimatedCost: costOf(completion.model, completion.usage),
       status: "success",
     };
-    ledger.record(entry);
+    await ledger.record(entry);
     return {
       aiResponse: completion.text,
       model: entry.model,
@@ -225,11 +215,11 @@ export function createAiService(options: AiServiceOptions): AiService {
             attempt.clear();
           }
         }, retryOptions(signal));
-        return record(request, model, started, { completion })!;
+        return (await record(request, model, started, { completion }))!;
       } catch (error) {
         if (error instanceof HttpError) throw error;
         const e = normalise(error, signal);
-        record(request, model, started, { error: e });
+        await record(request, model, started, { error: e });
         throw e;
       }
     },
@@ -240,9 +230,9 @@ export function createAiService(options: AiServiceOptions): AiService {
       let iterator: AsyncIterator<StreamChunk> | undefined;
       let partialText = "";
       let recorded = false;
-      const recordFailure = (error: unknown) => {
+      const recordFailure = async (error: unknown) => {
         recorded = true;
-        record(request, model, started, { error, partialText });
+        await record(request, model, started, { error, partialText });
       };
       let attempt: ReturnType<typeof attemptSignal> | undefined;
       try {
@@ -261,7 +251,7 @@ export function createAiService(options: AiServiceOptions): AiService {
           const chunk = step.value;
           if (chunk.type === "done") {
             recorded = true;
-            return record(request, model, started, { completion: chunk.completion })!;
+            return (await record(request, model, started, { completion: chunk.completion }))!;
           }
           partialText += chunk.text;
           yield chunk.text;
@@ -270,14 +260,14 @@ export function createAiService(options: AiServiceOptions): AiService {
       } catch (error) {
         if (error instanceof HttpError) throw error;
         const e = normalise(error, signal);
-        recordFailure(signal?.aborted ? abandoned(signal.reason, partialText) : e);
+        await recordFailure(signal?.aborted ? abandoned(signal.reason, partialText) : e);
         throw e;
       } finally {
         attempt?.clear();
         await iterator?.return?.();
         if (!recorded) {
           try {
-            recordFailure(abandoned(signal?.reason, partialText));
+            await recordFailure(abandoned(signal?.reason, partialText));
           } catch (error) {
             log.error("could not record an abandoned stream", { error: describeError(error) });
           }

@@ -4,7 +4,7 @@
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { defineTool, errorResult, jsonResult } from "../mcp/tools.ts";
+import { defineTool, errorResult, jsonResult, sharedJsonSchemaValidator } from "../mcp/tools.ts";
 import type { AiService } from "./service.ts";
 
 /** The MCP server name of Server B. */
@@ -18,8 +18,22 @@ const processShape = {
   max_tokens: z.number().int().min(1).max(200000).optional().describe("Most tokens in the answer"),
 };
 
+const receivedShape = {
+  limit: z.number().int().min(1).max(10000).optional().describe("Most messages to return"),
+  offset: z.number().int().min(0).optional().describe(
+    "Newest messages to skip, for paging back (default 0)",
+  ),
+};
+
+const configureShape = {
+  model: z.string().min(1).optional().describe("New default model"),
+  temperature: z.number().min(0).max(2).optional().describe("New default temperature, 0 to 2"),
+  max_tokens: z.number().int().min(1).max(200000).optional().describe("New default max tokens"),
+};
+
 /**
  * Creates a fresh MCP server exposing Server B's tools; one per MCP session or stdio connection.
+ * The tools' schemas and the JSON Schema validator are built once and shared by every session.
  * @example
  * ```ts
  * const mcp = createServerBMcp(service, "0.1.0");
@@ -29,10 +43,11 @@ const processShape = {
 export function createServerBMcp(service: AiService, version: string): McpServer {
   const mcp = new McpServer(
     { name: SERVER_B_MCP_NAME, version },
-    { capabilities: { logging: {} } },
+    { capabilities: { logging: {} }, jsonSchemaValidator: sharedJsonSchemaValidator() },
   );
 
   defineTool(mcp, "process_message", {
+    quiet: true,
     title: "Process a message with AI",
     description: "Answer a message with Server B's AI provider, as POST /process does.",
     inputSchema: processShape,
@@ -46,15 +61,11 @@ export function createServerBMcp(service: AiService, version: string): McpServer
   });
 
   defineTool(mcp, "get_received_messages", {
+    quiet: true,
     title: "Messages received",
     description: "Messages Server B received and its AI answers, newest last. Page back with " +
       "offset: offset 50 skips the 50 newest.",
-    inputSchema: {
-      limit: z.number().int().min(1).max(10000).optional().describe("Most messages to return"),
-      offset: z.number().int().min(0).optional().describe(
-        "Newest messages to skip, for paging back (default 0)",
-      ),
-    },
+    inputSchema: receivedShape,
   }, ({ limit, offset }) => {
     const messages = service.ledger.recent(limit ?? 50, offset ?? 0);
     return jsonResult({
@@ -67,18 +78,16 @@ export function createServerBMcp(service: AiService, version: string): McpServer
   });
 
   defineTool(mcp, "get_ai_stats", {
+    quiet: true,
     title: "AI usage statistics",
     description: "Requests, tokens, cost, per-model breakdown and average response time.",
   }, () => jsonResult({ provider: service.provider.name, ...service.ledger.stats() }));
 
   defineTool(mcp, "configure_ai_model", {
+    quiet: true,
     title: "Configure the AI model",
     description: "Change the default model, temperature or max tokens at run time.",
-    inputSchema: {
-      model: z.string().min(1).optional().describe("New default model"),
-      temperature: z.number().min(0).max(2).optional().describe("New default temperature, 0 to 2"),
-      max_tokens: z.number().int().min(1).max(200000).optional().describe("New default max tokens"),
-    },
+    inputSchema: configureShape,
   }, ({ model, temperature, max_tokens }) => {
     if (model === undefined && temperature === undefined && max_tokens === undefined) {
       return errorResult("Give at least one of model, temperature, max_tokens");

@@ -9,7 +9,7 @@ import type { CallToolRequest, CallToolResult } from "@modelcontextprotocol/sdk/
 import { z } from "zod";
 import { UsageError } from "../errors.ts";
 import { intercept } from "../mcp/intercept.ts";
-import { defineTool, errorResult, jsonResult } from "../mcp/tools.ts";
+import { defineTool, errorResult, jsonResult, sharedJsonSchemaValidator } from "../mcp/tools.ts";
 import { runCommand } from "./command.ts";
 import { listFiles } from "./files.ts";
 import { evaluate, formatNumber } from "./math.ts";
@@ -99,7 +99,10 @@ function refuseDisabledTools(mcp: McpServer, options: ToolboxOptions): void {
 export function createToolboxMcp(options: ToolboxOptions): McpServer {
   const mcp = new McpServer(
     { name: options.name, version: options.version },
-    { capabilities: { tools: {}, resources: {}, logging: {} } },
+    {
+      capabilities: { tools: {}, resources: {}, logging: {} },
+      jsonSchemaValidator: sharedJsonSchemaValidator(),
+    },
   );
   const enabled = new Set<string>(options.tools);
   const tool = <S extends z.ZodRawShape>(

@@ -1,4 +1,5 @@
-import { main, outputPath, TARGETS } from "../../src/build/compile.ts";
+import denoJson from "../../deno.json" with { type: "json" };
+import { main, outputPath, TARGETS, V8_FLAGS } from "../../src/build/compile.ts";
 import { permissionFlags, PERMISSIONS } from "../../src/build/permissions.ts";
 import { VERSION } from "../../src/version.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
@@ -91,6 +92,10 @@ Deno.test("deno task compile builds this machine's binary, or stops saying how t
   );
 });
 
+Deno.test("V8_FLAGS of compile.ts are the flags of `deno task start`", () => {
+  assertMatch(denoJson.tasks.start, new RegExp(` --v8-flags=${V8_FLAGS.join(",")} `));
+});
+
 Deno.test("main() of compile.ts returns its exit code instead of exiting", async () => {
   assertEquals(await main(["--target", "riscv64-linux"], {}), 2);
   assertEquals(await main(["--bogus-flag"], {}), 2);
@@ -137,7 +142,7 @@ Deno.test("deno task compile honours DENORT_BIN and removes a binary that does n
   }
 });
 
-Deno.test("deno task compile bakes the mcpcomm permission set and the version into the binary", async () => {
+Deno.test("deno task compile bakes the mcpcomm permission set, V8 flags and the version into the binary", async () => {
   const dir = await Deno.makeTempDir();
   const target = HOST.startsWith("x86_64")
     ? "aarch64-unknown-linux-gnu"
@@ -159,6 +164,8 @@ Deno.test("deno task compile bakes the mcpcomm permission set and the version in
     assertEquals(p.allow_run, all);
     assertEquals(p.allow_ffi, null);
     assertEquals(p.allow_sys, PERMISSIONS.sys);
+    const v8Flags = meta.v8_flags as string[];
+    for (const flag of V8_FLAGS) assert(v8Flags.includes(flag), `${flag} not in ${v8Flags}`);
     assertEquals(meta.entrypoint_key, "src/main.ts");
     assertEquals(meta.app_version, VERSION);
   } finally {

@@ -15,6 +15,10 @@ Deno.test("mcpcomm server-a refuses a bad transport or setting with one line, ex
       [["--transport", "sse"], /--transport accepts "stdio" or "http", got "sse"/],
       [["--server-b-url", "ftp://b"], /SERVER_B_URL="ftp:\/\/b"/],
       [["--transport", "http", "--port", "http"], /SERVER_A_PORT="http"/],
+      [
+        ["--db-sync", "off"],
+        /^mcpcomm server-a: Invalid setting MCPCOMM_DB_SYNC="off": expected one of full, normal$/m,
+      ],
       [["--server-b"], /--server-b/],
     ] as const
   ) {

@@ -46,11 +46,11 @@ export function createTestMcp(gate: () => Promise<void>): McpServer {
 
 /**
  * Starts the test server with settings `env` (on top of the test defaults), bound to `bindHost`
- * (default 127.0.0.1).
+ * (default 127.0.0.1); `tools` adds tools to each session's server.
  */
 export async function startMcpHttp(
   env: Record<string, string> = {},
-  options: { bindHost?: string } = {},
+  options: { bindHost?: string; tools?: (mcp: McpServer) => void } = {},
 ): Promise<McpHttpTestServer> {
   const config = testConfig(env);
   let gate = Promise.withResolvers<void>();
@@ -58,6 +58,7 @@ export async function startMcpHttp(
   const mcp = createMcpHttpHandler({
     createServer: () => {
       const server = createTestMcp(() => gate.promise);
+      options.tools?.(server);
       servers.push(server);
       return server;
     },

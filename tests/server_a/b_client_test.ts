@@ -358,3 +358,26 @@ Deno.test("parseRetryAfter() reads seconds and HTTP dates", () => {
   const now = Date.parse("Wed, 25 Nov 2026 12:00:00 GMT");
   assertEquals(parseRetryAfter("Wed, 25 Nov 2026 12:00:05 GMT", now), 5000);
 });
+
+Deno.test("createServerBClient() answers alike over the HTTP/1.1 pool and over fetch", async (t) => {
+  for (const http1 of [true, false]) {
+    await t.step(`http1: ${http1}`, async () => {
+      await using b = await startFakeB((_req, n, seen) =>
+        n === 2
+          ? errorAnswer(400, "invalid_request", '"message" must not be empty')
+          : Response.json(answerFor(JSON.parse(seen.body || "{}").message ?? "", n))
+      );
+      const c = client(b.url, { http1 });
+      try {
+        assertEquals((await c.process({ message: "Hi" })).aiResponse, "answer 1 to Hi");
+        const error = await assertRejects(() => c.process({ message: "x" }), UpstreamError);
+        assertMatch(error.message, /answered POST \/process with HTTP 400 \(invalid_request: /);
+        assertEquals((await c.process({ message: "again" })).aiResponse, "answer 3 to again");
+        const agent = b.requests[0]!.headers.get("user-agent") ?? "";
+        assertEquals(agent.startsWith("Deno/"), !http1, `user-agent ${agent}`);
+      } finally {
+        c.close();
+      }
+    });
+  }
+});

@@ -2,7 +2,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { baseEnv, RUN_ARGS, startTestServerB } from "../_helpers.ts";
+import { baseEnv, RUN_ARGS, startTestServerB, testConfig } from "../_helpers.ts";
+import { startServerA } from "../../src/server_a/mod.ts";
 import { startHttpServerA, type ToolAnswer } from "./_server_a.ts";
 import { answerFor, freePort, startFakeB } from "./_fake_b.ts";
 
@@ -161,4 +162,32 @@ Deno.test("mcpcomm server-a over stdio writes only JSON-RPC to stdout and exits 
   assertEquals(messages[2].result.isError, true);
   assertMatch(stderr, /"msg":"Server B request failed"/);
   assertMatch(stderr, /"msg":"Server A stopped","reason":"stdin closed"/);
+});
+
+Deno.test("startServerA() reaches Server B through fetch when a proxy variable is passed on", async (t) => {
+  for (
+    const [childEnv, viaFetch] of [[{}, false], [
+      { HTTPS_PROXY: "http://proxy:3128" },
+      true,
+    ]] as const
+  ) {
+    await t.step(`childEnv ${JSON.stringify(childEnv)}`, async () => {
+      await using b = await startFakeB((_req, n, seen) =>
+        Response.json(answerFor(JSON.parse(seen.body).message, n))
+      );
+      const controller = new AbortController();
+      const serverA = await startServerA(
+        testConfig({ SERVER_B_URL: b.url, MCPCOMM_DB: ":memory:" }),
+        { transport: "http", signal: controller.signal, childEnv },
+      );
+      try {
+        await serverA.client.process({ message: "via" });
+        const agent = b.requests[0]!.headers.get("user-agent") ?? "";
+        assertEquals(agent.startsWith("Deno/"), viaFetch, `user-agent ${agent}`);
+      } finally {
+        controller.abort();
+        await serverA.finished;
+      }
+    });
+  }
 });

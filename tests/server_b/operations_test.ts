@@ -14,6 +14,10 @@ import {
   startTestServerB,
 } from "../_helpers.ts";
 import { parsePrometheusText, sampleValue } from "../_prometheus.ts";
+import { parseCommandLine } from "../../src/cli.ts";
+import { serverBCommand } from "../../src/commands/server_b.ts";
+import { loadConfig } from "../../src/config.ts";
+import { openLedger, openServerLedger, type SqliteLedger } from "../../src/ledger_sqlite.ts";
 import { createServerBMcp } from "../../src/server_b/tools.ts";
 import { watchStderr } from "./_child.ts";
 
@@ -60,6 +64,61 @@ Deno.test("startServerB() with a database keeps 3 messages and their cost across
   assertEquals(again.service.ledger.stats(), before.stats);
   assertEquals(again.service.ledger.recent(), before.recent);
   assertEquals(again.service.ledger.recent(2, 1).map((e) => e.message), ["one", "two"]);
+});
+
+Deno.test("POST /process with a database: 100 concurrent requests each recorded before answering", async () => {
+  const db = tempDb();
+  const messages = Array.from({ length: 100 }, (_, i) => `concurrent ${i}`);
+  {
+    await using b = await startTestServerB({ MCPCOMM_DB: db });
+    const ids = await Promise.all(messages.map(async (message) => {
+      const response = await postJson(`${b.url}/process`, { message });
+      assertEquals(response.status, 200, await response.clone().text());
+      const { messageId } = await response.json();
+      assert(
+        b.service.ledger.recent().some((e) => e.messageId === messageId),
+        `${message} answered before it was recorded`,
+      );
+      return messageId as string;
+    }));
+    assertEquals(new Set(ids).size, 100);
+    assertEquals((await (await fetch(`${b.url}/health`)).json()).messagesProcessed, 100);
+  }
+  const ledger = openLedger({ db, maxEntries: 1000 });
+  try {
+    assertEquals(ledger.stats().totalRequests, 100);
+    assertEquals(ledger.stats().successfulRequests, 100);
+    assertEquals(ledger.recent().map((e) => e.message).sort(), [...messages].sort());
+  } finally {
+    ledger.close();
+  }
+});
+
+Deno.test("mcpcomm server-b --db-sync picks how ledger commits reach the disk", async (t) => {
+  await t.step("normal opens the database with synchronous=NORMAL", () => {
+    const { settings } = parseCommandLine(serverBCommand, [
+      "--db",
+      tempDb(),
+      "--db-sync",
+      "normal",
+    ]);
+    assertEquals(settings.MCPCOMM_DB_SYNC, "normal");
+    const ledger = openServerLedger(loadConfig({ flags: settings }), { server: "server-b" });
+    try {
+      assertEquals((ledger as SqliteLedger).synchronous, 1);
+    } finally {
+      ledger.close();
+    }
+  });
+
+  await t.step("anything but full or normal stops start-up with one line", async () => {
+    const { code, stderr } = await runCli(["server-b", "--port", "0", "--db-sync", "off"]);
+    assertEquals(code, 2);
+    assertEquals(
+      stderr.trim(),
+      'mcpcomm server-b: Invalid setting MCPCOMM_DB_SYNC="off": expected one of full, normal',
+    );
+  });
 });
 
 Deno.test("mcpcomm server-b refuses a corrupt database with one clear line", async () => {
