@@ -54,42 +54,6 @@ export interface ServerBDeps {
   stopping?: () => boolean;
 }
 
-const PROCESS_KEYS = new Set(["message", "context", "model", "temperature", "max_tokens"]);
-
-/**
- * What `ProcessRequest.safeParse(body)` returns for a body that is plainly valid (only known
- * keys, every value of the right type and in range), without running zod; `undefined` for any
- * other body, which zod then judges and words the error for.
- */
-export function plainProcessRequest(body: Record<string, unknown>): ProcessRequest | undefined {
-  for (const key in body) if (!PROCESS_KEYS.has(key)) return undefined;
-  const { message, context, model, temperature, max_tokens } = body;
-  if (typeof message !== "string" || message.length === 0) return undefined;
-  const plain: ProcessRequest = { message };
-  if (context !== undefined) {
-    if (typeof context !== "string") return undefined;
-    plain.context = context;
-  }
-  if (model !== undefined) {
-    if (typeof model !== "string" || model.length === 0) return undefined;
-    plain.model = model;
-  }
-  if (temperature !== undefined) {
-    if (typeof temperature !== "number" || !(temperature >= 0 && temperature <= 2)) {
-      return undefined;
-    }
-    plain.temperature = temperature;
-  }
-  if (max_tokens !== undefined) {
-    if (
-      typeof max_tokens !== "number" || !Number.isInteger(max_tokens) || max_tokens < 1 ||
-      max_tokens > 200000
-    ) return undefined;
-    plain.max_tokens = max_tokens;
-  }
-  return plain;
-}
-
 async function parseProcessRequest(
   request: Request,
   maxBodyBytes: number,
@@ -98,8 +62,6 @@ async function parseProcessRequest(
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new HttpError(400, "invalid_request", "Request body must be a JSON object");
   }
-  const plain = plainProcessRequest(body as Record<string, unknown>);
-  if (plain) return plain;
   const result = ProcessRequest.safeParse(body);
   if (!result.success) {
     const issue = result.error.issues[0];
