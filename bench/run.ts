@@ -119,6 +119,24 @@ function startProc(
   return proc;
 }
 
+/**
+ * Starts `deno <args>` listening on a free loopback port, given as the setting `portSetting` or
+ * else as the first argument after `args` (then `extra`); `ready` resolves once it accepts.
+ */
+function startOnPort(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+  portSetting?: string,
+  extra: string[] = [],
+): { proc: Proc; url: string; ready: Promise<void> } {
+  const port = freePort();
+  const proc = portSetting
+    ? startProc(name, Deno.execPath(), [...args, ...extra], { ...env, [portSetting]: String(port) })
+    : startProc(name, Deno.execPath(), [...args, String(port), ...extra], env);
+  return { proc, url: `http://127.0.0.1:${port}`, ready: waitForPort(proc, port) };
+}
+
 async function stopAll(): Promise<void> {
   await Promise.all(procs.map((p) => p.stop()));
 }
@@ -304,115 +322,74 @@ async function main(): Promise<number> {
   const nodeVersion = (await runToEnd("node", ["--version"])).trim();
 
   say("starting the ceiling, the Node peer and Server B");
-  const ceilingPort = freePort();
-  const ceiling = startProc("ceiling", Deno.execPath(), [
-    "run",
-    "--allow-net",
-    `${ROOT}bench/ceiling.ts`,
-    String(ceilingPort),
-  ]);
+  const ceiling = startOnPort("ceiling", ["run", "--allow-net", `${ROOT}bench/ceiling.ts`]);
   const peer = startProc("node peer", "node", [`${ROOT}bench/peers/server.mjs`, "0"]);
-  const denoSdkPort = freePort();
-  const denoSdk = startProc("SDK on Deno", Deno.execPath(), [
+  const denoSdk = startOnPort("SDK on Deno", [
     "run",
     "-q",
     "--allow-net",
     "--config",
     `${ROOT}deno.json`,
     `${ROOT}bench/peers/deno_sdk_echo.ts`,
-    String(denoSdkPort),
   ]);
-  const bPort = freePort();
   const bEnv = {
     ...MCPCOMM_ENV,
     HTTP_HOST: "127.0.0.1",
     AI_PROVIDER: "mock",
     MOCK_DELAY_MS: "0",
   };
-  const b = startProc(
-    "server-b",
-    Deno.execPath(),
-    denoArgs("server-b", "--port", String(bPort)),
-    bEnv,
-  );
-  const bMemPort = freePort();
-  const bMem = startProc(
-    "server-b (memory ledger)",
-    Deno.execPath(),
-    denoArgs("server-b", "--port", String(bMemPort)),
-    { ...bEnv, MCPCOMM_DB: ":memory:" },
-  );
-  const bNormalPort = freePort();
-  const bNormal = startProc(
-    "server-b (ledger file, MCPCOMM_DB_SYNC=normal)",
-    Deno.execPath(),
-    denoArgs("server-b", "--port", String(bNormalPort)),
-    { ...bEnv, MCPCOMM_DB: `${cwd}/server-b-normal.db`, MCPCOMM_DB_SYNC: "normal" },
-  );
+  const serverB = (name: string, env: Record<string, string>) =>
+    startOnPort(name, denoArgs("server-b"), { ...bEnv, ...env }, "HTTP_PORT");
+  const b = serverB("server-b", {});
+  const bMem = serverB("server-b (memory ledger)", { MCPCOMM_DB: ":memory:" });
+  const bNormal = serverB("server-b (ledger file, MCPCOMM_DB_SYNC=normal)", {
+    MCPCOMM_DB: `${cwd}/server-b-normal.db`,
+    MCPCOMM_DB_SYNC: "normal",
+  });
   const peerPort = Number((await peer.waitForLine(/^listening \d+/)).split(" ")[1]);
-  await Promise.all([
-    waitForPort(ceiling, ceilingPort),
-    waitForPort(denoSdk, denoSdkPort),
-    waitForPort(b, bPort),
-    waitForPort(bMem, bMemPort),
-    waitForPort(bNormal, bNormalPort),
-  ]);
-  const ceilingUrl = `http://127.0.0.1:${ceilingPort}/`;
+  await Promise.all([ceiling, denoSdk, b, bMem, bNormal].map((started) => started.ready));
+  const ceilingUrl = `${ceiling.url}/`;
   const peerUrl = `http://127.0.0.1:${peerPort}/mcp`;
-  const denoSdkUrl = `http://127.0.0.1:${denoSdkPort}/mcp`;
-  const bUrl = `http://127.0.0.1:${bPort}`;
-  const bMemUrl = `http://127.0.0.1:${bMemPort}`;
-  const bNormalUrl = `http://127.0.0.1:${bNormalPort}`;
-  const relayFloorPort = freePort();
-  const relayFloor = startProc("relay floor", Deno.execPath(), [
-    "run",
-    "--allow-net",
-    `${ROOT}bench/relay_floor.ts`,
-    String(relayFloorPort),
-    bMemUrl,
-  ]);
-  await waitForPort(relayFloor, relayFloorPort);
-  const relayFloorUrl = `http://127.0.0.1:${relayFloorPort}`;
+  const denoSdkUrl = `${denoSdk.url}/mcp`;
+  const bUrl = b.url;
+  const bMemUrl = bMem.url;
+  const bNormalUrl = bNormal.url;
+  const relayFloor = startOnPort(
+    "relay floor",
+    [
+      "run",
+      "--allow-net",
+      `${ROOT}bench/relay_floor.ts`,
+    ],
+    {},
+    undefined,
+    [bMemUrl],
+  );
+  await relayFloor.ready;
+  const relayFloorUrl = relayFloor.url;
 
-  let aUrl = "";
   const aEnv = {
     ...MCPCOMM_ENV,
     SERVER_B_URL: bUrl,
     SERVER_A_HOST: "127.0.0.1",
   };
   const aMemEnv = { ...aEnv, SERVER_B_URL: bMemUrl, MCPCOMM_DB: ":memory:" };
+  let aUrl = "";
   let aMemUrl = "";
   let aSseUrl = "";
   if (withA) {
-    const aPort = freePort();
-    const a = startProc(
-      "server-a",
-      Deno.execPath(),
-      denoArgs("server-a", "--transport", "http"),
-      { ...aEnv, SERVER_A_PORT: String(aPort) },
-    );
-    const aMemPort = freePort();
-    const aMem = startProc(
-      "server-a (memory ledgers)",
-      Deno.execPath(),
-      denoArgs("server-a", "--transport", "http"),
-      { ...aMemEnv, SERVER_A_PORT: String(aMemPort) },
-    );
-    const aSsePort = freePort();
-    const aSse = startProc(
-      "server-a (memory ledgers, MCP_DIRECT_CALLS=false)",
-      Deno.execPath(),
-      denoArgs("server-a", "--transport", "http"),
-      { ...aMemEnv, SERVER_A_PORT: String(aSsePort), MCP_DIRECT_CALLS: "false" },
-    );
-    await Promise.all([
-      waitForPort(a, aPort),
-      waitForPort(aMem, aMemPort),
-      waitForPort(aSse, aSsePort),
-    ]);
-    aSseUrl = `http://127.0.0.1:${aSsePort}/mcp`;
-    aUrl = `http://127.0.0.1:${aPort}/mcp`;
-    aMemUrl = `http://127.0.0.1:${aMemPort}/mcp`;
+    const serverA = (name: string, env: Record<string, string>) =>
+      startOnPort(name, denoArgs("server-a", "--transport", "http"), env, "SERVER_A_PORT");
+    const a = serverA("server-a", aEnv);
+    const aMem = serverA("server-a (memory ledgers)", aMemEnv);
+    const aSse = serverA("server-a (memory ledgers, MCP_DIRECT_CALLS=false)", {
+      ...aMemEnv,
+      MCP_DIRECT_CALLS: "false",
+    });
+    await Promise.all([a.ready, aMem.ready, aSse.ready]);
+    aUrl = `${a.url}/mcp`;
+    aMemUrl = `${aMem.url}/mcp`;
+    aSseUrl = `${aSse.url}/mcp`;
   }
 
   say("checking every target answers correctly");
@@ -1048,19 +1025,15 @@ interface SessionCycle {
 }
 
 async function measureSessions(env: Record<string, string>) {
-  const port = freePort();
-  const a = startProc(
+  const serverA = startOnPort(
     "server-a (memory)",
-    Deno.execPath(),
     denoArgs("server-a", "--transport", "http"),
-    {
-      ...env,
-      SERVER_A_PORT: String(port),
-      MCP_SESSION_IDLE_MINUTES: String(IDLE_MINUTES),
-    },
+    { ...env, MCP_SESSION_IDLE_MINUTES: String(IDLE_MINUTES) },
+    "SERVER_A_PORT",
   );
-  await waitForPort(a, port);
-  const url = `http://127.0.0.1:${port}/mcp`;
+  await serverA.ready;
+  const a = serverA.proc;
+  const url = `${serverA.url}/mcp`;
   const warm = await openSession(url);
   await callOnce(url, warm, "send_message_to_ai", { message: MESSAGE });
   await closeSession(url, warm);
