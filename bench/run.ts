@@ -669,109 +669,80 @@ async function main(): Promise<number> {
   const bRps = med("b_process");
   const aRps = med("a_http");
   const wrkGen = `wrk -t${THREADS} -c${CONNECTIONS}`;
-  rows.push({
-    section: "throughput",
-    name: "ceiling: bare Deno.serve JSON-RPC echo",
-    generator: wrkGen,
-    value: ceilingRps,
-    unit: "req/s",
-    ratio: "1.00x ceiling",
-    rounds: throughput.ceiling,
-  });
-  rows.push({
-    section: "throughput",
-    name: "peer: SDK Node+express Streamable HTTP, echo tool",
-    generator: `${wrkGen}, ${CONNECTIONS} sessions`,
-    value: peerRps,
-    unit: "calls/s",
-    ratio: `${(peerRps / ceilingRps).toFixed(3)}x ceiling`,
-    rounds: throughput.peer,
-  });
+  /** Adds the throughput row of load `key` (MCP loads run one session per connection). */
+  const throughputRow = (key: string, name: string, ratio: string, mcp = false) =>
+    rows.push({
+      section: "throughput",
+      name,
+      generator: mcp ? `${wrkGen}, ${CONNECTIONS} sessions` : wrkGen,
+      value: med(key),
+      unit: mcp ? "calls/s" : "req/s",
+      ratio,
+      rounds: throughput[key],
+    });
+  const x = (value: number, of: number, digits = 2) => `${(value / of).toFixed(digits)}x`;
+  throughputRow("ceiling", "ceiling: bare Deno.serve JSON-RPC echo", "1.00x ceiling");
+  throughputRow(
+    "peer",
+    "peer: SDK Node+express Streamable HTTP, echo tool",
+    `${x(peerRps, ceilingRps, 3)} ceiling`,
+    true,
+  );
   const denoSdkRps = med("deno_sdk");
-  rows.push({
-    section: "throughput",
-    name: "SDK web-standard transport on Deno.serve, echo tool",
-    generator: `${wrkGen}, ${CONNECTIONS} sessions`,
-    value: denoSdkRps,
-    unit: "calls/s",
-    ratio: `${(denoSdkRps / peerRps).toFixed(2)}x peer`,
-    rounds: throughput.deno_sdk,
-  });
-  rows.push({
-    section: "throughput",
-    name: "Server B POST /process (mock, default ledger file)",
-    generator: wrkGen,
-    value: bRps,
-    unit: "req/s",
-    ratio: `${(bRps / ceilingRps).toFixed(2)}x ceiling`,
-    rounds: throughput.b_process,
-  });
-  const bMemRps = med("b_process_mem");
-  rows.push({
-    section: "throughput",
-    name: "Server B POST /process, MCPCOMM_DB=:memory:",
-    generator: wrkGen,
-    value: bMemRps,
-    unit: "req/s",
-    ratio: `${(bMemRps / ceilingRps).toFixed(2)}x ceiling`,
-    rounds: throughput.b_process_mem,
-  });
-  const bNormalRps = med("b_process_normal");
-  rows.push({
-    section: "throughput",
-    name: "Server B POST /process, ledger file with MCPCOMM_DB_SYNC=normal",
-    generator: wrkGen,
-    value: bNormalRps,
-    unit: "req/s",
-    ratio: `${(bNormalRps / ceilingRps).toFixed(2)}x ceiling`,
-    rounds: throughput.b_process_normal,
-  });
+  throughputRow(
+    "deno_sdk",
+    "SDK web-standard transport on Deno.serve, echo tool",
+    `${x(denoSdkRps, peerRps)} peer`,
+    true,
+  );
+  throughputRow(
+    "b_process",
+    "Server B POST /process (mock, default ledger file)",
+    `${x(bRps, ceilingRps)} ceiling`,
+  );
+  throughputRow(
+    "b_process_mem",
+    "Server B POST /process, MCPCOMM_DB=:memory:",
+    `${x(med("b_process_mem"), ceilingRps)} ceiling`,
+  );
+  throughputRow(
+    "b_process_normal",
+    "Server B POST /process, ledger file with MCPCOMM_DB_SYNC=normal",
+    `${x(med("b_process_normal"), ceilingRps)} ceiling`,
+  );
   targets.push({
     name: "Server B /process vs ceiling",
     goal: ">= 0.40x",
-    measured: `${(bRps / ceilingRps).toFixed(2)}x`,
+    measured: x(bRps, ceilingRps),
     met: bRps / ceilingRps >= 0.4,
   });
   if (withA) {
-    rows.push({
-      section: "throughput",
-      name: "Server A tools/call send_message_to_ai -> B (HTTP)",
-      generator: `${wrkGen}, ${CONNECTIONS} sessions`,
-      value: aRps,
-      unit: "calls/s",
-      ratio: `${(aRps / peerRps).toFixed(2)}x peer, ${(aRps / bRps).toFixed(2)}x B direct`,
-      rounds: throughput.a_http,
-    });
     const aMemRps = med("a_http_mem");
-    rows.push({
-      section: "throughput",
-      name: "Server A tools/call -> B, both MCPCOMM_DB=:memory: (HTTP)",
-      generator: `${wrkGen}, ${CONNECTIONS} sessions`,
-      value: aMemRps,
-      unit: "calls/s",
-      ratio: `${(aMemRps / peerRps).toFixed(2)}x peer, ${
-        (aMemRps / denoSdkRps).toFixed(2)
-      }x SDK on Deno`,
-      rounds: throughput.a_http_mem,
-    });
     const aSseRps = med("a_http_sse");
-    rows.push({
-      section: "throughput",
-      name: "the same with MCP_DIRECT_CALLS=false (answers over SSE)",
-      generator: `${wrkGen}, ${CONNECTIONS} sessions`,
-      value: aSseRps,
-      unit: "calls/s",
-      ratio: `${(aSseRps / peerRps).toFixed(2)}x peer; direct answers ${
-        (aMemRps / aSseRps).toFixed(2)
-      }x this`,
-      rounds: throughput.a_http_sse,
-    });
+    throughputRow(
+      "a_http",
+      "Server A tools/call send_message_to_ai -> B (HTTP)",
+      `${x(aRps, peerRps)} peer, ${x(aRps, bRps)} B direct`,
+      true,
+    );
+    throughputRow(
+      "a_http_mem",
+      "Server A tools/call -> B, both MCPCOMM_DB=:memory: (HTTP)",
+      `${x(aMemRps, peerRps)} peer, ${x(aMemRps, denoSdkRps)} SDK on Deno`,
+      true,
+    );
+    throughputRow(
+      "a_http_sse",
+      "the same with MCP_DIRECT_CALLS=false (answers over SSE)",
+      `${x(aSseRps, peerRps)} peer; direct answers ${x(aMemRps, aSseRps)} this`,
+      true,
+    );
     targets.push({
       name: "Through A (two hops) vs Node peer (one hop)",
       goal: ">= 2.0x",
-      measured: `${(aRps / peerRps).toFixed(2)}x (ledger files), ${
-        (aMemRps / peerRps).toFixed(2)
-      }x (both with MCPCOMM_DB=:memory:)`,
+      measured: `${x(aRps, peerRps)} (ledger files), ${
+        x(aMemRps, peerRps)
+      } (both with MCPCOMM_DB=:memory:)`,
       met: aRps / peerRps >= 2,
     });
     const stdioRps = med("a_stdio");
@@ -781,7 +752,7 @@ async function main(): Promise<number> {
       generator: `SDK Client, ${STDIO_IN_FLIGHT} in flight`,
       value: stdioRps,
       unit: "calls/s",
-      ratio: `${(stdioRps / aMemRps).toFixed(2)}x A over HTTP`,
+      ratio: `${x(stdioRps, aMemRps)} A over HTTP`,
       rounds: throughput.a_stdio,
       extra: `sequential: p50 ${percentile(stdioLatency, 50).toFixed(3)} ms, p99 ${
         percentile(stdioLatency, 99).toFixed(3)
@@ -791,56 +762,32 @@ async function main(): Promise<number> {
 
   const latencyMedian = (key: string, p: "p50" | "p99") =>
     median((latency[key] ?? []).map((r) => r.latencyUs[p])) / 1000;
-  const latencyRate = (key: string) => median((latency[key] ?? []).map((r) => r.rps));
   const latencyGen =
     `wrk -t1 -c${LATENCY_CONNECTIONS}, ${LATENCY_DELAY_MS} ms pause per connection`;
-  rows.push({
-    section: "latency at fixed load",
-    name: "Server B POST /process direct (MCPCOMM_DB=:memory:)",
-    generator: latencyGen,
-    value: latencyMedian("b_process", "p50"),
-    unit: "ms p50",
-    extra: `p99 ${latencyMedian("b_process", "p99").toFixed(3)} ms at ${
-      fmt(latencyRate("b_process"))
-    } req/s`,
-  });
-  const floorOverhead = latencyMedian("relay_floor", "p50") - latencyMedian("b_process", "p50");
-  rows.push({
-    section: "latency at fixed load",
-    name: "floor: a 10-line Deno relay to that Server B (bench/relay_floor.ts)",
-    generator: latencyGen,
-    value: latencyMedian("relay_floor", "p50"),
-    unit: "ms p50",
-    extra: `p99 ${latencyMedian("relay_floor", "p99").toFixed(3)} ms at ${
-      fmt(latencyRate("relay_floor"))
-    } req/s`,
-    ratio: `relay overhead p50 +${floorOverhead.toFixed(3)} ms`,
-  });
+  /** Adds the latency row of load `key`; for a relay, returns its overhead over B direct. */
+  const latencyRow = (key: string, name: string) => {
+    const p50 = latencyMedian(key, "p50");
+    const overhead = p50 - latencyMedian("b_process", "p50");
+    const rate = median((latency[key] ?? []).map((r) => r.rps));
+    rows.push({
+      section: "latency at fixed load",
+      name,
+      generator: latencyGen,
+      value: p50,
+      unit: "ms p50",
+      extra: `p99 ${latencyMedian(key, "p99").toFixed(3)} ms at ${fmt(rate)} req/s`,
+      ...(key === "b_process" ? {} : { ratio: `relay overhead p50 +${overhead.toFixed(3)} ms` }),
+    });
+    return overhead;
+  };
+  latencyRow("b_process", "Server B POST /process direct (MCPCOMM_DB=:memory:)");
+  const floorOverhead = latencyRow(
+    "relay_floor",
+    "floor: a 10-line Deno relay to that Server B (bench/relay_floor.ts)",
+  );
   if (withA) {
-    const overhead = latencyMedian("a_http", "p50") - latencyMedian("b_process", "p50");
-    rows.push({
-      section: "latency at fixed load",
-      name: "Server A tools/call -> that Server B (A :memory: too)",
-      generator: latencyGen,
-      value: latencyMedian("a_http", "p50"),
-      unit: "ms p50",
-      extra: `p99 ${latencyMedian("a_http", "p99").toFixed(3)} ms at ${
-        fmt(latencyRate("a_http"))
-      } req/s`,
-      ratio: `relay overhead p50 +${overhead.toFixed(3)} ms`,
-    });
-    const sseOverhead = latencyMedian("a_http_sse", "p50") - latencyMedian("b_process", "p50");
-    rows.push({
-      section: "latency at fixed load",
-      name: "the same with MCP_DIRECT_CALLS=false (answers over SSE)",
-      generator: latencyGen,
-      value: latencyMedian("a_http_sse", "p50"),
-      unit: "ms p50",
-      extra: `p99 ${latencyMedian("a_http_sse", "p99").toFixed(3)} ms at ${
-        fmt(latencyRate("a_http_sse"))
-      } req/s`,
-      ratio: `relay overhead p50 +${sseOverhead.toFixed(3)} ms`,
-    });
+    const overhead = latencyRow("a_http", "Server A tools/call -> that Server B (A :memory: too)");
+    latencyRow("a_http_sse", "the same with MCP_DIRECT_CALLS=false (answers over SSE)");
     targets.push({
       name: "Relay overhead of Server A at p50",
       goal: "< 1 ms",

@@ -89,8 +89,7 @@ export function instrumentLedger(ledger: Ledger, metrics: MetricsRegistry): Ledg
       try {
         written = ledger.record(entry);
       } catch (error) {
-        failures.inc();
-        throw error;
+        return notRecorded(error);
       }
       if (written) return written.then(() => recorded(entry), notRecorded);
       recorded(entry);

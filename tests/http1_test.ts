@@ -2,7 +2,7 @@ import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
 import { hasOpenssl, makeTestCerts } from "./_tls.ts";
 import { isCertificateError } from "../src/tls.ts";
 import { createHttp1Pool } from "../src/http1.ts";
-import { listen } from "../src/serve.ts";
+import { serveOnLoopback } from "./_serve.ts";
 
 /** A real Deno.serve on a free port that notes each request's client port. */
 async function startServer(
@@ -10,25 +10,11 @@ async function startServer(
   tls?: { cert: string; key: string },
 ) {
   const clientPorts: number[] = [];
-  const controller = new AbortController();
-  const { server, addr } = await listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-    portSetting: "port",
-    tls,
-  }, (request, info) => {
+  const served = await serveOnLoopback((request, info) => {
     clientPorts.push((info.remoteAddr as Deno.NetAddr).port);
     return handler(request);
-  });
-  return {
-    url: `${tls ? "https" : "http"}://127.0.0.1:${addr.port}`,
-    clientPorts,
-    async [Symbol.asyncDispose]() {
-      controller.abort();
-      await server.finished;
-    },
-  };
+  }, { tls });
+  return { url: served.url, clientPorts, [Symbol.asyncDispose]: served.stop };
 }
 
 /** A raw TCP server: answers each connection's first request with `answer`, then closes it. */

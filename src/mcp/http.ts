@@ -13,7 +13,13 @@ import { describeError, HttpError } from "../errors.ts";
 import { errorResponse, methodNotAllowed, readBody } from "../http.ts";
 import type { Logger } from "../log.ts";
 import { clientAddress, createRateLimiter, type RateLimiter } from "../rate_limit.ts";
-import { cancelledRequestId, directCallOf, type RequestId, runDirectCall } from "./direct_call.ts";
+import {
+  cancelledRequestId,
+  type DirectCall,
+  directCallOf,
+  type RequestId,
+  runDirectCall,
+} from "./direct_call.ts";
 import { BoundedEventStore } from "./event_store.ts";
 import {
   checkHostAndOrigin,
@@ -251,7 +257,7 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
 
   const answerDirectly = async (
     live: Extract<Live, { kind: "streamable" }>,
-    call: NonNullable<ReturnType<typeof directCallOf>>,
+    call: DirectCall,
     request: Request,
     sessionId: string,
     done: () => void,

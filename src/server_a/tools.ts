@@ -5,6 +5,7 @@
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
+import { isoNow } from "../clock.ts";
 import { describeError, HttpError } from "../errors.ts";
 import type { Ledger } from "../ledger.ts";
 import type { Logger } from "../log.ts";
@@ -102,7 +103,7 @@ export function createServerAMcp(deps: MessengerDeps): McpServer {
     const unrecordable = ledger.problem();
     if (unrecordable) return errorResult(`Not sent to Server B: ${unrecordable}`);
     const started = performance.now();
-    const timestamp = new Date().toISOString();
+    const timestamp = isoNow();
     try {
       const answer = await send(deps, args, extra);
       await ledger.record({

@@ -8,7 +8,7 @@ import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
 import { MAIN } from "../_helpers.ts";
 import { startTestToolbox } from "../_toolbox.ts";
-import { listen } from "../../src/serve.ts";
+import { serveOnLoopback } from "../_serve.ts";
 
 const plain = createStyle(false);
 
@@ -236,19 +236,13 @@ Deno.test("broadcast calls every server at once, not one after another", async (
     });
     return mcp;
   };
-  const controller = new AbortController();
   const ws = createWebSocketEndpoint({
     createServer,
     bindHost: "127.0.0.1",
     maxMessageBytes: 1 << 20,
   });
-  const { server, addr } = await listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-    portSetting: "port",
-  }, (request) => ws.handle(request));
-  const url = `ws://127.0.0.1:${addr.port}/ws`;
+  const served = await serveOnLoopback((request) => ws.handle(request));
+  const url = `ws://127.0.0.1:${served.port}/ws`;
   const servers = new ServerRegistry({ clientName: "test", version: "0", timeoutMs: 5000 });
   try {
     await servers.add("one", parseTarget(url));
@@ -259,7 +253,6 @@ Deno.test("broadcast calls every server at once, not one after another", async (
   } finally {
     await servers.close();
     await ws.closeAll();
-    controller.abort();
-    await server.finished;
+    await served.stop();
   }
 });

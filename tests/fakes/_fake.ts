@@ -4,7 +4,7 @@
  * @module
  */
 
-import { listen } from "../../src/serve.ts";
+import { serveOnLoopback } from "../_serve.ts";
 
 /** One scripted behaviour of a fake provider, used for one call. */
 export interface FakePlan {
@@ -75,13 +75,7 @@ export async function startFake(handle: FakeHandler): Promise<FakeServer> {
   const calls: FakeCall[] = [];
   const queue: FakePlan[] = [];
   const abortWaiter = Promise.withResolvers<FakeCall>();
-  const controller = new AbortController();
-  const { server, addr } = await listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-    portSetting: "port",
-  }, async (request) => {
+  const served = await serveOnLoopback(async (request) => {
     const text = await request.text();
     let body: unknown = text;
     try {
@@ -106,17 +100,13 @@ export async function startFake(handle: FakeHandler): Promise<FakeServer> {
     }
     return await handle(request, call, plan, markAborted);
   });
-  const close = async () => {
-    controller.abort();
-    await server.finished;
-  };
   return {
-    url: `http://127.0.0.1:${addr.port}`,
+    url: served.url,
     calls,
     plan: (...plans) => queue.push(...plans),
     aborted: () => abortWaiter.promise,
-    close,
-    [Symbol.asyncDispose]: close,
+    close: served.stop,
+    [Symbol.asyncDispose]: served.stop,
   };
 }
 

@@ -12,7 +12,7 @@ import { createLogger, setLogSink } from "../../src/log.ts";
 import { createMcpHttpHandler, type McpHttpHandler } from "../../src/mcp/http.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { testConfig } from "../_helpers.ts";
-import { listen } from "../../src/serve.ts";
+import { serveOnLoopback } from "../_serve.ts";
 
 /** A running MCP-over-HTTP test server. */
 export interface McpHttpTestServer extends AsyncDisposable {
@@ -66,24 +66,17 @@ export async function startMcpHttp(
     bindHost: options.bindHost ?? "127.0.0.1",
     log: createLogger("mcp-test"),
   });
-  const controller = new AbortController();
-  const { server, addr } = await listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-    portSetting: "port",
-  }, async (request, info) => {
+  const served = await serveOnLoopback(async (request, info) => {
     const answer = await mcp.handle(request, info);
     return answer ?? errorResponse(new HttpError(404, "not_found", "No route"));
   });
   const close = async () => {
     gate.resolve();
     await mcp.close();
-    controller.abort();
-    await server.finished;
+    await served.stop();
   };
   return {
-    url: `http://127.0.0.1:${addr.port}`,
+    url: served.url,
     mcp,
     servers,
     release() {

@@ -2,7 +2,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { assertEquals, assertMatch } from "../_assert.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { createWebSocketEndpoint, MCP_SUBPROTOCOL } from "../../src/mcp/websocket.ts";
-import { listen } from "../../src/serve.ts";
+import { serveOnLoopback } from "../_serve.ts";
 
 async function serve() {
   const createServer = () => {
@@ -15,20 +15,13 @@ async function serve() {
     bindHost: "127.0.0.1",
     maxMessageBytes: 4096,
   });
-  const controller = new AbortController();
-  const { server, addr: { port } } = await listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-    portSetting: "port",
-  }, (request) => endpoint.handle(request));
+  const served = await serveOnLoopback((request) => endpoint.handle(request));
   return {
     endpoint,
-    url: `ws://127.0.0.1:${port}/ws`,
+    url: `ws://127.0.0.1:${served.port}/ws`,
     async [Symbol.asyncDispose]() {
       await endpoint.closeAll();
-      controller.abort();
-      await server.finished;
+      await served.stop();
     },
   };
 }

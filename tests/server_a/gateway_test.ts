@@ -17,7 +17,7 @@ import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
 import { Gateway, type GatewayOptions } from "../../src/server_a/gateway.ts";
 import { parsePipelines } from "../../src/server_a/gateway_pipeline.ts";
 import { startServerA } from "../../src/server_a/mod.ts";
-import { listen } from "../../src/serve.ts";
+import { serveOnLoopback } from "../_serve.ts";
 
 setLogLevel("error");
 
@@ -35,7 +35,6 @@ async function until(condition: () => boolean | Promise<boolean>): Promise<void>
 
 /** An upstream of our own over WebSocket: a slow tool with progress and cancellation, a prompt. */
 async function startCustomUpstream(port = 0) {
-  const controller = new AbortController();
   const servers: McpServer[] = [];
   const cancelled: string[] = [];
   const createServer = () => {
@@ -77,21 +76,15 @@ async function startCustomUpstream(port = 0) {
     bindHost: "127.0.0.1",
     maxMessageBytes: 1 << 20,
   });
-  const { server, addr } = await listen({
-    hostname: "127.0.0.1",
-    port,
-    signal: controller.signal,
-    portSetting: "port",
-  }, (request) => ws.handle(request));
+  const served = await serveOnLoopback((request) => ws.handle(request), { port });
   return {
-    url: `ws://127.0.0.1:${addr.port}/ws`,
-    port: addr.port,
+    url: `ws://127.0.0.1:${served.port}/ws`,
+    port: served.port,
     servers,
     cancelled,
     async close() {
       await ws.closeAll();
-      controller.abort();
-      await server.finished;
+      await served.stop();
     },
   };
 }
