@@ -12,10 +12,18 @@ export interface TestToolbox extends RunningToolbox, AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Starts a toolbox named `name` with `tools` (default all but run_command) on 127.0.0.1:0. */
+/**
+ * Starts a toolbox named `name` with `tools` (default all but run_command) on 127.0.0.1, on a
+ * free port or on `port` (to restart one where the last one was).
+ */
 export async function startTestToolbox(
   name: string,
-  options: { tools?: ToolboxTool[]; root?: string; env?: Record<string, string> } = {},
+  options: {
+    tools?: ToolboxTool[];
+    root?: string;
+    env?: Record<string, string>;
+    port?: number;
+  } = {},
 ): Promise<TestToolbox> {
   const controller = new AbortController();
   const box = await startToolbox(testConfig(options.env), {
@@ -24,7 +32,7 @@ export async function startTestToolbox(
     tools: options.tools ?? TOOLBOX_TOOLS.filter((t) => t !== "run_command"),
     root: options.root ?? await Deno.makeTempDir(),
     host: "127.0.0.1",
-    port: 0,
+    port: options.port ?? 0,
     signal: controller.signal,
   });
   const close = async () => {

@@ -286,9 +286,17 @@ export class TargetError extends Error {
   override name = "TargetError";
 }
 
+/** Whether `error` or one of its causes says the connection was refused. */
+export function isConnectionRefused(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (/ECONNREFUSED|Connection refused|os error 111/i.test(e.message)) return true;
+  }
+  return false;
+}
+
 function connectFailure(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (/ECONNREFUSED|Connection refused|os error 111/i.test(message)) return "connection refused";
+  if (isConnectionRefused(error)) return "connection refused";
   if (/ENOENT|NotFound|No such file/i.test(message)) return `command not found (${message})`;
   return message || "unknown error";
 }
