@@ -7,6 +7,8 @@
  * @module
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import {
   CallToolRequestSchema,
@@ -32,6 +34,7 @@ import {
   connectTarget,
   describeTarget,
   disconnect,
+  isConnectionRefused,
   type NamedTarget,
   parseTargetList,
 } from "../mcp/targets.ts";
@@ -58,7 +61,15 @@ export interface UpstreamStatus {
   lastError?: string;
   /** When the next connection attempt starts (ISO time), while down. */
   nextRetryAt?: string;
+  /** Sessions initialised so far: 1 after the first connection, one more per reconnection. */
+  connections: number;
+  /** When the current connection was initialised (ISO time), while up. */
+  connectedAt?: string;
 }
+
+type ListKind = "tools" | "resources" | "prompts";
+
+const LIST_KINDS: readonly ListKind[] = ["tools", "resources", "prompts"];
 
 interface Upstream {
   name: string;
@@ -72,6 +83,32 @@ interface Upstream {
   lastError?: string;
   nextRetryAt?: number;
   settled: PromiseWithResolvers<void>;
+  connections: number;
+  connectedAt?: number;
+  /** Resolves with why the current connection was lost. */
+  lost?: PromiseWithResolvers<string>;
+  /** While re-initialising after a loss: the new client, or `undefined` when that failed. */
+  recovery?: PromiseWithResolvers<Client | undefined>;
+  /** Each list as downstream sessions were last told of it (JSON). */
+  published: Record<ListKind, string>;
+}
+
+/** An upstream cannot take requests now; the message names it, its state and why. */
+class UpstreamUnavailableError extends Error {
+  override name = "UpstreamUnavailableError";
+}
+
+/**
+ * Why a request failed without reaching the upstream's session, so that it can be sent again on
+ * a new one: the server no longer knows the session (404) or refused the connection. `undefined`
+ * when the request may have been processed.
+ */
+function unsentLoss(error: unknown): string | undefined {
+  if (error instanceof StreamableHTTPError && (error as { code?: number }).code === 404) {
+    return "the upstream no longer knows the session (HTTP 404)";
+  }
+  if (error instanceof TypeError && isConnectionRefused(error)) return "connection refused";
+  return undefined;
 }
 
 /** Options of {@linkcode Gateway}. */
@@ -139,6 +176,8 @@ export class Gateway {
         prompts: [],
         failures: 0,
         settled: Promise.withResolvers<void>(),
+        connections: 0,
+        published: { tools: "[]", resources: "[]", prompts: "[]" },
       });
     }
   }
@@ -195,6 +234,10 @@ export class Gateway {
       ...(u.state === "down" && u.nextRetryAt !== undefined
         ? { nextRetryAt: new Date(u.nextRetryAt).toISOString() }
         : {}),
+      connections: u.connections,
+      ...(u.state === "up" && u.connectedAt !== undefined
+        ? { connectedAt: new Date(u.connectedAt).toISOString() }
+        : {}),
     }));
   }
 
@@ -204,70 +247,183 @@ export class Gateway {
     await Promise.all([...this.#upstreams.values()].map(async (u) => {
       u.state = "closed";
       u.settled.resolve();
+      this.#recovered(u, undefined);
       if (u.client) await disconnect(u.client);
     }));
   }
 
+  /**
+   * Keeps one upstream connected: connects with backoff, and when the connection is lost
+   * re-initialises at once (the callers that found it lost wait for that), falling back to the
+   * backoff when the upstream does not answer.
+   */
   async #maintain(upstream: Upstream): Promise<void> {
     const { log } = this.#options;
     const signal = this.#stop.signal;
+    const baseDelayMs = this.#options.baseDelayMs ?? 500;
+    let client: Client | undefined;
+    let failedBefore = 0;
     while (!signal.aborted) {
-      let client: Client;
-      try {
-        client = await withRetries(() => this.#connect(upstream), {
-          attempts: Number.POSITIVE_INFINITY,
-          deadline: Number.POSITIVE_INFINITY,
-          baseDelayMs: this.#options.baseDelayMs ?? 500,
-          maxDelayMs: this.#options.maxDelayMs ?? 30_000,
-          classify: () => ({ retry: !signal.aborted }),
-          onRetry: (error, attempt, delayMs) => {
-            upstream.state = "down";
-            upstream.failures = attempt;
-            upstream.lastError = describeError(error);
-            upstream.nextRetryAt = Date.now() + delayMs;
-            upstream.settled.resolve();
-            log.warn("upstream unavailable, retrying", {
-              upstream: upstream.name,
-              target: describeTarget(upstream.spec.target),
-              attempt,
-              retryInMs: delayMs,
-              error: upstream.lastError,
-            });
-          },
-          signal,
-        });
-      } catch {
-        return;
+      if (!client) {
+        try {
+          client = await withRetries(() => this.#connect(upstream), {
+            attempts: Number.POSITIVE_INFINITY,
+            deadline: Number.POSITIVE_INFINITY,
+            baseDelayMs,
+            maxDelayMs: this.#options.maxDelayMs ?? 30_000,
+            classify: () => ({ retry: !signal.aborted }),
+            onRetry: (error, attempt, delayMs) => {
+              upstream.state = "down";
+              upstream.failures = failedBefore + attempt;
+              upstream.lastError = describeError(error);
+              upstream.nextRetryAt = Date.now() + delayMs;
+              upstream.settled.resolve();
+              log.warn("upstream unavailable, retrying", {
+                upstream: upstream.name,
+                target: describeTarget(upstream.spec.target),
+                attempt: upstream.failures,
+                retryInMs: delayMs,
+                error: upstream.lastError,
+              });
+            },
+            signal,
+          });
+        } catch {
+          this.#recovered(upstream, undefined);
+          return;
+        }
       }
-      const closed = Promise.withResolvers<void>();
-      client.onclose = () => closed.resolve();
-      upstream.client = client;
+      const current = client;
+      const lost = Promise.withResolvers<string>();
+      upstream.lost = lost;
+      current.onclose = () => this.#lose(upstream, current, "the connection closed");
+      current.onerror = (error: unknown) => {
+        if (error instanceof SseError) {
+          this.#lose(upstream, current, `the SSE stream broke: ${describeError(error)}`);
+        } else {
+          const reason = unsentLoss(error);
+          if (reason) this.#lose(upstream, current, reason);
+        }
+      };
+      upstream.client = current;
       upstream.state = "up";
       upstream.failures = 0;
+      failedBefore = 0;
+      upstream.connections++;
+      upstream.connectedAt = Date.now();
       delete upstream.lastError;
       upstream.settled.resolve();
-      log.info("upstream connected", {
+      log.info(upstream.connections === 1 ? "upstream connected" : "upstream reconnected", {
         upstream: upstream.name,
         target: describeTarget(upstream.spec.target),
         tools: upstream.tools.length,
         resources: upstream.resources.length,
         prompts: upstream.prompts.length,
       });
-      this.#notify("tools", "resources", "prompts");
-      const stopped = () => closed.resolve();
+      this.#publish(upstream);
+      this.#recovered(upstream, current);
+      const stopped = () => lost.resolve("gateway closed");
       signal.addEventListener("abort", stopped, { once: true });
-      await closed.promise;
+      const reason = await lost.promise;
       signal.removeEventListener("abort", stopped);
       if (signal.aborted) return;
-      upstream.state = "down";
-      upstream.lastError = "the connection closed";
-      delete upstream.client;
-      upstream.tools = [];
-      upstream.resources = [];
-      upstream.prompts = [];
-      log.warn("upstream disconnected, reconnecting", { upstream: upstream.name });
-      this.#notify("tools", "resources", "prompts");
-      await delay(this.#options.baseDelayMs ?? 500, signal).catch(() => {});
+      log.warn("upstream lost, re-initialising", { upstream: upstream.name, reason });
+      // A connection that is lost as soon as it is made is not re-made in a tight loop.
+      if (Date.now() - upstream.connectedAt < baseDelayMs) {
+        await delay(baseDelayMs, signal).catch(() => {});
+        if (signal.aborted) return;
+      }
+      try {
+        client = await this.#connect(upstream);
+      } catch (error) {
+        client = undefined;
+        failedBefore = 1;
+        upstream.state = "down";
+        upstream.failures = 1;
+        upstream.lastError = describeError(error);
+        upstream.nextRetryAt = Date.now() + baseDelayMs;
+        upstream.tools = [];
+        upstream.resources = [];
+        upstream.prompts = [];
+        log.warn("upstream unavailable, retrying", {
+          upstream: upstream.name,
+          target: describeTarget(upstream.spec.target),
+          attempt: 1,
+          retryInMs: baseDelayMs,
+          error: upstream.lastError,
+        });
+        this.#publish(upstream);
+        this.#recovered(upstream, undefined);
+        await delay(baseDelayMs, signal).catch(() => {});
+      }
+    }
+  }
+
+  /**
+   * Marks the upstream down because `client`'s connection was lost, which wakes its supervisor
+   * to re-initialise; a no-op when `client` is not the current connection (single flight). The
+   * old client is closed once its requests in flight have settled.
+   */
+  #lose(upstream: Upstream, client: Client, reason: string): void {
+    if (upstream.client !== client || this.#stop.signal.aborted) return;
+    delete upstream.client;
+    upstream.state = "down";
+    upstream.lastError = reason;
+    upstream.recovery = Promise.withResolvers<Client | undefined>();
+    upstream.lost?.resolve(reason);
+    this.#retire(client);
+  }
+
+  /** Ends a re-initialisation: callers waiting for it get the new client or `undefined`. */
+  #recovered(upstream: Upstream, client: Client | undefined): void {
+    upstream.recovery?.resolve(client);
+    delete upstream.recovery;
+  }
+
+  readonly #inFlight = new WeakMap<Client, { requests: number; retired: boolean }>();
+
+  /** Runs `request` on `client`, counting it in flight so that a retired client closes after it. */
+  async #track<T>(client: Client, request: (client: Client) => Promise<T>): Promise<T> {
+    const use = this.#inFlight.get(client) ?? { requests: 0, retired: false };
+    this.#inFlight.set(client, use);
+    use.requests++;
+    try {
+      return await request(client);
+    } finally {
+      if (--use.requests === 0 && use.retired) client.close().catch(() => {});
+    }
+  }
+
+  #retire(client: Client): void {
+    const use = this.#inFlight.get(client) ?? { requests: 0, retired: false };
+    this.#inFlight.set(client, use);
+    use.retired = true;
+    if (use.requests === 0) client.close().catch(() => {});
+  }
+
+  /**
+   * Sends `request` to the upstream. When it fails because the session was lost before the
+   * request reached it, waits for the one shared re-initialisation and sends it once more on the
+   * new connection. Throws {@linkcode UpstreamUnavailableError} when there is no connection.
+   */
+  async #send<T>(upstream: Upstream, request: (client: Client) => Promise<T>): Promise<T> {
+    const client = upstream.client ?? await upstream.recovery?.promise;
+    if (!client) throw new UpstreamUnavailableError(this.#unavailable(upstream));
+    try {
+      return await this.#track(client, request);
+    } catch (error) {
+      const reason = unsentLoss(error);
+      if (reason === undefined) throw error;
+      this.#lose(upstream, client, reason);
+      const next = upstream.client ?? await upstream.recovery?.promise;
+      if (!next || next === client) {
+        throw new UpstreamUnavailableError(this.#unavailable(upstream));
+      }
+      this.#options.log.info("request sent again after re-initialising", {
+        upstream: upstream.name,
+        reason,
+      });
+      return await this.#track(next, request);
     }
   }
 
@@ -305,7 +461,7 @@ export class Gateway {
     return client;
   }
 
-  async #load(upstream: Upstream, client: Client, kind: "tools" | "resources" | "prompts") {
+  async #load(upstream: Upstream, client: Client, kind: ListKind) {
     const caps = client.getServerCapabilities() ?? {};
     const options = { timeout: this.#options.timeoutMs };
     if (kind === "tools") {
@@ -332,12 +488,12 @@ export class Gateway {
     }
   }
 
-  async #refresh(upstream: Upstream, client: Client, kind: "tools" | "resources" | "prompts") {
+  async #refresh(upstream: Upstream, client: Client, kind: ListKind) {
     if (upstream.client !== client) return;
     try {
       await this.#load(upstream, client, kind);
       this.#options.log.info("upstream list changed", { upstream: upstream.name, kind });
-      this.#notify(kind);
+      this.#publish(upstream);
     } catch (error) {
       this.#options.log.warn("cannot refresh upstream list", {
         upstream: upstream.name,
@@ -347,7 +503,18 @@ export class Gateway {
     }
   }
 
-  #notify(...kinds: ("tools" | "resources" | "prompts")[]): void {
+  /** Sends `list_changed` downstream for each of the upstream's lists that changed since last told. */
+  #publish(upstream: Upstream): void {
+    const changed = LIST_KINDS.filter((kind) => {
+      const now = JSON.stringify(upstream[kind]);
+      if (upstream.published[kind] === now) return false;
+      upstream.published[kind] = now;
+      return true;
+    });
+    if (changed.length) this.#notify(...changed);
+  }
+
+  #notify(...kinds: ListKind[]): void {
     for (const [mcp, seen] of this.#servers) {
       if (!mcp.isConnected()) {
         if (seen.connected) this.#servers.delete(mcp);
@@ -420,27 +587,30 @@ export class Gateway {
       return undefined;
     }
     const { upstream, tool } = entry;
-    const client = upstream.client;
-    if (!client) return errorResult(this.#unavailable(upstream));
     const token = extra._meta?.progressToken;
     try {
-      return await client.callTool({ name: tool.name, arguments: args ?? {} }, undefined, {
-        signal: extra.signal,
-        timeout: this.#options.timeoutMs,
-        resetTimeoutOnProgress: true,
-        ...(token !== undefined
-          ? {
-            onprogress: (p: { progress: number; total?: number; message?: string }) => {
-              extra.sendNotification({
-                method: "notifications/progress",
-                params: { progressToken: token, ...p },
-              }).catch(() => {});
-            },
-          }
-          : {}),
-      }) as CallToolResult;
+      return await this.#send(
+        upstream,
+        (client) =>
+          client.callTool({ name: tool.name, arguments: args ?? {} }, undefined, {
+            signal: extra.signal,
+            timeout: this.#options.timeoutMs,
+            resetTimeoutOnProgress: true,
+            ...(token !== undefined
+              ? {
+                onprogress: (p: { progress: number; total?: number; message?: string }) => {
+                  extra.sendNotification({
+                    method: "notifications/progress",
+                    params: { progressToken: token, ...p },
+                  }).catch(() => {});
+                },
+              }
+              : {}),
+          }),
+      ) as CallToolResult;
     } catch (error) {
       if (extra.signal.aborted) throw error;
+      if (error instanceof UpstreamUnavailableError) return errorResult(error.message);
       return errorResult(
         `Upstream ${upstream.name} failed on ${tool.name}: ${describeError(error)}`,
       );
@@ -465,12 +635,15 @@ export class Gateway {
     const slash = rest.indexOf("/");
     const upstream = this.#upstreams.get(rest.slice(0, slash));
     if (slash < 0 || !upstream) return undefined;
-    if (!upstream.client) throw new Error(this.#unavailable(upstream));
     const original = decodeURIComponent(rest.slice(slash + 1));
-    const result = await upstream.client.readResource({ uri: original }, {
-      signal,
-      timeout: this.#options.timeoutMs,
-    });
+    const result = await this.#send<{ contents: { uri: string }[] }>(
+      upstream,
+      (client) =>
+        client.readResource({ uri: original }, {
+          signal,
+          timeout: this.#options.timeoutMs,
+        }),
+    );
     return {
       ...result,
       contents: result.contents.map((c: { uri: string }) => ({
@@ -498,11 +671,11 @@ export class Gateway {
     for (const upstream of this.#upstreams.values()) {
       const prompt = upstream.prompts.find((p) => `${upstream.name}_${p.name}` === name);
       if (!prompt) continue;
-      if (!upstream.client) throw new Error(this.#unavailable(upstream));
-      return await upstream.client.getPrompt(
-        { name: prompt.name, ...(args ? { arguments: args } : {}) },
-        { signal, timeout: this.#options.timeoutMs },
-      );
+      return await this.#send(upstream, (client) =>
+        client.getPrompt(
+          { name: prompt.name, ...(args ? { arguments: args } : {}) },
+          { signal, timeout: this.#options.timeoutMs },
+        ));
     }
     const owner = this.#owner(name);
     if (owner && owner.state !== "up") throw new Error(this.#unavailable(owner));

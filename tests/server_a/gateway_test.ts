@@ -37,6 +37,7 @@ async function until(condition: () => boolean | Promise<boolean>): Promise<void>
 async function startCustomUpstream(port = 0) {
   const servers: McpServer[] = [];
   const cancelled: string[] = [];
+  const started: string[] = [];
   const createServer = () => {
     const mcp = new McpServer({ name: "custom", version: "1" }, {
       capabilities: { tools: {}, prompts: {} },
@@ -45,6 +46,7 @@ async function startCustomUpstream(port = 0) {
       description: "Counts to n, one progress notification per step, until released",
       inputSchema: { n: z.number().int(), id: z.string() },
     }, async ({ n, id }, extra) => {
+      started.push(id);
       for (let i = 1; i <= n; i++) {
         await extra.sendNotification({
           method: "notifications/progress",
@@ -82,6 +84,7 @@ async function startCustomUpstream(port = 0) {
     port: served.port,
     servers,
     cancelled,
+    started,
     async close() {
       await ws.closeAll();
       await served.stop();
@@ -482,4 +485,196 @@ Deno.test("Gateway never shadows Server A's own tool with an upstream tool of th
   assertEquals(listed, ["calc_echo", "gateway_upstreams", "calc_math_calc"]);
   const result = await gw.client.callTool({ name: "calc_echo", arguments: { message: "x" } });
   assertEquals(result.structuredContent, { own: true });
+});
+
+/** Waits until `condition` holds, polling; fails naming `what` after `deadlineMs`. */
+async function eventually(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  deadlineMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${deadlineMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A pass-through proxy on a free port in front of `http://127.0.0.1:{port}` that counts `initialize` requests. */
+async function startCountingProxy(port: number) {
+  let initializes = 0;
+  const served = await serveOnLoopback(async (request) => {
+    const url = new URL(request.url);
+    const body = request.method === "POST" ? await request.text() : undefined;
+    if (body?.includes('"method":"initialize"')) initializes++;
+    const headers = new Headers(request.headers);
+    headers.delete("host");
+    return await fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`, {
+      method: request.method,
+      headers,
+      body,
+      signal: request.signal,
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${served.port}`,
+    get initializes() {
+      return initializes;
+    },
+    close: () => served.stop(),
+  };
+}
+
+function upstreamStatus(gateway: Gateway, name: string) {
+  return gateway.status().find((u) => u.name === name)!;
+}
+
+Deno.test("Gateway re-initialises a Streamable HTTP upstream restarted on the same port and retries the call once", async () => {
+  const first = await startTestToolbox("calculator", { tools: ["echo"] });
+  const port = Number(new URL(first.url).port);
+  let second: Awaited<ReturnType<typeof startTestToolbox>> | undefined;
+  try {
+    await using gw = await startGateway(`h=${first.url}/mcp`);
+    const { client } = gw;
+    assertEquals(
+      text(await client.callTool({ name: "h_echo", arguments: { message: "one" } })),
+      "Echo: one",
+    );
+
+    await first.close();
+    second = await startTestToolbox("calculator", { tools: ["echo"], port });
+    const again = await client.callTool({ name: "h_echo", arguments: { message: "two" } });
+    assertEquals(again.isError, undefined, text(again));
+    assertEquals(text(again), "Echo: two");
+
+    const status = await client.callTool({ name: "gateway_upstreams", arguments: {} });
+    const h = (status.structuredContent as {
+      upstreams: { name: string; state: string; connections: number }[];
+    })
+      .upstreams.find((u) => u.name === "h")!;
+    assertEquals([h.state, h.connections], ["up", 2]);
+    assertEquals(second.sessionCount, 1);
+  } finally {
+    await first.close();
+    await second?.close();
+  }
+});
+
+Deno.test("Gateway reports a stopped Streamable HTTP upstream down on the next call and picks it up again", async () => {
+  const first = await startTestToolbox("calculator", { tools: ["echo"] });
+  const port = Number(new URL(first.url).port);
+  let second: Awaited<ReturnType<typeof startTestToolbox>> | undefined;
+  try {
+    await using gw = await startGateway(`h=${first.url}/mcp`);
+    const { client, gateway } = gw;
+    assertEquals(
+      text(await client.callTool({ name: "h_echo", arguments: { message: "one" } })),
+      "Echo: one",
+    );
+
+    await first.close();
+    const failed = await client.callTool({ name: "h_echo", arguments: { message: "two" } });
+    assertEquals(failed.isError, true);
+    assertMatch(
+      text(failed),
+      /^Upstream h \(http:\/\/127\.0\.0\.1:\d+\/mcp\) is down: .*connection refused/,
+    );
+    const status = await client.callTool({ name: "gateway_upstreams", arguments: {} });
+    assertMatch(text(status), /^h down http:\/\/127\.0\.0\.1:\d+\/mcp .*connection refused/);
+    assertEquals(upstreamStatus(gateway, "h").state, "down");
+
+    second = await startTestToolbox("calculator", { tools: ["echo"], port });
+    await eventually("the upstream comes back", () => upstreamStatus(gateway, "h").state === "up");
+    const back = await client.callTool({ name: "h_echo", arguments: { message: "three" } });
+    assertEquals(text(back), "Echo: three");
+    assertEquals(upstreamStatus(gateway, "h").connections, 2);
+  } finally {
+    await first.close();
+    await second?.close();
+  }
+});
+
+Deno.test("Gateway re-initialises once for many calls that find the upstream's session gone", async () => {
+  const first = await startTestToolbox("calculator", { tools: ["echo"] });
+  const port = Number(new URL(first.url).port);
+  const proxy = await startCountingProxy(port);
+  let second: Awaited<ReturnType<typeof startTestToolbox>> | undefined;
+  try {
+    await using gw = await startGateway(`h=${proxy.url}/mcp`);
+    const { client } = gw;
+    assertEquals(
+      text(await client.callTool({ name: "h_echo", arguments: { message: "one" } })),
+      "Echo: one",
+    );
+    assertEquals(proxy.initializes, 1);
+
+    await first.close();
+    second = await startTestToolbox("calculator", { tools: ["echo"], port });
+    const messages = Array.from({ length: 8 }, (_, i) => `m${i}`);
+    const answers = await Promise.all(
+      messages.map((message) => client.callTool({ name: "h_echo", arguments: { message } })),
+    );
+    assertEquals(answers.map(text), messages.map((m) => `Echo: ${m}`));
+    assertEquals(proxy.initializes, 2);
+    assertEquals(second.sessionCount, 1);
+  } finally {
+    await first.close();
+    await second?.close();
+    await proxy.close();
+  }
+});
+
+Deno.test("Gateway re-initialises an SSE or WebSocket upstream whose server restarts on the same port", async (t) => {
+  for (const [kind, endpoint] of [["sse", "/sse"], ["ws", "/ws"]] as const) {
+    await t.step(kind, async () => {
+      const first = await startTestToolbox("calculator", { tools: ["echo"] });
+      const port = Number(new URL(first.url).port);
+      let second: Awaited<ReturnType<typeof startTestToolbox>> | undefined;
+      try {
+        const base = kind === "ws" ? first.url.replace(/^http/, "ws") : first.url;
+        await using gw = await startGateway(`u=${base}${endpoint}`);
+        const { client, gateway } = gw;
+        assertEquals(
+          text(await client.callTool({ name: "u_echo", arguments: { message: "one" } })),
+          "Echo: one",
+        );
+        await first.close();
+        second = await startTestToolbox("calculator", { tools: ["echo"], port });
+        await eventually("a new session", () => {
+          const u = upstreamStatus(gateway, "u");
+          return u.state === "up" && u.connections === 2;
+        });
+        const again = await client.callTool({ name: "u_echo", arguments: { message: "two" } });
+        assertEquals(text(again), "Echo: two");
+        assertEquals(second.sessionCount, 1);
+      } finally {
+        await first.close();
+        await second?.close();
+      }
+    });
+  }
+});
+
+Deno.test("Gateway does not send again a call that may have reached an upstream whose connection then closed", async () => {
+  const first = await startCustomUpstream();
+  let second: Awaited<ReturnType<typeof startCustomUpstream>> | undefined;
+  try {
+    await using gw = await startGateway(`c=${first.url}`);
+    const { client, gateway } = gw;
+    const call = client.callTool({ name: "c_slow", arguments: { n: 1, id: "once" } });
+    await eventually("the call reaches the upstream", () => first.started.includes("once"));
+    await first.close();
+    const failed = await call;
+    assertEquals(failed.isError, true);
+    assertMatch(text(failed), /^Upstream c failed on slow: .*Connection closed/);
+    second = await startCustomUpstream(first.port);
+    await eventually("a new session", () => {
+      const c = upstreamStatus(gateway, "c");
+      return c.state === "up" && c.connections === 2;
+    });
+    assertEquals(second.started, []);
+  } finally {
+    await first.close();
+    await second?.close();
+  }
 });
