@@ -63,7 +63,9 @@ export function validateHeader(name: string, value: string, where: string): void
     throw new UsageError(`${where}: the value of header ${name} holds a line break or NUL`);
   }
   if (!HEADER_VALUE.test(value)) {
-    throw new UsageError(`${where}: the value of header ${name} holds a control character`);
+    throw new UsageError(
+      `${where}: the value of header ${name} holds a control or non-Latin-1 character`,
+    );
   }
   if (value.trim() === "") throw new UsageError(`${where}: header ${name} has an empty value`);
 }
@@ -290,6 +292,7 @@ export function parseServersFile(text: string, file: string, env: Environment): 
       return fail([...path, "url"], "expected an http(s):// or ws(s):// URL");
     }
     if (parsed.kind === "stdio") return fail([...path, "url"], "expected an http(s) or ws(s) URL");
+    redactSecret(parsed.url.password);
     const chosen = (kind ?? parsed.kind) as "http" | "sse" | "ws";
     const web = parsed.url.protocol === "http:" || parsed.url.protocol === "https:";
     if ((chosen === "ws") === web) {

@@ -31,10 +31,13 @@ Deno.test("mcpcomm client never sends MCPCOMM_AUTH_TOKEN to a target", async () 
   assertEquals(sock.seen("authorization"), []);
 });
 
-Deno.test("mcpcomm client -H sends a header to its server only, ${VAR} from the environment", async () => {
+Deno.test("mcpcomm client -H sends a header to its server only, ${VAR} from .env or the environment", async () => {
   await using one = await startRecordingMcp();
   await using two = await startRecordingMcp();
   const key = "one-key-Gm4Xr9Tb";
+  // ONE_KEY comes from .env in the working directory, as any setting may.
+  const cwd = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${cwd}/.env`, `ONE_KEY=${key}\n`);
   const { code, stdout, stderr } = await runCli([
     "client",
     `one=${one.url}/mcp`,
@@ -48,7 +51,7 @@ Deno.test("mcpcomm client -H sends a header to its server only, ${VAR} from the 
     "servers",
     "-e",
     'broadcast echo {"text": "hi"}',
-  ], { env: { ONE_KEY: key } });
+  ], { cwd });
   assertEquals(code, 0, stdout + stderr);
   assertEquals(one.seen("x-api-key"), [key]);
   assertEquals(one.seen("authorization"), []);
