@@ -19,6 +19,8 @@ export interface CommandContext {
   dataDir?: string | undefined;
   /** Variables passed on to spawned stdio MCP servers (certificates, proxies, Deno's cache). */
   childEnv?: Record<string, string> | undefined;
+  /** The environment (over `.env`) that `${VAR}` in headers and servers files reads from. */
+  env?: Readonly<Record<string, string>> | undefined;
 }
 
 /** A subcommand of `mcpcomm`. */

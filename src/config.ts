@@ -183,6 +183,17 @@ export const SETTINGS = {
     "NAME=TARGET pairs separated by ;",
     "MCP servers Server A aggregates",
   ),
+  UPSTREAMS_FILE: setting(
+    z.string().optional(),
+    "a file path",
+    "More upstreams from a JSON file in the Claude Desktop mcpServers shape",
+  ),
+  UPSTREAM_HEADERS: setting(
+    z.string().optional(),
+    "NAME=Header: value items separated by ;",
+    "Headers sent to one upstream each; ${VAR} in a value is read from the environment",
+    true,
+  ),
   PIPELINES: setting(
     z.string().optional(),
     "NAME=TOOL>TOOL... items separated by ;",

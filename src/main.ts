@@ -84,11 +84,9 @@ export async function main(args: string[]): Promise<number> {
       printOut(command.help);
       return 0;
     }
-    const config = loadConfig({
-      dotenv: await readDotenv(),
-      env: Deno.env.toObject(),
-      flags: parsed.settings,
-    });
+    const dotenv = await readDotenv();
+    const env = Deno.env.toObject();
+    const config = loadConfig({ dotenv, env, flags: parsed.settings });
     for (const secret of secretValues(config)) redactSecret(secret);
     setLogLevel(config.LOG_LEVEL);
     const controller = new AbortController();
@@ -104,8 +102,9 @@ export async function main(args: string[]): Promise<number> {
       flags: parsed.flags,
       positionals: parsed.positionals,
       signal: controller.signal,
-      dataDir: dataDirectory(Deno.build.os, Deno.env.toObject()),
-      childEnv: childEnvironment(Deno.env.toObject()),
+      dataDir: dataDirectory(Deno.build.os, env),
+      childEnv: childEnvironment(env),
+      env: { ...dotenv, ...env },
     });
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError) {

@@ -25,7 +25,6 @@ export interface ClientOptions {
   /** Transport for a bare `HOST:PORT` in `add`. */
   defaultTransport?: string | undefined;
   version: string;
-  authToken?: string | undefined;
   timeoutMs: number;
   /** Variables passed on to `stdio:` servers. */
   childEnv?: Record<string, string> | undefined;
@@ -70,7 +69,6 @@ export async function runClient(options: ClientOptions): Promise<number> {
   await using servers = new ServerRegistry({
     clientName: "mcpcomm-client",
     version: options.version,
-    authToken: options.authToken,
     timeoutMs: options.timeoutMs,
     childEnv: options.childEnv,
   });

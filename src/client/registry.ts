@@ -55,7 +55,6 @@ export type PerServer<T> =
 export interface RegistryOptions {
   clientName: string;
   version: string;
-  authToken?: string | undefined;
   /** Timeout of one request, in milliseconds. */
   timeoutMs: number;
   /** Variables passed on to `stdio:` servers. */
@@ -124,7 +123,6 @@ export class ServerRegistry implements AsyncDisposable {
     const client = await connectTarget(target, {
       clientName: this.#options.clientName,
       version: this.#options.version,
-      authToken: this.#options.authToken,
       timeoutMs: this.#options.timeoutMs,
       childEnv: this.#options.childEnv,
     });

@@ -6,6 +6,7 @@ import type { Command } from "../cli.ts";
 import { colourWanted, createStyle } from "../client/format.ts";
 import { runClient } from "../client/mod.ts";
 import { UsageError } from "../errors.ts";
+import { loadServersFile, mergeTargets, withHeaders } from "../mcp/target_config.ts";
 import { type NamedTarget, parseNamedTarget, TRANSPORT_HINTS } from "../mcp/targets.ts";
 import { VERSION } from "../version.ts";
 
@@ -23,7 +24,8 @@ TARGET is one of
   ws(s)://HOST:PORT/ws        WebSocket (subprotocol mcp)
   stdio:COMMAND ARGS          a server spawned by the client
   HOST:PORT                   the toolbox endpoint chosen by --transport (default /mcp)
-Targets without NAME= are named server1, server2, ...
+Targets without NAME= are named server1, server2, ...; --config adds the servers of a JSON file in
+the Claude Desktop shape, named by their keys.
 
 Commands: servers, add NAME TARGET [mcp|sse|ws], remove NAME, tools [NAME],
   call NAME TOOL [JSON], broadcast TOOL [JSON], resources [NAME], read NAME URI, help, quit
@@ -34,20 +36,29 @@ Flags:
   --json               One JSON object per line, for machines
   --transport T        mcp, sse or ws: the endpoint for HOST:PORT targets
   --timeout SECONDS    Timeout of one request (TIMEOUT_SECONDS, default 120)
+  -H, --header NAME=HEADER: VALUE
+                       A header sent to the server named NAME only (repeatable), e.g.
+                       -H 'calc=Authorization: Bearer \${CALC_TOKEN}': \${VAR} is read from the
+                       environment, keeping the secret out of argv; an unset VAR is an error
+  --config FILE        Also connect the servers of FILE, in the Claude Desktop shape
+                       {"mcpServers": {NAME: {"url", "headers", "type"} | {"command", "args",
+                       "env"}}}; \${VAR} is expanded in headers and env values
   -h, --help           Show this help
 
-Colour only on a terminal and never with NO_COLOR set. MCPCOMM_AUTH_TOKEN, when set, is sent as a
-Bearer token to HTTP and WebSocket targets.`,
+Colour only on a terminal and never with NO_COLOR set. MCPCOMM_AUTH_TOKEN is never sent to a
+target: give a server that needs it -H 'NAME=Authorization: Bearer \${MCPCOMM_AUTH_TOKEN}'.`,
   options: {
     exec: { type: "string", multiple: true, short: "e" },
     mode: { type: "string" },
     json: { type: "boolean" },
     transport: { type: "string" },
     timeout: { type: "string" },
+    header: { type: "string", multiple: true, short: "H" },
+    config: { type: "string" },
   },
   settingFlags: { timeout: "TIMEOUT_SECONDS" },
   allowPositionals: true,
-  async run({ config, flags, positionals, signal, childEnv }) {
+  async run({ config, flags, positionals, signal, childEnv, env = {} }) {
     const mode = (flags.mode as string | undefined) ?? "interactive";
     if (mode !== "interactive" && mode !== "test") {
       throw new UsageError(`--mode accepts "interactive" or "test", got "${mode}"`);
@@ -56,7 +67,7 @@ Bearer token to HTTP and WebSocket targets.`,
     if (hint !== undefined && !(TRANSPORT_HINTS as readonly string[]).includes(hint)) {
       throw new UsageError(`--transport accepts mcp, sse or ws, got "${hint}"`);
     }
-    const targets: NamedTarget[] = [];
+    let targets: NamedTarget[] = [];
     let unnamed = 0;
     for (const text of positionals) {
       const named = /^[A-Za-z0-9][A-Za-z0-9_-]*=/.test(text)
@@ -67,6 +78,15 @@ Bearer token to HTTP and WebSocket targets.`,
       }
       targets.push(named);
     }
+    const file = flags.config as string | undefined;
+    if (file !== undefined) targets = mergeTargets(targets, loadServersFile(file, env, "--config"));
+    targets = withHeaders(
+      targets,
+      (flags.header as string[] | undefined) ?? [],
+      env,
+      "--header",
+      "server",
+    );
     const exec = (flags.exec as string[] | undefined) ?? [];
     const json = flags.json === true;
     return await runClient({
@@ -78,7 +98,6 @@ Bearer token to HTTP and WebSocket targets.`,
       interactive: Deno.stdin.isTerminal(),
       defaultTransport: hint,
       version: VERSION,
-      authToken: config.MCPCOMM_AUTH_TOKEN,
       timeoutMs: config.TIMEOUT_SECONDS * 1000,
       childEnv,
       signal,

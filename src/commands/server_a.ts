@@ -23,6 +23,13 @@ Flags:
   --upstream NAME=TARGET  An MCP server to aggregate as a gateway (repeatable; UPSTREAMS): its
                        tools appear as NAME_tool. TARGET: http(s)://.../mcp, .../sse, ws(s)://...,
                        or stdio:COMMAND ARGS
+  --upstream-header NAME=HEADER: VALUE  A header sent to upstream NAME only (repeatable;
+                       UPSTREAM_HEADERS), e.g. 'gh=Authorization: Bearer \${GITHUB_TOKEN}':
+                       \${VAR} is read from the environment at start-up, keeping the secret out
+                       of argv; an unset VAR stops the start
+  --upstreams-file FILE  More upstreams from a JSON file in the Claude Desktop shape
+                       {"mcpServers": {NAME: {"url", "headers"} | {"command", "args", "env"}}}
+                       (UPSTREAMS_FILE); \${VAR} is expanded in headers and env values
   --ca-cert FILE       Trust this PEM CA for an https:// Server B (SERVER_B_CA_CERT)
   --transport T        stdio (default: the MCP client spawns this process) or http
   --host HOST          Bind address with --transport http (SERVER_A_HOST, default 127.0.0.1)
@@ -31,8 +38,9 @@ Flags:
                        directory, e.g. ~/.local/share/mcpcomm; :memory: keeps none)
   --db-sync MODE       full: sync each ledger commit to disk (default); normal: faster, but
                        the last exchanges may be lost on power loss (MCPCOMM_DB_SYNC)
-  --auth-token TOKEN   Send Authorization: Bearer TOKEN to Server B and require it on the HTTP
-                       routes (MCPCOMM_AUTH_TOKEN; the environment is safer: flags show in ps)
+  --auth-token TOKEN   Send Authorization: Bearer TOKEN to Server B (only) and require it on
+                       the HTTP routes (MCPCOMM_AUTH_TOKEN; the environment is safer: flags
+                       show in ps). Upstreams get only their own --upstream-header headers
   -h, --help           Show this help
 
 With --transport http, MCP is served at /mcp (Streamable HTTP), with GET /health,
@@ -42,6 +50,8 @@ MCPCOMM_AUTH_TOKEN, ...) come from the environment or .env; see .env.example.`,
   options: {
     "server-b-url": { type: "string" },
     upstream: { type: "string", multiple: true },
+    "upstream-header": { type: "string", multiple: true },
+    "upstreams-file": { type: "string" },
     "ca-cert": { type: "string" },
     transport: { type: "string" },
     host: { type: "string" },
@@ -52,6 +62,7 @@ MCPCOMM_AUTH_TOKEN, ...) come from the environment or .env; see .env.example.`,
   },
   settingFlags: {
     "server-b-url": "SERVER_B_URL",
+    "upstreams-file": "UPSTREAMS_FILE",
     "ca-cert": "SERVER_B_CA_CERT",
     host: "SERVER_A_HOST",
     port: "SERVER_A_PORT",
@@ -59,7 +70,7 @@ MCPCOMM_AUTH_TOKEN, ...) come from the environment or .env; see .env.example.`,
     "db-sync": "MCPCOMM_DB_SYNC",
     "auth-token": "MCPCOMM_AUTH_TOKEN",
   },
-  async run({ config, flags, signal, dataDir, childEnv }) {
+  async run({ config, flags, signal, dataDir, childEnv, env }) {
     const transport = flags.transport ?? "stdio";
     if (transport !== "stdio" && transport !== "http") {
       throw new UsageError(`--transport accepts "stdio" or "http", got "${transport}"`);
@@ -69,6 +80,8 @@ MCPCOMM_AUTH_TOKEN, ...) come from the environment or .env; see .env.example.`,
       transport,
       version: VERSION,
       upstreams: flags.upstream as string[] | undefined,
+      upstreamHeaders: flags["upstream-header"] as string[] | undefined,
+      env,
       dataDir,
       childEnv,
     });

@@ -17,12 +17,15 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { UsageError } from "../errors.ts";
 import { WebSocketClientTransport } from "./websocket.ts";
 
-/** A parsed TARGET. */
+/**
+ * A parsed TARGET. `headers` (HTTP and WebSocket) and `env` (stdio) are secrets: they are sent
+ * to that target only and never shown.
+ */
 export type Target =
-  | { kind: "http"; url: URL }
-  | { kind: "sse"; url: URL }
-  | { kind: "ws"; url: URL }
-  | { kind: "stdio"; command: string; args: string[] };
+  | { kind: "http"; url: URL; headers?: Record<string, string> }
+  | { kind: "sse"; url: URL; headers?: Record<string, string> }
+  | { kind: "ws"; url: URL; headers?: Record<string, string> }
+  | { kind: "stdio"; command: string; args: string[]; env?: Record<string, string> };
 
 /** A TARGET with its name. */
 export interface NamedTarget {
@@ -168,8 +171,8 @@ export interface ConnectOptions {
   /** The client's name in `initialize`. */
   clientName: string;
   version: string;
-  /** A Bearer token sent on HTTP and WebSocket targets. */
-  authToken?: string | undefined;
+  /** Headers sent to HTTP and WebSocket targets, under the target's own `headers`. */
+  headers?: Record<string, string> | undefined;
   /** Gives up connecting after this long. */
   timeoutMs?: number;
   /**
@@ -177,7 +180,10 @@ export interface ConnectOptions {
    * for the error when the child fails to start, and then discards it.
    */
   stderr?: "inherit" | "pipe";
-  /** Variables a stdio child gets on top of the SDK's default environment. */
+  /**
+   * Variables a stdio child gets on top of the SDK's default environment, under the target's
+   * own `env`.
+   */
   childEnv?: Record<string, string> | undefined;
   /** Called before connecting, to install notification handlers on the client. */
   setup?: (client: Client) => void;
@@ -186,11 +192,9 @@ export interface ConnectOptions {
 /** Creates the SDK transport for a target (not yet started). */
 export function createTransport(
   target: Target,
-  options: Pick<ConnectOptions, "authToken" | "stderr" | "childEnv"> = {},
+  options: Pick<ConnectOptions, "headers" | "stderr" | "childEnv"> = {},
 ): Transport {
-  const headers: Record<string, string> = options.authToken
-    ? { authorization: `Bearer ${options.authToken}` }
-    : {};
+  const headers = target.kind === "stdio" ? {} : { ...options.headers, ...target.headers };
   switch (target.kind) {
     case "http":
       return new StreamableHTTPClientTransport(target.url, { requestInit: { headers } });
@@ -202,7 +206,7 @@ export function createTransport(
       return new StdioClientTransport({
         command: target.command,
         args: target.args,
-        env: { ...getDefaultEnvironment(), ...options.childEnv },
+        env: { ...getDefaultEnvironment(), ...options.childEnv, ...target.env },
         stderr: options.stderr ?? "pipe",
       });
   }

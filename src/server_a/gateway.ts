@@ -36,11 +36,11 @@ import {
   disconnect,
   isConnectionRefused,
   type NamedTarget,
-  parseTargetList,
 } from "../mcp/targets.ts";
 import { defineTool, errorResult, jsonResult, type ToolExtra } from "../mcp/tools.ts";
 import { delay, withRetries } from "../retry.ts";
 import { parsePipelines, type Pipeline, runPipeline } from "./gateway_pipeline.ts";
+import { resolveUpstreams, type UpstreamSources } from "./upstreams.ts";
 
 /** Scheme of namespaced upstream resource URIs: `upstream://NAME/<encodeURIComponent(uri)>`. */
 export const UPSTREAM_URI_PREFIX = "upstream://";
@@ -116,8 +116,6 @@ export interface GatewayOptions {
   upstreams: NamedTarget[];
   version: string;
   log: Logger;
-  /** Bearer token sent to HTTP and WebSocket upstreams. */
-  authToken?: string | undefined;
   /** Variables passed on to `stdio:` upstreams. */
   childEnv?: Record<string, string> | undefined;
   /** Timeout of one forwarded request; reset by each progress notification. */
@@ -432,7 +430,6 @@ export class Gateway {
     const client = await connectTarget(upstream.spec.target, {
       clientName: `mcpcomm-gateway-${upstream.name}`,
       version: this.#options.version,
-      authToken: this.#options.authToken,
       childEnv: this.#options.childEnv,
       timeoutMs: this.#options.connectTimeoutMs ?? 15_000,
       setup: (c) => {
@@ -797,9 +794,7 @@ export class Gateway {
 }
 
 /** What {@linkcode createGatewayFromConfig} needs besides the settings. */
-export interface GatewayDeps {
-  /** `--upstream NAME=TARGET` flags; they replace `UPSTREAMS` when given. */
-  upstreams?: readonly string[] | undefined;
+export interface GatewayDeps extends UpstreamSources {
   version: string;
   log: Logger;
   /** Variables passed on to `stdio:` upstreams. */
@@ -808,7 +803,8 @@ export interface GatewayDeps {
 
 /**
  * The gateway the settings ask for, started, or `undefined` when no upstream is configured.
- * Throws {@linkcode UsageError} for a bad `UPSTREAMS`, `--upstream` or `PIPELINES`.
+ * Throws {@linkcode UsageError} for a bad `UPSTREAMS`, `--upstream`, `UPSTREAMS_FILE`,
+ * `--upstream-header` or `PIPELINES`.
  * @example
  * ```ts
  * const gateway = createGatewayFromConfig(config, { upstreams: ["calc=ws://127.0.0.1:8080/ws"], version, log });
@@ -816,13 +812,11 @@ export interface GatewayDeps {
  * ```
  */
 export function createGatewayFromConfig(config: Config, deps: GatewayDeps): Gateway | undefined {
-  const upstreams = deps.upstreams?.length
-    ? parseTargetList(deps.upstreams)
-    : parseTargetList(config.UPSTREAMS ?? "");
+  const upstreams = resolveUpstreams(config, deps);
   const pipelines = parsePipelines(config.PIPELINES);
   if (upstreams.length === 0) {
     if (pipelines.length) {
-      throw new UsageError("PIPELINES needs upstreams (UPSTREAMS or --upstream)");
+      throw new UsageError("PIPELINES needs upstreams (UPSTREAMS, UPSTREAMS_FILE or --upstream)");
     }
     return undefined;
   }
@@ -831,7 +825,6 @@ export function createGatewayFromConfig(config: Config, deps: GatewayDeps): Gate
     pipelines,
     version: deps.version,
     log: deps.log,
-    authToken: config.MCPCOMM_AUTH_TOKEN,
     childEnv: deps.childEnv,
     timeoutMs: config.TIMEOUT_SECONDS * 1000,
   }).start();

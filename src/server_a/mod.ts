@@ -41,6 +41,10 @@ export interface ServerAOptions {
   version?: string;
   /** `--upstream NAME=TARGET` values: MCP servers to aggregate (replace UPSTREAMS). */
   upstreams?: readonly string[] | undefined;
+  /** `--upstream-header NAME=Header: value` values (replace UPSTREAM_HEADERS). */
+  upstreamHeaders?: readonly string[] | undefined;
+  /** The environment `${VAR}` in upstream headers and UPSTREAMS_FILE reads from. */
+  env?: Readonly<Record<string, string | undefined>> | undefined;
   /** Where the ledger lives when MCPCOMM_DB is unset (`server-a.db` there); else in memory. */
   dataDir?: string | undefined;
   /** Variables passed on to `stdio:` upstreams. */
@@ -96,6 +100,8 @@ export async function startServerA(
   );
   const gateway = createGatewayFromConfig(config, {
     upstreams: options.upstreams,
+    upstreamHeaders: options.upstreamHeaders,
+    env: options.env,
     version: options.version ?? "0.0.0",
     log,
     childEnv: options.childEnv,

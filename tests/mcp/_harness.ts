@@ -11,6 +11,7 @@ import { errorResponse } from "../../src/http.ts";
 import { createLogger, setLogSink } from "../../src/log.ts";
 import { createMcpHttpHandler, type McpHttpHandler } from "../../src/mcp/http.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
+import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
 import { testConfig } from "../_helpers.ts";
 import { serveOnLoopback } from "../_serve.ts";
 
@@ -87,6 +88,89 @@ export async function startMcpHttp(
     [Symbol.asyncDispose]: close,
   };
 }
+
+/** An MCP server that records the headers of every request it receives. */
+export interface RecordingMcpServer extends AsyncDisposable {
+  /** `http://127.0.0.1:PORT`: MCP at `/mcp`, `/sse` and `/ws`. */
+  url: string;
+  /** Every request received, in order. */
+  requests: { path: string; headers: Headers }[];
+  /** The values of header `name` over every request, without repeats. */
+  seen(name: string): string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the test MCP server on a free loopback port over Streamable HTTP, legacy SSE and
+ * WebSocket, with no token check, recording each request's headers (a stand-in upstream).
+ */
+export async function startRecordingMcp(): Promise<RecordingMcpServer> {
+  const createServer = () => createTestMcp(() => Promise.resolve());
+  const mcp = createMcpHttpHandler({
+    createServer,
+    config: testConfig(),
+    bindHost: "127.0.0.1",
+    log: createLogger("recording-mcp"),
+  });
+  const ws = createWebSocketEndpoint({
+    createServer,
+    bindHost: "127.0.0.1",
+    maxMessageBytes: 1 << 20,
+  });
+  const requests: { path: string; headers: Headers }[] = [];
+  const served = await serveOnLoopback(async (request, info) => {
+    const path = new URL(request.url).pathname;
+    requests.push({ path, headers: new Headers(request.headers) });
+    if (path === "/ws") return await ws.handle(request);
+    const answer = await mcp.handle(request, info);
+    return answer ?? errorResponse(new HttpError(404, "not_found", "No route"));
+  });
+  const close = async () => {
+    await ws.closeAll();
+    await mcp.close();
+    await served.stop();
+  };
+  return {
+    url: served.url,
+    requests,
+    seen: (name) => [
+      ...new Set(requests.flatMap((r) => r.headers.has(name) ? [r.headers.get(name)!] : [])),
+    ],
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/**
+ * A whole MCP server over stdio in one script for `deno eval`, no imports: its one tool `env`
+ * answers the value of the environment variable `name` (or `(unset)`).
+ */
+export const ENV_SERVER_SCRIPT = `
+const out = (m) => Deno.stdout.writeSync(new TextEncoder().encode(JSON.stringify(m) + "\\n"));
+let buffer = "";
+for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+  buffer += chunk;
+  let end;
+  while ((end = buffer.indexOf("\\n")) >= 0) {
+    const line = buffer.slice(0, end).trim();
+    buffer = buffer.slice(end + 1);
+    if (!line) continue;
+    const m = JSON.parse(line);
+    if (m.id === undefined) continue;
+    const answer = (result) => out({ jsonrpc: "2.0", id: m.id, result });
+    if (m.method === "initialize") {
+      answer({ protocolVersion: m.params.protocolVersion, capabilities: { tools: {} },
+        serverInfo: { name: "env-server", version: "1" } });
+    } else if (m.method === "tools/list") {
+      answer({ tools: [{ name: "env", description: "A variable's value",
+        inputSchema: { type: "object", properties: { name: { type: "string" } } } }] });
+    } else if (m.method === "tools/call") {
+      answer({ content: [{ type: "text", text: Deno.env.get(m.params.arguments.name) ?? "(unset)" }] });
+    } else {
+      out({ jsonrpc: "2.0", id: m.id, error: { code: -32601, message: "Method not found" } });
+    }
+  }
+}`;
 
 /** Headers of a Streamable HTTP POST. */
 export const POST_HEADERS: Readonly<Record<string, string>> = {

@@ -16,7 +16,7 @@ async function connect(url: string, authToken?: string): Promise<Client & AsyncD
   const client = await connectTarget(parseTarget(url), {
     clientName: "test",
     version: "0",
-    authToken,
+    headers: authToken ? { authorization: `Bearer ${authToken}` } : {},
     timeoutMs: 10000,
   });
   return Object.assign(client, { [Symbol.asyncDispose]: () => client.close() });
