@@ -36,6 +36,17 @@ export type ErrorCode =
   | "provider_error"
   | "internal";
 
+/** What an error body tells a caller about sending the request again. */
+export interface RetryAdvice {
+  /**
+   * Whether sending the same request again may succeed without costing more than this attempt
+   * did. Default: true for 503 and for 429 with `Retry-After`, false otherwise.
+   */
+  retryable?: boolean;
+  /** Provider calls Server B made for this request, retries included. */
+  attempts?: number;
+}
+
 /**
  * An error that knows the HTTP status and the JSON body it becomes.
  * @example
@@ -50,16 +61,33 @@ export class HttpError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
+    readonly advice: RetryAdvice = {},
   ) {
     super(message);
   }
 
-  /** The JSON answer `{error: {code, message}}` with this error's status and headers. */
+  /** Whether a caller may send the request again (see {@linkcode RetryAdvice.retryable}). */
+  get retryable(): boolean {
+    return this.advice.retryable ??
+      (this.status === 503 || (this.status === 429 && "retry-after" in this.headers));
+  }
+
+  /** The body `{error: {code, message, retryable, attempts?}}`, also sent as a stream's error event. */
+  body(): { error: { code: ErrorCode; message: string; retryable: boolean; attempts?: number } } {
+    const { attempts } = this.advice;
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        retryable: this.retryable,
+        ...(attempts !== undefined ? { attempts } : {}),
+      },
+    };
+  }
+
+  /** The JSON answer {@linkcode HttpError.body} with this error's status and headers. */
   toResponse(): Response {
-    return Response.json({ error: { code: this.code, message: this.message } }, {
-      status: this.status,
-      headers: this.headers,
-    });
+    return Response.json(this.body(), { status: this.status, headers: this.headers });
   }
 }
 
@@ -94,7 +122,7 @@ export class ProviderError extends Error {
   constructor(
     readonly kind: ProviderErrorKind,
     message: string,
-    readonly options: { retryAfterMs?: number; cause?: unknown } = {},
+    readonly options: { retryAfterMs?: number; cause?: unknown; attempts?: number } = {},
   ) {
     super(message, { cause: options.cause });
   }
@@ -104,14 +132,26 @@ export class ProviderError extends Error {
     return this.kind === "rate_limit" || this.kind === "unavailable" || this.kind === "timeout";
   }
 
-  /** The HTTP form of this error, as Server B answers it. */
+  /** This error, noting that Server B made `attempts` provider calls before giving up. */
+  afterAttempts(attempts: number): ProviderError {
+    return new ProviderError(this.kind, this.message, { ...this.options, attempts });
+  }
+
+  /**
+   * The HTTP form of this error, as Server B answers it. Server B has retried the provider
+   * already, so only a rate limit with a `Retry-After` is worth sending again (after that wait).
+   */
   toHttpError(): HttpError {
     const [status, code] = providerStatus[this.kind];
     const headers: Record<string, string> = {};
-    if (this.kind === "rate_limit" && this.options.retryAfterMs !== undefined) {
-      headers["retry-after"] = String(Math.max(1, Math.ceil(this.options.retryAfterMs / 1000)));
+    const waitable = this.kind === "rate_limit" && this.options.retryAfterMs !== undefined;
+    if (waitable) {
+      headers["retry-after"] = String(Math.max(1, Math.ceil(this.options.retryAfterMs! / 1000)));
     }
-    return new HttpError(status, code, this.message, headers);
+    return new HttpError(status, code, this.message, headers, {
+      retryable: waitable,
+      ...(this.options.attempts !== undefined ? { attempts: this.options.attempts } : {}),
+    });
   }
 }
 

@@ -10,6 +10,7 @@ import { loadConfig, secretValues } from "./config.ts";
 import { dataDirectory } from "./paths.ts";
 import { ConfigError, describeError, UsageError } from "./errors.ts";
 import { printError, printOut, redactSecret, setLogLevel } from "./log.ts";
+import { createSignalGate } from "./signals.ts";
 import { VERSION } from "./version.ts";
 
 function mainHelp(): string {
@@ -90,8 +91,11 @@ export async function main(args: string[]): Promise<number> {
     for (const secret of secretValues(config)) redactSecret(secret);
     setLogLevel(config.LOG_LEVEL);
     const controller = new AbortController();
+    const gate = createSignalGate();
     const stop = () => {
-      if (!controller.signal.aborted) return controller.abort(new Error("shutdown"));
+      const action = gate();
+      if (action === "stop") return controller.abort(new Error("shutdown"));
+      if (action === "ignore") return;
       printError(`mcpcomm ${name}: second signal, stopping without waiting`);
       Deno.exit(1);
     };

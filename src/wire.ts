@@ -51,9 +51,19 @@ export const StreamDelta = z.object({ text: z.string() });
 /** A validated {@linkcode StreamDelta}. */
 export type StreamDelta = z.infer<typeof StreamDelta>;
 
-/** The JSON error body of every 4xx/5xx answer, and the data of `event: error` on a stream. */
+/**
+ * The JSON error body of every 4xx/5xx answer, and the data of `event: error` on a stream.
+ * `retryable` says whether the same request may be sent again (Server B's own overload, a rate
+ * limit with `Retry-After`); false once Server B has retried the provider itself. `attempts`
+ * counts the provider calls Server B made. Older Server Bs send neither.
+ */
 export const ErrorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string() }),
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    retryable: z.boolean().optional(),
+    attempts: z.number().int().min(0).optional(),
+  }),
 });
 /** A validated {@linkcode ErrorBody}. */
 export type ErrorBody = z.infer<typeof ErrorBody>;

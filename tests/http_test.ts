@@ -109,7 +109,7 @@ Deno.test("errorResponse() answers HttpError as itself and anything else as 500 
   const known = errorResponse(new HttpError(418, "invalid_request", "short and stout"));
   assertEquals(known.status, 418);
   assertEquals(await known.json(), {
-    error: { code: "invalid_request", message: "short and stout" },
+    error: { code: "invalid_request", message: "short and stout", retryable: false },
   });
   const logged: unknown[] = [];
   const log = {
@@ -121,7 +121,9 @@ Deno.test("errorResponse() answers HttpError as itself and anything else as 500 
   const unknown = errorResponse(new Error("db password is hunter2"), log);
   assertEquals(unknown.status, 500);
   const text = await unknown.text();
-  assertEquals(JSON.parse(text), { error: { code: "internal", message: "Internal server error" } });
+  assertEquals(JSON.parse(text), {
+    error: { code: "internal", message: "Internal server error", retryable: false },
+  });
   assertEquals(text.includes("hunter2"), false);
   assertEquals(logged.length, 1);
 });

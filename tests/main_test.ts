@@ -1,5 +1,7 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { runCli } from "./_helpers.ts";
+import { mcpcommCommand, postJson, runCli } from "./_helpers.ts";
+import { delay } from "../src/retry.ts";
+import { watchStderr } from "./server_b/_child.ts";
 
 Deno.test("mcpcomm --version prints the version from deno.json", async () => {
   const { code, stdout } = await runCli(["--version"]);
@@ -42,4 +44,32 @@ Deno.test("mcpcomm server-b refuses a bad setting with one line naming it", asyn
       assertMatch(stderr, new RegExp(`${name}=`));
     });
   }
+});
+
+Deno.test("mcpcomm server-b takes two SIGINTs 50 ms apart (Ctrl+C under deno task) as one graceful stop", async () => {
+  const child = mcpcommCommand([
+    "server-b",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--db",
+    ":memory:",
+  ], {
+    env: { MOCK_DELAY_MS: "1500", LOG_LEVEL: "debug", SHUTDOWN_TIMEOUT_SECONDS: "30" },
+  }).spawn();
+  const stderr = watchStderr(child.stderr);
+  const url = await stderr.url;
+  const answer = postJson(`${url}/process`, { message: "finish me" });
+  await stderr.waitFor('"msg":"request started"');
+  child.kill("SIGINT");
+  await delay(50);
+  child.kill("SIGINT");
+  const response = await answer.catch((error) => error);
+  assert(response instanceof Response, `the in-flight request failed: ${response}`);
+  assertEquals(response.status, 200);
+  assertMatch((await response.json()).aiResponse, /finish me/);
+  const status = await child.status;
+  await stderr.closed;
+  assertEquals(status.code, 0, stderr.lines.join("\n"));
 });

@@ -1,7 +1,8 @@
 /**
  * Server A's HTTP client to Server B: one keep-alive connection pool, a timeout per attempt, one
- * overall deadline, and retries with backoff only for failures worth retrying. Every failure
- * becomes an {@linkcode UpstreamError} whose message names Server B's URL.
+ * overall deadline, and retries with backoff only for failures worth retrying: those Server B did
+ * not retry already (see {@linkcode answerRetryable}). Every failure becomes an
+ * {@linkcode UpstreamError} whose message names Server B's URL.
  * @module
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
@@ -84,19 +85,68 @@ type FailureKind =
   | "stream_error"
   | "truncated";
 
+/** What a failed answer of Server B said, besides its status. */
+interface AttemptDetails {
+  status?: number;
+  retryAfterMs?: number;
+  /** The error body's `code` and `retryable`, when it had them. */
+  code?: string;
+  retryable?: boolean;
+  cause?: unknown;
+}
+
 /** One failed attempt, before it is turned into an {@linkcode UpstreamError}. */
 class AttemptFailure extends Error {
   override name = "AttemptFailure";
   constructor(
     readonly kind: FailureKind,
     message: string,
-    readonly details: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+    readonly details: AttemptDetails = {},
   ) {
     super(message, { cause: details.cause });
   }
 }
 
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+/**
+ * Whether an error answer of Server B may be sent again: what its body's `retryable` says (false
+ * once Server B retried the provider itself, as for a 502 or 504), and from a Server B that does
+ * not say, only its own overload (503). A 429 also needs a `Retry-After`.
+ * @example
+ * ```ts
+ * answerRetryable({ status: 502, retryable: false }); // false: Server B retried the provider
+ * answerRetryable({ status: 503 }); // true: an older Server B, overloaded
+ * ```
+ */
+export function answerRetryable(
+  answer: { status: number; retryable?: boolean | undefined; retryAfterMs?: number | undefined },
+): boolean {
+  if (answer.status === 429 && answer.retryAfterMs === undefined) return false;
+  return answer.retryable ?? (answer.status === 503 || answer.status === 429);
+}
+
+/** What Server B's failure was, as the balancer needs it to choose failover. */
+export interface ServerBFailure {
+  kind: FailureKind;
+  status?: number | undefined;
+  code?: string | undefined;
+  retryAfterMs?: number | undefined;
+  /** Whether sending the request again (to this or another Server B) is worth it. */
+  retryable: boolean;
+}
+
+function worthRetrying(failure: AttemptFailure): boolean {
+  if (failure.kind === "refused" || failure.kind === "reset") return true;
+  return failure.kind === "status" &&
+    answerRetryable({ ...failure.details, status: failure.details.status! });
+}
+
+/** The failure behind an {@linkcode UpstreamError} of this client, or `undefined` for another error. */
+export function serverBFailure(error: unknown): ServerBFailure | undefined {
+  const failure = error instanceof UpstreamError ? error.cause : error;
+  if (!(failure instanceof AttemptFailure)) return undefined;
+  const { status, code, retryAfterMs } = failure.details;
+  return { kind: failure.kind, status, code, retryAfterMs, retryable: worthRetrying(failure) };
+}
 
 /** Reads a `Retry-After` header (seconds or an HTTP date) as milliseconds from now. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
@@ -131,18 +181,24 @@ function fetchFailure(error: unknown): AttemptFailure {
 
 async function statusFailure(response: Response): Promise<AttemptFailure> {
   let detail = response.statusText || "error";
+  let said: Pick<AttemptDetails, "code" | "retryable"> = {};
   try {
     const text = (await response.text()).slice(0, 2000);
     const body = ErrorBody.safeParse(JSON.parse(text));
-    detail = body.success
-      ? `${body.data.error.code}: ${body.data.error.message}`
-      : text.trim().slice(0, 200);
+    if (body.success) {
+      const { code, message, retryable } = body.data.error;
+      detail = `${code}: ${message}`;
+      said = { code, ...(retryable !== undefined ? { retryable } : {}) };
+    } else {
+      detail = text.trim().slice(0, 200);
+    }
   } catch {
     // Not JSON: keep the status text.
   }
   const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
   return new AttemptFailure("status", detail, {
     status: response.status,
+    ...said,
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
   });
 }
@@ -288,9 +344,7 @@ export function createServerBClient(options: ServerBClientOptions): ServerBClien
         signal,
         classify: (error) => {
           if (!(error instanceof AttemptFailure) || !mayRetry()) return { retry: false };
-          const retry = error.kind === "refused" || error.kind === "reset" ||
-            (error.kind === "status" && RETRYABLE_STATUS.has(error.details.status!));
-          return { retry, afterMs: error.details.retryAfterMs };
+          return { retry: worthRetrying(error), afterMs: error.details.retryAfterMs };
         },
         onRetry: (error, n, delayMs) => {
           options.log?.warn("retrying Server B", {

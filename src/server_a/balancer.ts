@@ -1,8 +1,10 @@
 /**
  * Several Server Bs behind one {@linkcode ServerBClient}: round robin over the healthy ones,
  * periodic health checks, a circuit breaker per Server B that opens after repeated failures and
- * lets a probe through after a cool-down, and failover to another Server B for any failure that
- * happened before text reached the caller.
+ * lets a probe through after a cool-down, and failover to another Server B, before text reached
+ * the caller, for the failures one Server B would retry (a connection that failed, a Server B's
+ * own overload, a rate limit with `Retry-After`), never for a provider failure Server B already
+ * retried: every Server B would call the same provider again.
  * @module
  */
 import type { Config } from "../config.ts";
@@ -14,6 +16,7 @@ import {
   createServerBClientFromConfig,
   type ServerBClient,
   type ServerBClientOptions,
+  serverBFailure,
 } from "./b_client.ts";
 
 /** A circuit breaker's state. */
@@ -45,6 +48,8 @@ export interface BalancerOptions {
   healthIntervalMs?: number;
   /** Base of the backoff once every Server B has been tried (default 200 ms). */
   baseDelayMs?: number;
+  /** Bound on all attempts and waits of one request (default none). */
+  deadlineMs?: number;
   log?: Logger | undefined;
 }
 
@@ -68,18 +73,16 @@ interface Backend {
 }
 
 const FAILOVER_KINDS = new Set(["refused", "reset", "unreachable", "truncated"]);
-const FAILOVER_STATUS = new Set([429, 502, 503, 504]);
 
 /** Whether an error says this Server B failed (as opposed to the request being bad). */
 function backendFault(error: unknown): { fault: boolean; failover: boolean } {
-  if (!(error instanceof UpstreamError)) return { fault: false, failover: false };
-  const kind = (error.cause as { kind?: string } | undefined)?.kind;
-  const status = error.options.status;
+  const failure = serverBFailure(error);
+  if (!failure) return { fault: false, failover: false };
+  const { kind, status } = failure;
   if (kind === "status") {
-    const failover = status !== undefined && FAILOVER_STATUS.has(status);
-    return { fault: failover || (status ?? 0) >= 500, failover };
+    return { fault: failure.retryable || (status ?? 0) >= 500, failover: failure.retryable };
   }
-  if (kind !== undefined && FAILOVER_KINDS.has(kind)) return { fault: true, failover: true };
+  if (FAILOVER_KINDS.has(kind)) return { fault: true, failover: true };
   return { fault: kind === "timeout" || kind === "certificate", failover: false };
 }
 
@@ -201,13 +204,18 @@ export function createBalancedServerBClient(options: BalancerOptions): BalancedS
         }
       }, {
         attempts,
-        deadline: Number.POSITIVE_INFINITY,
+        deadline: options.deadlineMs === undefined
+          ? Number.POSITIVE_INFINITY
+          : Date.now() + options.deadlineMs,
         baseDelayMs: options.baseDelayMs ?? 200,
         signal,
         classify: (error) => {
           if (!backendFault(error).failover || !mayFailover()) return { retry: false };
+          const failure = serverBFailure(error);
           const untried = backends.some((b) => !tried.has(b) && b.circuit !== "open");
-          return { retry: true, ...(untried ? { afterMs: 0 } : {}) };
+          const providers = failure?.code?.startsWith("provider_") ?? false;
+          if (untried && !providers) return { retry: true, afterMs: 0 };
+          return { retry: true, afterMs: failure?.retryAfterMs };
         },
         onRetry: (error, attempt, delayMs) =>
           log?.warn("failing over to another Server B", {
@@ -307,6 +315,7 @@ export function createServerBPool(
       createServerBClientFromConfig(config, log, { ...clientOptions, url, attempts: 1 })
     ),
     attempts: config.RETRY_ATTEMPTS,
+    deadlineMs: config.TIMEOUT_SECONDS * 1000 * config.RETRY_ATTEMPTS,
     log,
     ...overrides,
   });

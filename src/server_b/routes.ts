@@ -146,12 +146,7 @@ export function createServerBHandler(
                 if (signal.aborted) return controller.close();
                 const failure = providerFailure(error);
                 log.warn("stream failed", { code: failure.code, error: failure.message });
-                controller.enqueue(
-                  sseEvent(
-                    { error: { code: failure.code, message: failure.message } },
-                    STREAM_EVENTS.error,
-                  ),
-                );
+                controller.enqueue(sseEvent(failure.body(), STREAM_EVENTS.error));
                 controller.close();
               }
             },

@@ -1,6 +1,7 @@
 /**
  * Server B's core, free of HTTP and MCP: answers a {@linkcode ProcessRequest} with the provider,
- * retries the provider (the only layer that does), and records what it received.
+ * retries the provider (the only layer that does, so a failure says how many calls it made), and
+ * records what it received.
  * @module
  */
 import { isoNow } from "../clock.ts";
@@ -62,6 +63,11 @@ function abandoned(reason: unknown, partialText: string): Error {
   return new Error(
     `Stream ended early: ${why} after ${partialText.length} characters of the answer`,
   );
+}
+
+/** `error`, saying how many provider calls were made when it is a provider's. */
+function counted(error: unknown, calls: number): unknown {
+  return error instanceof ProviderError ? error.afterAttempts(calls) : error;
 }
 
 /**
@@ -206,8 +212,10 @@ export function createAiService(options: AiServiceOptions): AiService {
       refuseWhenUnrecordable();
       const started = performance.now();
       const model = request.model ?? defaults.model;
+      let calls = 0;
       try {
         const completion = await withRetries(async () => {
+          calls++;
           const attempt = attemptSignal(signal);
           try {
             return await provider.complete(toCompletionRequest(request, attempt.signal));
@@ -218,7 +226,7 @@ export function createAiService(options: AiServiceOptions): AiService {
         return (await record(request, model, started, { completion }))!;
       } catch (error) {
         if (error instanceof HttpError) throw error;
-        const e = normalise(error, signal);
+        const e = counted(normalise(error, signal), calls);
         await record(request, model, started, { error: e });
         throw e;
       }
@@ -235,8 +243,10 @@ export function createAiService(options: AiServiceOptions): AiService {
         await record(request, model, started, { error, partialText });
       };
       let attempt: ReturnType<typeof attemptSignal> | undefined;
+      let calls = 0;
       try {
         const first = await withRetries(async () => {
+          calls++;
           attempt?.clear();
           attempt = attemptSignal(signal);
           iterator = provider.stream(toCompletionRequest(request, attempt.signal))
@@ -259,7 +269,7 @@ export function createAiService(options: AiServiceOptions): AiService {
         }
       } catch (error) {
         if (error instanceof HttpError) throw error;
-        const e = normalise(error, signal);
+        const e = counted(normalise(error, signal), calls);
         await recordFailure(signal?.aborted ? abandoned(signal.reason, partialText) : e);
         throw e;
       } finally {

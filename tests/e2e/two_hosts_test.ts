@@ -5,9 +5,17 @@
  * @module
  */
 import type { TestReport } from "../../src/commands/test.ts";
-import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { type LoggedChild, startUntilLog } from "../_child.ts";
-import { createTwoHosts, type Host, netnsUnavailable, type TwoHosts } from "../_netns.ts";
+import {
+  createTwoHosts,
+  type Host,
+  lockPath,
+  namespaceName,
+  netnsUnavailable,
+  sweepStale,
+  type TwoHosts,
+} from "../_netns.ts";
 import { hasOpenssl, makeTestCerts } from "../_tls.ts";
 
 const unavailable = await netnsUnavailable() ??
@@ -160,6 +168,69 @@ Deno.test({
       assert(!b.logs.join("\n").includes(token), "Server B never logs the token");
     } finally {
       await Deno.remove(certs.dir, { recursive: true });
+    }
+  },
+});
+
+async function namespaces(): Promise<string[]> {
+  const out = await new Deno.Command("ip", { args: ["netns", "list"], stdout: "piped" }).output();
+  return decoder.decode(out.stdout).split("\n").map((line) => line.split(" ")[0]!);
+}
+
+async function flock(args: string[]): Promise<Deno.CommandStatus> {
+  return await new Deno.Command("flock", { args, stderr: "null" }).output();
+}
+
+Deno.test({
+  name:
+    `two hosts: the stale sweep removes the namespaces of a run that is gone, never of a live one${skip}`,
+  ignore: unavailable !== undefined,
+  async fn() {
+    // PIDs above pid_max (32768 here): as from runs in other PID namespaces, invisible in /proc.
+    const hex = () => crypto.randomUUID().slice(0, 8);
+    const live = `99999-${hex()}`;
+    const dead = `99998-${hex()}`;
+    const lockless = `99997-${hex()}`;
+    const names = [live, dead, lockless].map((run) => namespaceName(run, 0, "a"));
+    await Deno.mkdir(lockPath(live).replace(/\/[^/]+$/, ""), { recursive: true });
+    // The live run: a process of its own, in its own PID namespace, holding the run's lock.
+    const owner = new Deno.Command("unshare", {
+      args: ["--pid", "--fork", "--kill-child", "flock", "-x", lockPath(live), "sleep", "600"],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      while ((await flock(["-n", "-x", lockPath(live), "true"])).success) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert((await flock(["-x", lockPath(dead), "true"])).success, "the dead run's lock");
+      for (const name of names) {
+        const add = await new Deno.Command("ip", { args: ["netns", "add", name] }).output();
+        assert(add.success, `ip netns add ${name}`);
+      }
+
+      const swept = await sweepStale();
+      assertEquals(swept.filter((n) => names.includes(n)).sort(), [names[1], names[2]].sort());
+      const left = await namespaces();
+      assert(left.includes(names[0]!), "the live run's namespace was removed");
+      assert(!left.includes(names[1]!) && !left.includes(names[2]!));
+      await assertRejects(() => Deno.stat(lockPath(dead)), Deno.errors.NotFound);
+
+      owner.kill("SIGKILL");
+      await owner.status;
+      assertEquals((await sweepStale()).filter((n) => names.includes(n)), [names[0]]);
+      assert(!(await namespaces()).includes(names[0]!));
+    } finally {
+      try {
+        owner.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      await owner.status;
+      for (const name of names) {
+        await new Deno.Command("ip", { args: ["netns", "del", name], stderr: "null" }).output();
+      }
+      for (const run of [live, dead, lockless]) await Deno.remove(lockPath(run)).catch(() => {});
     }
   },
 });

@@ -82,14 +82,15 @@ export function answerFor(message: string, n = 1): ProcessResponse {
   };
 }
 
-/** A JSON error answer as Server B sends it. */
+/** A JSON error answer as Server B sends it; `advice` adds `retryable` and `attempts`. */
 export function errorAnswer(
   status: number,
   code: string,
   message: string,
   headers: Record<string, string> = {},
+  advice: { retryable?: boolean; attempts?: number } = {},
 ): Response {
-  return Response.json({ error: { code, message } }, { status, headers });
+  return Response.json({ error: { code, message, ...advice } }, { status, headers });
 }
 
 /** An SSE answer made of `events` (`[event name or "", data]`), optionally cut short. */

@@ -1,5 +1,6 @@
 import { UpstreamError } from "../../src/errors.ts";
 import {
+  answerRetryable,
   createServerBClient,
   parseRetryAfter,
   type ServerBClientOptions,
@@ -42,17 +43,60 @@ Deno.test("createServerBClient() sends no Authorization header without a token",
   }
 });
 
-Deno.test("createServerBClient() retries 502/503/504 and then succeeds", async (t) => {
-  for (const status of [502, 503, 504]) {
-    await t.step(`${status} then 200`, async () => {
+Deno.test("createServerBClient() retries only what Server B did not retry already", async (t) => {
+  const cases: [string, () => Response, boolean][] = [
+    [
+      "503 of its own overload",
+      () => errorAnswer(503, "unavailable", "busy", {}, { retryable: true }),
+      true,
+    ],
+    ["503 from a Server B that does not say", () => errorAnswer(503, "unavailable", "busy"), true],
+    [
+      "429 with Retry-After",
+      () => errorAnswer(429, "rate_limited", "slow", { "retry-after": "0" }),
+      true,
+    ],
+    [
+      "502 it marks retryable",
+      () => errorAnswer(502, "provider_error", "x", {}, { retryable: true }),
+      true,
+    ],
+    [
+      "502 after it retried the provider",
+      () => errorAnswer(502, "provider_unavailable", "down", {}, { retryable: false, attempts: 3 }),
+      false,
+    ],
+    [
+      "502 provider_auth",
+      () => errorAnswer(502, "provider_auth", "bad key", {}, { retryable: false, attempts: 1 }),
+      false,
+    ],
+    [
+      "502 from a Server B that does not say",
+      () => errorAnswer(502, "provider_unavailable", "down"),
+      false,
+    ],
+    [
+      "504 provider_timeout",
+      () => errorAnswer(504, "provider_timeout", "slow", {}, { retryable: false, attempts: 3 }),
+      false,
+    ],
+    [
+      "429 without Retry-After",
+      () => errorAnswer(429, "provider_rate_limit", "slow", {}, { retryable: false }),
+      false,
+    ],
+  ];
+  for (const [name, failure, retried] of cases) {
+    await t.step(`${name}: ${retried ? "retried" : "not retried"}`, async () => {
       await using b = await startFakeB((_req, n) =>
-        n === 1 ? errorAnswer(status, "unavailable", "busy") : Response.json(answerFor("x", n))
+        n === 1 ? failure() : Response.json(answerFor("x", n))
       );
       const c = client(b.url);
       try {
-        const answer = await c.process({ message: "x" });
-        assertEquals(answer.messageId, "m-2");
-        assertEquals(b.requests.length, 2);
+        if (retried) assertEquals((await c.process({ message: "x" })).messageId, "m-2");
+        else await assertRejects(() => c.process({ message: "x" }), UpstreamError);
+        assertEquals(b.requests.length, retried ? 2 : 1);
       } finally {
         c.close();
       }
@@ -60,12 +104,23 @@ Deno.test("createServerBClient() retries 502/503/504 and then succeeds", async (
   }
 });
 
+Deno.test("answerRetryable() follows Server B's word, and is conservative without it", () => {
+  assertEquals(answerRetryable({ status: 502, retryable: false }), false);
+  assertEquals(answerRetryable({ status: 502 }), false);
+  assertEquals(answerRetryable({ status: 504 }), false);
+  assertEquals(answerRetryable({ status: 503 }), true);
+  assertEquals(answerRetryable({ status: 503, retryable: false }), false);
+  assertEquals(answerRetryable({ status: 429 }), false);
+  assertEquals(answerRetryable({ status: 429, retryAfterMs: 1000 }), true);
+  assertEquals(answerRetryable({ status: 429, retryAfterMs: 1000, retryable: true }), true);
+});
+
 Deno.test("createServerBClient() calls onRetry with the reason of each retry", async () => {
   await using b = await startFakeB((_req, n) =>
     n === 1
       ? errorAnswer(503, "unavailable", "busy")
       : n === 2
-      ? errorAnswer(429, "rate_limited", "slow down")
+      ? errorAnswer(429, "rate_limited", "slow down", { "retry-after": "0" })
       : Response.json(answerFor("x", n))
   );
   const reasons: string[] = [];

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
-import { UpstreamError } from "../../src/errors.ts";
+import { ProviderError, UpstreamError } from "../../src/errors.ts";
 import type {
   Completion,
   CompletionRequest,
@@ -291,6 +291,74 @@ Deno.test("createBalancedServerBClient() does not fail over a request Server B r
       "HTTP 400",
     );
     assertEquals(balanced.backends().map((b) => b.failed), [0, 0]);
+  } finally {
+    balanced.close();
+  }
+});
+
+/** A provider that is always unavailable, counting its calls. */
+function downProvider() {
+  const counter = { calls: 0 };
+  const fail = () => {
+    counter.calls++;
+    return new ProviderError("unavailable", "The mock provider is unavailable");
+  };
+  const provider: Provider = {
+    name: "mock",
+    defaultModel: "mock-model",
+    complete: () => Promise.reject(fail()),
+    // deno-lint-ignore require-yield
+    async *stream(): AsyncIterable<StreamChunk> {
+      throw fail();
+    },
+    models: () => ["mock-model"],
+    status: () => ({ configured: true }),
+  };
+  return Object.assign(counter, { provider });
+}
+
+Deno.test("createBalancedServerBClient() does not fail over a provider failure Server B retried", async (t) => {
+  const providers = [downProvider(), downProvider()];
+  await using b1 = await startTestServerB({ RETRY_ATTEMPTS: "3" }, providers[0]!);
+  await using b2 = await startTestServerB({ RETRY_ATTEMPTS: "3" }, providers[1]!);
+  const balanced = createBalancedServerBClient({
+    backends: [client(b1.url), client(b2.url)],
+    attempts: 3,
+    healthIntervalMs: 0,
+  });
+  try {
+    for (const stream of [false, true]) {
+      await t.step(stream ? "stream" : "process", async () => {
+        const before = providers[0]!.calls + providers[1]!.calls;
+        await assertRejects(
+          () =>
+            stream
+              ? balanced.stream({ message: "x" }, () => {})
+              : balanced.process({ message: "x" }),
+          UpstreamError,
+          "HTTP 502 (provider_unavailable",
+        );
+        assertEquals(providers[0]!.calls + providers[1]!.calls - before, 3);
+      });
+    }
+  } finally {
+    balanced.close();
+  }
+});
+
+Deno.test("createBalancedServerBClient() fails over Server B's own overload at once", async () => {
+  await using b1 = await startTestServerB();
+  await using b2 = await startTestServerB();
+  b1.service.ledger.problem = () => "the disk is full";
+  const balanced = createBalancedServerBClient({
+    backends: [client(b1.url), client(b2.url)],
+    attempts: 3,
+    healthIntervalMs: 0,
+  });
+  try {
+    const answer = await balanced.process({ message: "x" });
+    assertMatch(answer.aiResponse, /You said: 'x'/);
+    assertEquals(balanced.backends().map((b) => [b.failed, b.served]), [[1, 0], [0, 1]]);
   } finally {
     balanced.close();
   }

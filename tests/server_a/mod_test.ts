@@ -6,6 +6,7 @@ import { baseEnv, RUN_ARGS, startTestServerB, testConfig } from "../_helpers.ts"
 import { startServerA } from "../../src/server_a/mod.ts";
 import { startHttpServerA, type ToolAnswer } from "./_server_a.ts";
 import { answerFor, freePort, startFakeB } from "./_fake_b.ts";
+import { startFakeOpenAI } from "../fakes/openai_server.ts";
 
 const text = (answer: ToolAnswer) => answer.content.map((c) => c.text ?? "").join("");
 
@@ -189,5 +190,97 @@ Deno.test("startServerA() reaches Server B through fetch when a proxy variable i
         await serverA.finished;
       }
     });
+  }
+});
+
+const OPENAI_KEY = "sk-test-key-0123456789abcdef";
+
+/**
+ * MCP client -> Server A -> Server B -> the fake OpenAI, all over HTTP, with RETRY_ATTEMPTS 3 on
+ * both servers; Server B holds `key` (the fake accepts only OPENAI_KEY).
+ */
+async function throughServerA(key = OPENAI_KEY) {
+  const stack = new AsyncDisposableStack();
+  try {
+    const fake = stack.use(await startFakeOpenAI({ apiKey: OPENAI_KEY }));
+    const serverB = stack.use(
+      await startTestServerB({
+        AI_PROVIDER: "openai",
+        OPENAI_API_KEY: key,
+        OPENAI_BASE_URL: `${fake.url}/v1`,
+        RETRY_ATTEMPTS: "3",
+        TIMEOUT_SECONDS: "10",
+      }),
+    );
+    const serverA = stack.use(
+      await startHttpServerA({
+        SERVER_B_URL: serverB.url,
+        MCPCOMM_DB: ":memory:",
+        RETRY_ATTEMPTS: "3",
+        TIMEOUT_SECONDS: "10",
+      }),
+    );
+    const client = new Client({ name: "retry-layers", version: "0.0.0" });
+    await client.connect(new StreamableHTTPClientTransport(serverA.mcpUrl));
+    stack.defer(() => client.close());
+    const send = async (message: string, stream: boolean) =>
+      (await client.callTool(
+        { name: "send_message_to_ai", arguments: { message } },
+        undefined,
+        stream ? { onprogress: () => {} } : undefined,
+      )) as ToolAnswer;
+    return { fake, serverB, send, [Symbol.asyncDispose]: () => stack.disposeAsync() };
+  } catch (error) {
+    await stack.disposeAsync();
+    throw error;
+  }
+}
+
+Deno.test("send_message_to_ai retries a failing provider in one layer: Server B's", async (t) => {
+  await using rig = await throughServerA();
+  for (const stream of [false, true]) {
+    const path = stream ? "/stream" : "/process";
+    await t.step(`provider 503 always: 3 provider calls, not 9 (${path})`, async () => {
+      const before = rig.fake.calls.length;
+      rig.fake.plan(...Array.from({ length: 9 }, () => ({ status: 503 })));
+      const answer = await rig.send("still there?", stream);
+      assertEquals(answer.isError, true);
+      assertMatch(text(answer), /HTTP 502 \(provider_unavailable: /);
+      assertEquals(rig.fake.calls.length - before, 3);
+    });
+  }
+});
+
+Deno.test("send_message_to_ai does not retry a provider_auth failure anywhere", async (t) => {
+  await using rig = await throughServerA("sk-wrong-key-0123456789abcdef");
+  for (const stream of [false, true]) {
+    await t.step(stream ? "/stream" : "/process", async () => {
+      const before = rig.fake.calls.length;
+      const answer = await rig.send("let me in", stream);
+      assertEquals(answer.isError, true);
+      assertMatch(text(answer), /HTTP 502 \(provider_auth: /);
+      assertEquals(rig.fake.calls.length - before, 1);
+    });
+  }
+});
+
+Deno.test("send_message_to_ai retries Server B's own overload (503), with one provider call", async (t) => {
+  await using rig = await throughServerA();
+  const ledger = rig.serverB.service.ledger;
+  const problem = ledger.problem.bind(ledger);
+  try {
+    for (const stream of [false, true]) {
+      await t.step(stream ? "/stream" : "/process", async () => {
+        const before = rig.fake.calls.length;
+        let refusals = 1;
+        ledger.problem = () => refusals-- > 0 ? "the disk is full" : problem();
+        const answer = await rig.send("busy?", stream);
+        assert(!answer.isError, text(answer));
+        assertEquals(refusals, -1, "Server B was asked twice");
+        assertEquals(rig.fake.calls.length - before, 1);
+      });
+    }
+  } finally {
+    ledger.problem = problem;
   }
 });
