@@ -68,6 +68,7 @@ export function parseCommandLine(command: Command, args: string[]): ParsedComman
   for (const [flag, name] of Object.entries(command.settingFlags)) {
     const value = (parsed.values as Record<string, unknown>)[flag];
     if (typeof value === "string") settings[name] = value;
+    else if (value === true) settings[name] = "true";
     else if (Array.isArray(value)) settings[name] = value.join(",");
   }
   return {

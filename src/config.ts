@@ -136,6 +136,11 @@ export const SETTINGS = {
     "Shared secret between the machines (Bearer token)",
     true,
   ),
+  MCPCOMM_INSECURE_NO_AUTH: setting(
+    z.stringbool().default(false),
+    "true or false",
+    "Let Server B serve openai/bedrock on a non-loopback address without MCPCOMM_AUTH_TOKEN",
+  ),
   MCP_ALLOWED_HOSTS: setting(
     list.optional(),
     "comma-separated host names",

@@ -7,7 +7,6 @@
  * share a file.
  * @module
  */
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { clearImmediate, setImmediate } from "node:timers";
@@ -468,7 +467,8 @@ function openDatabase(path: string, sync: LedgerSync): DatabaseSync {
   };
   if (path !== MEMORY_DB) {
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      makePrivateDirectory(dirname(path));
+      makePrivateFiles(path);
     } catch (error) {
       fail(error);
     }
@@ -505,6 +505,60 @@ function openDatabase(path: string, sync: LedgerSync): DatabaseSync {
       // already failing; the first error is the one to report
     }
     return fail(error);
+  }
+}
+
+/** Whether file modes apply (not on Windows). */
+const POSIX = Deno.build.os !== "windows";
+
+/**
+ * Creates `dir` and its missing parents with mode 0700 whatever the umask; a directory that
+ * already exists is left as it is (it may be the user's own).
+ */
+function makePrivateDirectory(dir: string): void {
+  const missing: string[] = [];
+  for (let at = dir; !exists(at); at = dirname(at)) {
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const at of missing) {
+    try {
+      Deno.mkdirSync(at, { mode: 0o700 });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      continue;
+    }
+    if (POSIX) Deno.chmodSync(at, 0o700);
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
+ * Creates the database file with mode 0600 before SQLite opens it (SQLite gives its `-wal` and
+ * `-shm` files the database file's mode), and narrows an existing database and its `-wal`/`-shm`
+ * files to 0600: they hold message texts.
+ */
+function makePrivateFiles(path: string): void {
+  Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 }).close();
+  if (!POSIX) return;
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    let mode: number | null;
+    try {
+      mode = Deno.statSync(file).mode;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue;
+      throw error;
+    }
+    if (mode !== null && (mode & 0o777) !== 0o600) Deno.chmodSync(file, 0o600);
   }
 }
 

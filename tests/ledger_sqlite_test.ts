@@ -548,3 +548,53 @@ Deno.test("openSqliteLedger() syncs at every commit by default, at checkpoints w
     ledger.close();
   }
 });
+
+/** Opens a ledger at `path` under umask 000, records 5 entries, prints the modes of its files. */
+const UMASK_CHILD = `
+const { openSqliteLedger } = await import(Deno.args[1]);
+const path = Deno.args[0];
+const mode = (file) => (Deno.statSync(file).mode & 0o777).toString(8);
+const ledger = openSqliteLedger({ path, maxEntries: 100 });
+const opened = mode(path);
+for (let i = 0; i < 5; i++) {
+  await ledger.record({ messageId: "m" + i, timestamp: new Date().toISOString(), message: "text",
+    aiResponse: "answer", model: "gpt-4", provider: "mock", status: "success",
+    usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 }, estimatedCost: 0,
+    responseTime: 0.1 });
+}
+console.log(JSON.stringify([opened, ...[path, path + "-wal", path + "-shm"].map(mode)]));
+ledger.close();
+`;
+
+async function underUmask000(path: string): Promise<string[]> {
+  const module = new URL("../src/ledger_sqlite.ts", import.meta.url).href;
+  const output = await new Deno.Command("sh", {
+    args: [
+      "-c",
+      'umask 000 && exec "$0" eval "$1" "$2" "$3"',
+      Deno.execPath(),
+      UMASK_CHILD,
+      path,
+      module,
+    ],
+    stderr: "inherit",
+  }).output();
+  assertEquals(output.code, 0);
+  return JSON.parse(new TextDecoder().decode(output.stdout));
+}
+
+Deno.test({
+  name: "openSqliteLedger() keeps its folder 0700 and its files 0600 whatever the umask",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const base = Deno.makeTempDirSync({ prefix: "mcpcomm-ledger-" });
+    const path = `${base}/data/mcpcomm/server-b.db`;
+    const mode = (file: string) => (Deno.statSync(file).mode! & 0o777).toString(8);
+    assertEquals(await underUmask000(path), ["600", "600", "600", "600"]);
+    assertEquals([mode(`${base}/data`), mode(`${base}/data/mcpcomm`)], ["700", "700"]);
+    assertEquals(mode(base), "700", "a folder that already existed keeps its mode");
+
+    Deno.chmodSync(path, 0o644);
+    assertEquals(await underUmask000(path), ["600", "600", "600", "600"]);
+  },
+});

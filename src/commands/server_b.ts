@@ -27,6 +27,8 @@ Flags:
   --auth-token TOKEN   Require Authorization: Bearer TOKEN on every route but /health and
                        /health/ready (MCPCOMM_AUTH_TOKEN; the environment is safer: flags
                        show in ps)
+  --insecure-no-auth   Serve openai/bedrock on a non-loopback address without a token
+                       (MCPCOMM_INSECURE_NO_AUTH; refused otherwise)
   --db PATH            Ledger database (MCPCOMM_DB; default server-b.db in the user's data
                        directory, e.g. ~/.local/share/mcpcomm; :memory: keeps none)
   --db-sync MODE       full: sync each ledger commit to disk (default); normal: faster, but
@@ -44,6 +46,7 @@ Every other setting comes from the environment or .env; see .env.example.`,
     db: { type: "string" },
     "db-sync": { type: "string" },
     "auth-token": { type: "string" },
+    "insecure-no-auth": { type: "boolean" },
   },
   settingFlags: {
     host: "HTTP_HOST",
@@ -54,6 +57,7 @@ Every other setting comes from the environment or .env; see .env.example.`,
     db: "MCPCOMM_DB",
     "db-sync": "MCPCOMM_DB_SYNC",
     "auth-token": "MCPCOMM_AUTH_TOKEN",
+    "insecure-no-auth": "MCPCOMM_INSECURE_NO_AUTH",
   },
   async run({ config, flags, signal, dataDir }) {
     if (flags.mcp !== undefined && flags.mcp !== "stdio") {

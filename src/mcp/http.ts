@@ -30,7 +30,7 @@ import {
   requireJsonContentType,
 } from "./guards.ts";
 import { LegacySseTransport } from "./legacy_sse.ts";
-import { newSessionId, type SessionEntry, SessionTable } from "./sessions.ts";
+import { newSessionId, type SessionEntry, type SessionLimit, SessionTable } from "./sessions.ts";
 
 /** The paths this handler answers. */
 export const MCP_HTTP_PATHS: readonly string[] = ["/mcp", "/sse", "/messages"];
@@ -47,6 +47,8 @@ export interface McpHttpOptions {
   /** The hostname the server bound, for the loopback-only Host rule. */
   bindHost: string;
   log: Logger;
+  /** The MCP_MAX_SESSIONS cap shared with the server's other transports (WebSocket). */
+  sessionLimit?: SessionLimit | undefined;
   /** A limiter shared with the server's other routes; by default one of its own. */
   rateLimiter?: RateLimiter | undefined;
 }
@@ -150,6 +152,7 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
   const sessions = new SessionTable<Live>({
     idleMs: config.MCP_SESSION_IDLE_MINUTES * 60_000,
     maxSessions: config.MCP_MAX_SESSIONS,
+    limit: options.sessionLimit,
     close: async (live, id, reason) => {
       log.debug("MCP session closed", { session: id.slice(0, 8), transport: live.kind, reason });
       endCalls(live);

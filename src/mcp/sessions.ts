@@ -12,6 +12,49 @@ export function newSessionId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/**
+ * One cap on live sessions shared by every transport of a server (Streamable HTTP, legacy SSE,
+ * WebSocket): each transport registers how many sessions it holds, and a new one is refused with
+ * 503 and `Retry-After` once their sum reaches `max`.
+ */
+export class SessionLimit {
+  readonly max: number;
+  readonly #holders = new Set<{ count: () => number; retryAfterMs?: () => number | undefined }>();
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  /** Counts `count()` sessions against the cap; `retryAfterMs` tells when one may end. */
+  track(count: () => number, retryAfterMs?: () => number | undefined): void {
+    this.#holders.add(retryAfterMs ? { count, retryAfterMs } : { count });
+  }
+
+  /** Sessions held now, over every transport. */
+  get used(): number {
+    let used = 0;
+    for (const holder of this.#holders) used += holder.count();
+    return used;
+  }
+
+  /** Throws 503 with `Retry-After` when no place is left; the caller takes the place at once. */
+  check(): void {
+    if (this.used < this.max) return;
+    let soonest: number | undefined;
+    for (const holder of this.#holders) {
+      const ms = holder.retryAfterMs?.();
+      if (ms !== undefined) soonest = Math.min(soonest ?? ms, ms);
+    }
+    const seconds = Math.min(3600, Math.max(1, Math.ceil((soonest ?? 60_000) / 1000)));
+    throw new HttpError(
+      503,
+      "unavailable",
+      `Too many MCP sessions (the limit is ${this.max}); retry in ${seconds} s`,
+      { "retry-after": String(seconds) },
+    );
+  }
+}
+
 /** One live session as the table keeps it. */
 export interface SessionEntry<T> {
   readonly id: string;
@@ -26,8 +69,10 @@ export interface SessionEntry<T> {
 export interface SessionTableOptions<T> {
   /** A session with no open stream and no request for this long is closed. */
   idleMs: number;
-  /** Most sessions at once. */
+  /** Most sessions at once, over this table and every other holder of `limit`. */
   maxSessions: number;
+  /** A cap shared with the server's other transports; by default one of the table's own. */
+  limit?: SessionLimit | undefined;
   /** Closes a session's resources (its MCP server and transport). */
   close: (value: T, id: string, reason: "expired" | "closed") => Promise<void>;
   /** The clock (tests). */
@@ -42,6 +87,7 @@ export class SessionTable<T> {
   readonly #entries = new Map<string, SessionEntry<T>>();
   readonly #options: SessionTableOptions<T>;
   readonly #now: () => number;
+  readonly #limit: SessionLimit;
   #reserved = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -49,6 +95,8 @@ export class SessionTable<T> {
   constructor(options: SessionTableOptions<T>) {
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
+    this.#limit = options.limit ?? new SessionLimit(options.maxSessions);
+    this.#limit.track(() => this.#entries.size + this.#reserved, () => this.#retryAfterMs());
   }
 
   /** Sessions alive now. */
@@ -62,15 +110,7 @@ export class SessionTable<T> {
    */
   reserve(): () => void {
     if (this.#closed) throw new HttpError(503, "unavailable", "The server is shutting down");
-    if (this.#entries.size + this.#reserved >= this.#options.maxSessions) {
-      const seconds = this.#retryAfterSeconds();
-      throw new HttpError(
-        503,
-        "unavailable",
-        `Too many MCP sessions (the limit is ${this.#options.maxSessions}); retry in ${seconds} s`,
-        { "retry-after": String(seconds) },
-      );
-    }
+    this.#limit.check();
     this.#reserved += 1;
     let released = false;
     return () => {
@@ -79,7 +119,7 @@ export class SessionTable<T> {
     };
   }
 
-  #retryAfterSeconds(): number {
+  #retryAfterMs(): number {
     const now = this.#now();
     let soonest = this.#options.idleMs;
     for (const entry of this.#entries.values()) {
@@ -87,7 +127,7 @@ export class SessionTable<T> {
         soonest = Math.min(soonest, entry.lastActive + this.#options.idleMs - now);
       }
     }
-    return Math.min(3600, Math.max(1, Math.ceil(soonest / 1000)));
+    return soonest;
   }
 
   /** Adds a session (after {@linkcode reserve}). */

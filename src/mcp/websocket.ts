@@ -10,6 +10,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { requireBearer } from "../auth.ts";
 import { describeError, HttpError } from "../errors.ts";
 import { checkHostAndOrigin } from "./guards.ts";
+import type { SessionLimit } from "./sessions.ts";
 
 /** The WebSocket subprotocol MCP uses. */
 export const MCP_SUBPROTOCOL = "mcp";
@@ -214,6 +215,8 @@ export interface WebSocketEndpointOptions {
   authToken?: string | undefined;
   /** Largest accepted message; a larger one closes the socket with 1009. */
   maxMessageBytes: number;
+  /** The MCP_MAX_SESSIONS cap, shared with the server's HTTP transports; past it, 503. */
+  sessionLimit: SessionLimit;
 }
 
 /** MCP over WebSocket as a request handler. */
@@ -227,16 +230,23 @@ export interface WebSocketEndpoint {
 }
 
 /**
- * Creates the WebSocket endpoint: the same Host/Origin and token guards as the HTTP routes, the
- * `mcp` subprotocol required, one MCP server per connection, closed with its socket.
+ * Creates the WebSocket endpoint: the same Host/Origin and token guards and session cap as the
+ * HTTP routes, the `mcp` subprotocol required, one MCP server per connection, closed with its
+ * socket.
  * @example
  * ```ts
- * const ws = createWebSocketEndpoint({ createServer, bindHost: "127.0.0.1", maxMessageBytes: 1 << 20 });
+ * const ws = createWebSocketEndpoint({
+ *   createServer,
+ *   bindHost: "127.0.0.1",
+ *   maxMessageBytes: 1 << 20,
+ *   sessionLimit: new SessionLimit(100),
+ * });
  * Deno.serve((request) => new URL(request.url).pathname === "/ws" ? ws.handle(request) : notFound());
  * ```
  */
 export function createWebSocketEndpoint(options: WebSocketEndpointOptions): WebSocketEndpoint {
   const open = new Set<WebSocketServerTransport>();
+  options.sessionLimit.track(() => open.size);
   return {
     async handle(request) {
       if (request.method !== "GET" || !isWebSocketUpgrade(request)) {
@@ -252,6 +262,7 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
       }
       checkHostAndOrigin(request, options);
       requireBearer(request, options.authToken);
+      options.sessionLimit.check();
       const { socket, response } = Deno.upgradeWebSocket(request, { protocol: MCP_SUBPROTOCOL });
       const transport = new WebSocketServerTransport(socket, {
         maxMessageBytes: options.maxMessageBytes,

@@ -10,6 +10,7 @@ import { HttpError } from "../errors.ts";
 import { errorResponse } from "../http.ts";
 import { createLogger } from "../log.ts";
 import { createMcpHttpHandler } from "../mcp/http.ts";
+import { SessionLimit } from "../mcp/sessions.ts";
 import { createWebSocketEndpoint } from "../mcp/websocket.ts";
 import { listen } from "../serve.ts";
 import { createToolboxMcp, type ToolboxOptions } from "./tools.ts";
@@ -64,6 +65,7 @@ export async function startToolbox(
   }
 
   const bindHost = options.host ?? "127.0.0.1";
+  const sessionLimit = new SessionLimit(config.MCP_MAX_SESSIONS);
   const webSocket = createWebSocketEndpoint({
     createServer,
     bindHost,
@@ -71,9 +73,10 @@ export async function startToolbox(
     allowedOrigins: config.MCP_ALLOWED_ORIGINS,
     authToken: config.MCPCOMM_AUTH_TOKEN,
     maxMessageBytes: config.MAX_BODY_BYTES,
+    sessionLimit,
   });
 
-  const mcpHttp = createMcpHttpHandler({ createServer, config, bindHost, log });
+  const mcpHttp = createMcpHttpHandler({ createServer, config, bindHost, log, sessionLimit });
 
   const handle = async (request: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
     const { pathname } = new URL(request.url);

@@ -5,6 +5,7 @@ import { createStyle, formatOutcome } from "../../src/client/format.ts";
 import { ServerRegistry } from "../../src/client/registry.ts";
 import { parseTarget } from "../../src/mcp/targets.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
+import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
 import { MAIN } from "../_helpers.ts";
 import { startTestToolbox } from "../_toolbox.ts";
@@ -240,6 +241,7 @@ Deno.test("broadcast calls every server at once, not one after another", async (
     createServer,
     bindHost: "127.0.0.1",
     maxMessageBytes: 1 << 20,
+    sessionLimit: new SessionLimit(100),
   });
   const served = await serveOnLoopback((request) => ws.handle(request));
   const url = `ws://127.0.0.1:${served.port}/ws`;

@@ -1,6 +1,7 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { assertEquals, assertMatch } from "../_assert.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
+import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createWebSocketEndpoint, MCP_SUBPROTOCOL } from "../../src/mcp/websocket.ts";
 import { serveOnLoopback } from "../_serve.ts";
 
@@ -14,6 +15,7 @@ async function serve() {
     createServer,
     bindHost: "127.0.0.1",
     maxMessageBytes: 4096,
+    sessionLimit: new SessionLimit(100),
   });
   const served = await serveOnLoopback((request) => endpoint.handle(request));
   return {

@@ -13,6 +13,7 @@ import { startTestToolbox } from "../_toolbox.ts";
 import { createLogger, setLogLevel } from "../../src/log.ts";
 import { connectTarget, disconnect, parseTarget, parseTargetList } from "../../src/mcp/targets.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
+import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
 import { Gateway, type GatewayOptions } from "../../src/server_a/gateway.ts";
 import { parsePipelines } from "../../src/server_a/gateway_pipeline.ts";
@@ -77,6 +78,7 @@ async function startCustomUpstream(port = 0) {
     createServer,
     bindHost: "127.0.0.1",
     maxMessageBytes: 1 << 20,
+    sessionLimit: new SessionLimit(100),
   });
   const served = await serveOnLoopback((request) => ws.handle(request), { port });
   return {

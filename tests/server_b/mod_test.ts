@@ -9,7 +9,7 @@ import {
   StreamDelta,
 } from "../../src/wire.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { baseEnv, mcpcommCommand, postJson, readSse, RUN_ARGS } from "../_helpers.ts";
+import { baseEnv, mcpcommCommand, postJson, readSse, RUN_ARGS, runCli } from "../_helpers.ts";
 import { watchStderr } from "./_child.ts";
 
 Deno.test("mcpcomm server-b answers every curl recipe of the seed on the mock provider", async (t) => {
@@ -228,5 +228,46 @@ Deno.test("mcpcomm server-b --provider openai starts without a key and says why 
     child.kill("SIGTERM");
     assertEquals((await child.status).code, 0);
     await stderr.closed;
+  }
+});
+
+Deno.test("mcpcomm server-b refuses a real provider on an open address without a token", async (t) => {
+  const env = { AI_PROVIDER: "openai", OPENAI_API_KEY: "sk-fake-key-for-tests", HTTP_PORT: "0" };
+  await t.step("openai on 0.0.0.0, no token: exit 2 and one line naming the ways out", async () => {
+    const { code, stderr } = await runCli(["server-b"], { env: { ...env, HTTP_HOST: "0.0.0.0" } });
+    assertEquals(code, 2);
+    const lines = stderr.trim().split("\n");
+    assertEquals(lines.length, 1, stderr);
+    for (const way of ["MCPCOMM_AUTH_TOKEN", "--auth-token", "127.0.0.1", "--insecure-no-auth"]) {
+      assert(lines[0]!.includes(way), `${way} missing from: ${stderr}`);
+    }
+  });
+  await t.step("bedrock the same", async () => {
+    const { code } = await runCli(["server-b", "--provider", "bedrock", "--host", "0.0.0.0"], {
+      env,
+    });
+    assertEquals(code, 2);
+  });
+  const starts: [string, string[], Record<string, string>][] = [
+    ["with a token", ["--host", "0.0.0.0"], { MCPCOMM_AUTH_TOKEN: "tok-Zr8Qm2Lx9Vb4Nc7Kd1" }],
+    ["with --insecure-no-auth", ["--host", "0.0.0.0", "--insecure-no-auth"], {}],
+    ["with MCPCOMM_INSECURE_NO_AUTH=true", ["--host", "0.0.0.0"], {
+      MCPCOMM_INSECURE_NO_AUTH: "true",
+    }],
+    ["on 127.0.0.1", ["--host", "127.0.0.1"], {}],
+    ["the mock provider on 0.0.0.0", ["--host", "0.0.0.0", "--provider", "mock"], {}],
+  ];
+  for (const [name, args, extra] of starts) {
+    await t.step(`starts ${name}`, async () => {
+      const child = mcpcommCommand(["server-b", ...args], { env: { ...env, ...extra } }).spawn();
+      const stderr = watchStderr(child.stderr);
+      try {
+        await stderr.url;
+      } finally {
+        child.kill("SIGTERM");
+        assertEquals((await child.status).code, 0, stderr.lines.join("\n"));
+        await stderr.closed;
+      }
+    });
   }
 });

@@ -3,6 +3,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { connectTarget, parseTarget, TargetError } from "../../src/mcp/targets.ts";
 import { startTestToolbox } from "../_toolbox.ts";
+import { initializeBody, postMcp } from "../mcp/_harness.ts";
 
 async function waitFor(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((r) => setTimeout(r, 10));
@@ -137,4 +138,41 @@ Deno.test("startToolbox() /ws drops a message larger than the body limit", async
   await closed.promise;
   assertMatch(await call, /closed/i);
   await waitFor(() => box.webSocketCount === 0);
+});
+
+Deno.test("startToolbox() caps sessions over /ws, /mcp and /sse together (MCP_MAX_SESSIONS)", async () => {
+  await using box = await startTestToolbox("capped", { env: { MCP_MAX_SESSIONS: "3" } });
+  const ws = box.url.replace(/^http/, "ws") + "/ws";
+  const first = await connect(ws);
+  await using _http = await connect(`${box.url}/mcp`);
+  await using _sse = await connect(`${box.url}/sse`);
+  assertEquals(box.sessionCount, 3);
+
+  const handshake = await fetch(`${box.url}/ws`, {
+    headers: {
+      connection: "Upgrade",
+      upgrade: "websocket",
+      "sec-websocket-version": "13",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "sec-websocket-protocol": "mcp",
+    },
+  });
+  assertEquals(handshake.status, 503);
+  const retryAfter = Number(handshake.headers.get("retry-after"));
+  assert(retryAfter >= 1 && retryAfter <= 3600, `Retry-After ${retryAfter}`);
+  assertEquals(handshake.headers.get("content-type"), "application/json");
+  const { error } = await handshake.json();
+  assertEquals(error.code, "unavailable");
+  assertMatch(error.message, /Too many MCP sessions \(the limit is 3\)/);
+  const initialize = await postMcp(box.url, initializeBody());
+  assertEquals(initialize.status, 503);
+  await initialize.body?.cancel();
+  await assertRejects(() => connect(ws), TargetError);
+  assertEquals(box.sessionCount, 3);
+
+  await first.close();
+  await waitFor(() => box.sessionCount === 2);
+  await using again = await connect(ws);
+  assertEquals((await again.listTools()).tools.length, 4);
+  assertEquals(box.sessionCount, 3);
 });
