@@ -11,6 +11,7 @@ import { errorResponse } from "../../src/http.ts";
 import { createLogger, setLogSink } from "../../src/log.ts";
 import { createMcpHttpHandler, type McpHttpHandler } from "../../src/mcp/http.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
+import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
 import { testConfig } from "../_helpers.ts";
 import { serveOnLoopback } from "../_serve.ts";
@@ -116,6 +117,7 @@ export async function startRecordingMcp(): Promise<RecordingMcpServer> {
     createServer,
     bindHost: "127.0.0.1",
     maxMessageBytes: 1 << 20,
+    sessionLimit: new SessionLimit(100),
   });
   const requests: { path: string; headers: Headers }[] = [];
   const served = await serveOnLoopback(async (request, info) => {
