@@ -319,9 +319,38 @@ Deno.test("createMcpHttpHandler() with MCPCOMM_AUTH_TOKEN answers 401 without ec
     });
   }
 
+  await t.step("OAuth discovery and registration get 404 saying to send the token", async () => {
+    for (
+      const [method, path] of [
+        ["GET", "/.well-known/oauth-protected-resource/mcp"],
+        ["GET", "/.well-known/oauth-protected-resource"],
+        ["GET", "/.well-known/oauth-authorization-server"],
+        ["POST", "/register"],
+      ]
+    ) {
+      const response = await fetch(`${url}${path}`, {
+        method,
+        ...(method === "POST"
+          ? { headers: { "content-type": "application/json" }, body: "{}" }
+          : {}),
+      });
+      assertEquals(response.status, 404, path);
+      const text = await response.text();
+      assertMatch(JSON.parse(text).error.message, /no OAuth.*Authorization: Bearer <token>/, path);
+      assert(!text.includes(TOKEN.slice(4, 12)));
+    }
+  });
+
   await t.step("the right token is served, over a real SDK client", async () => {
     await assertServes(url, { authorization: `Bearer ${TOKEN}` });
   });
+});
+
+Deno.test("createMcpHttpHandler() without a token leaves OAuth paths to the server's own 404", async () => {
+  await using server = await startMcpHttp();
+  const response = await fetch(`${server.url}/register`, { method: "POST", body: "{}" });
+  assertEquals(response.status, 404);
+  assertEquals((await errorOf(response)).message, "No route");
 });
 
 Deno.test("createMcpHttpHandler() caps sessions with 503 and Retry-After, then accepts again", async () => {
