@@ -60,14 +60,14 @@ export function checkHostAndOrigin(request: Request, policy: HostPolicy): void {
         403,
         "forbidden",
         `Host ${quote(hostHeader)} is not allowed: this server listens on loopback only; ` +
-          "list the name in MCP_ALLOWED_HOSTS if a proxy forwards it",
+          "list the name in this server's MCP_ALLOWED_HOSTS if a proxy forwards it",
       );
     }
     if (policy.allowedHosts?.length || !isIpLiteral(hostname)) {
       throw new HttpError(
         403,
         "forbidden",
-        `Host ${quote(hostHeader)} is not allowed; list it in MCP_ALLOWED_HOSTS`,
+        `Host ${quote(hostHeader)} is not allowed; list it in this server's MCP_ALLOWED_HOSTS`,
       );
     }
   }
@@ -87,7 +87,7 @@ export function checkHostAndOrigin(request: Request, policy: HostPolicy): void {
   throw new HttpError(
     403,
     "forbidden",
-    `Origin ${quote(origin)} is not allowed; list it in MCP_ALLOWED_ORIGINS`,
+    `Origin ${quote(origin)} is not allowed; list it in this server's MCP_ALLOWED_ORIGINS`,
   );
 }
 

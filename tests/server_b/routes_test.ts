@@ -695,7 +695,12 @@ Deno.test("Server B on a non-loopback bind serves IP hosts and MCP_ALLOWED_HOSTS
   );
   assertEquals((await post("192.168.1.100:8000")).status, 200);
   assertEquals((await post("[fd00::5]:8000")).status, 200);
-  assertEquals((await post("machine-b.lan:8000")).status, 403);
+  const byName = await post("machine-b.lan:8000");
+  assertEquals(byName.status, 403);
+  assertMatch(
+    JSON.parse(byName.body).error.message,
+    /^Host "machine-b\.lan:8000" is not allowed; list it in this server's MCP_ALLOWED_HOSTS$/,
+  );
   assertEquals((await post("192.168.1.100.evil.com:8000")).status, 403);
 
   await using listed = await startTestServerB({
