@@ -27,9 +27,16 @@ export function bearerToken(request: Request): string | undefined {
   return match?.[1];
 }
 
+/** An RFC 7230 quoted-string: `value` in double quotes, `"` and `\\` escaped. */
+function quoted(value: string): string {
+  return `"${value.replace(/["\\]/g, "\\$&")}"`;
+}
+
 /**
  * Throws 401 `unauthorized` unless the request carries `Authorization: Bearer <token>`; does
- * nothing when `token` is unset. The answer never contains the expected or the given token.
+ * nothing when `token` is unset. `WWW-Authenticate` names the problem (RFC 6750 `error` and
+ * `error_description`), so OAuth clients report it instead of starting discovery. The answer
+ * never contains the expected or the given token.
  * @example
  * ```ts
  * requireBearer(request, config.MCPCOMM_AUTH_TOKEN); // throws HttpError(401) on a bad token
@@ -39,13 +46,20 @@ export function requireBearer(request: Request, token: string | undefined): void
   if (!token) return;
   const given = bearerToken(request);
   if (given !== undefined && tokensMatch(given, token)) return;
+  const description = given === undefined
+    ? "Missing bearer token: this server requires MCPCOMM_AUTH_TOKEN"
+    : "Invalid bearer token";
   throw new HttpError(
     401,
     "unauthorized",
     given === undefined
       ? "Missing Authorization: Bearer token (this server requires MCPCOMM_AUTH_TOKEN)"
       : "Invalid bearer token",
-    { "www-authenticate": 'Bearer realm="mcpcomm"' },
+    {
+      "www-authenticate": `Bearer realm="mcpcomm", error="invalid_token", error_description=${
+        quoted(description)
+      }`,
+    },
   );
 }
 

@@ -144,12 +144,12 @@ export const SETTINGS = {
   MCP_ALLOWED_HOSTS: setting(
     list.optional(),
     "comma-separated host names",
-    "Host headers accepted on MCP routes on a non-loopback bind",
+    "Host names accepted besides loopback ones, on MCP routes and Server B's HTTP API",
   ),
   MCP_ALLOWED_ORIGINS: setting(
     list.optional(),
     "comma-separated origins",
-    "Origins accepted on MCP routes",
+    "Origins accepted on MCP routes and Server B's HTTP API",
   ),
   MCP_SESSION_IDLE_MINUTES: setting(
     z.coerce.number().positive().default(30),

@@ -7,6 +7,7 @@ import { permissionFlags } from "../src/build/permissions.ts";
 import { type Config, loadConfig } from "../src/config.ts";
 import type { Provider } from "../src/providers/types.ts";
 import { type RunningServerB, startServerB } from "../src/server_b/mod.ts";
+import { assertEquals } from "./_assert.ts";
 
 /** Settings for tests: loopback, a free port, quick retries. */
 export function testConfig(env: Record<string, string> = {}): Config {
@@ -135,4 +136,43 @@ export function freePort(): number {
     }
   }
   throw new Error("freePort(): no free port between 20000 and 32000");
+}
+
+/**
+ * Parses one `WWW-Authenticate` challenge (RFC 9110): its scheme and its auth-params, quoted
+ * strings unescaped; throws on anything else.
+ */
+export function parseChallenge(header: string): { scheme: string; params: Record<string, string> } {
+  const scheme = header.match(/^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: +|$)/);
+  if (!scheme) throw new Error(`no auth scheme in ${JSON.stringify(header)}`);
+  const params: Record<string, string> = {};
+  const param =
+    /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([!#$%&'*+.^_`|~0-9A-Za-z-]+))[ \t]*(?:,[ \t]*|$)/;
+  let rest = header.slice(scheme[0].length);
+  while (rest !== "") {
+    const match = param.exec(rest);
+    if (!match) throw new Error(`bad auth-param at ${JSON.stringify(rest)}`);
+    params[match[1]!.toLowerCase()] = match[2]?.replace(/\\(.)/g, "$1") ?? match[3]!;
+    rest = rest.slice(match[0].length);
+  }
+  return { scheme: scheme[1]!, params };
+}
+
+/**
+ * Asserts that a 401 answer challenges for a bearer token with `error="invalid_token"` and an
+ * `error_description` naming the problem: a missing token or an invalid one.
+ */
+export function assertBearerChallenge(response: Response, problem: "missing" | "invalid"): void {
+  assertEquals(response.status, 401);
+  const { scheme, params } = parseChallenge(response.headers.get("www-authenticate") ?? "");
+  assertEquals({ scheme, params }, {
+    scheme: "Bearer",
+    params: {
+      realm: "mcpcomm",
+      error: "invalid_token",
+      error_description: problem === "missing"
+        ? "Missing bearer token: this server requires MCPCOMM_AUTH_TOKEN"
+        : "Invalid bearer token",
+    },
+  });
 }

@@ -2,6 +2,7 @@ import { bearerToken, requireBearer, tokensMatch, warnIfExposed } from "../src/a
 import { HttpError } from "../src/errors.ts";
 import { createLogger, setLogSink } from "../src/log.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
+import { assertBearerChallenge, parseChallenge } from "./_helpers.ts";
 
 const TOKEN = "tok-Ab3Cd5Ef7Gh9Ij1Kl";
 
@@ -17,25 +18,33 @@ Deno.test("requireBearer() accepts the right token and refuses others with 401",
     requireBearer(withAuth(), undefined);
   });
   for (
-    const [name, header] of [
-      ["missing", undefined],
-      ["wrong", `Bearer ${TOKEN}x`],
-      ["a prefix of it", `Bearer ${TOKEN.slice(0, -1)}`],
-      ["empty", "Bearer "],
-      ["Basic", `Basic ${TOKEN}`],
-      ["two tokens", `Bearer ${TOKEN} ${TOKEN}`],
+    const [name, header, problem] of [
+      ["missing", undefined, "missing"],
+      ["wrong", `Bearer ${TOKEN}x`, "invalid"],
+      ["a prefix of it", `Bearer ${TOKEN.slice(0, -1)}`, "invalid"],
+      ["empty", "Bearer ", "missing"],
+      ["Basic", `Basic ${TOKEN}`, "missing"],
+      ["two tokens", `Bearer ${TOKEN} ${TOKEN}`, "missing"],
     ] as const
   ) {
-    await t.step(`${name}: 401 without the token in the answer`, async () => {
+    await t.step(`${name}: 401 naming the ${problem} token, without it in the answer`, async () => {
       const error = assertThrows(() => requireBearer(withAuth(header), TOKEN), HttpError);
       const response = (error as HttpError).toResponse();
-      assertEquals(response.status, 401);
-      assertEquals(response.headers.get("www-authenticate"), 'Bearer realm="mcpcomm"');
+      assertBearerChallenge(response, problem);
+      assert(!response.headers.get("www-authenticate")!.includes(TOKEN.slice(3, 10)));
       const body = await response.text();
       assertEquals(JSON.parse(body).error.code, "unauthorized");
       assert(!body.includes(TOKEN.slice(3, 10)), body);
     });
   }
+});
+
+Deno.test("parseChallenge() reads auth-params, quoted strings unescaped", () => {
+  assertEquals(parseChallenge('Bearer realm="a, \\"b\\"", error=invalid_token'), {
+    scheme: "Bearer",
+    params: { realm: 'a, "b"', error: "invalid_token" },
+  });
+  assertThrows(() => parseChallenge('Bearer realm="open'));
 });
 
 Deno.test("tokensMatch() and bearerToken() compare and extract exactly", () => {

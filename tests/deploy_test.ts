@@ -270,6 +270,22 @@ function gatedProvider(gate: Promise<void>): Provider {
   };
 }
 
+/** `GET /config` over TLS to 127.0.0.1:`port` with any `Host`; answers the raw response text. */
+async function getOverTls(port: number, caCert: string, host: string): Promise<string> {
+  const conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [caCert] });
+  try {
+    await conn.write(
+      new TextEncoder().encode(
+        `GET /config HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`,
+      ),
+    );
+    return await new Response(conn.readable).text();
+  } catch (error) {
+    conn.close();
+    throw error;
+  }
+}
+
 Deno.test({
   name:
     `deploy/nginx.conf terminates TLS for Server B and passes SSE through unbuffered${nginxSkip}`,
@@ -279,7 +295,10 @@ Deno.test({
     const gate = Promise.withResolvers<void>();
     const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(certs.caCert)] });
     try {
-      await using b = await startTestServerB({}, { provider: gatedProvider(gate.promise) });
+      await using b = await startTestServerB(
+        { MCP_ALLOWED_HOSTS: "mcp.example.com" },
+        { provider: gatedProvider(gate.promise) },
+      );
       using _release = { [Symbol.dispose]: () => gate.resolve() };
       const [http, https] = [freePort(), freePort()];
       const site = read("nginx.conf")
@@ -304,6 +323,10 @@ Deno.test({
       const redirect = await fetch(`http://127.0.0.1:${http}/health`, { redirect: "manual" });
       await redirect.body?.cancel();
       assertEquals(redirect.status, 301);
+      // nginx forwards the client's Host: the public name passes once listed, as the file says.
+      const caCert = await Deno.readTextFile(certs.caCert);
+      assertMatch(await getOverTls(https, caCert, "mcp.example.com"), /^HTTP\/1\.1 200 /);
+      assertMatch(await getOverTls(https, caCert, "rebound.example.net"), /^HTTP\/1\.1 403 /);
 
       // The provider holds the rest of the answer until the first word has reached us: through a
       // buffering proxy nothing (not even the headers) arrives, and the guard fails the test.

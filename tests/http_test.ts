@@ -1,6 +1,7 @@
 import { HttpError } from "../src/errors.ts";
 import {
   errorResponse,
+  isIpLiteral,
   isLoopbackHost,
   methodNotAllowed,
   pathOf,
@@ -145,11 +146,49 @@ Deno.test("publicUrl() drops credentials, query and fragment", () => {
   assertEquals(publicUrl("https://api.openai.com/v1"), "https://api.openai.com/v1");
 });
 
-Deno.test("isLoopbackHost() knows loopback names and addresses", () => {
-  for (const host of ["localhost", "127.0.0.1", "127.1.2.3", "::1", "[::1]", "a.localhost"]) {
-    assertEquals(isLoopbackHost(host), true, host);
+Deno.test("isLoopbackHost() counts only localhost and loopback IP literals", () => {
+  const loopback = [
+    "localhost",
+    "LOCALHOST",
+    "127.0.0.1",
+    "127.1.2.3",
+    "127.255.255.255",
+    "::1",
+    "[::1]",
+    "[0:0:0:0:0:0:0:1]",
+    "::ffff:127.0.0.1",
+    "[::ffff:7f00:1]",
+  ];
+  for (const host of loopback) assertEquals(isLoopbackHost(host), true, host);
+  const others = [
+    "127.0.0.1.evil.com",
+    "127.evil.com",
+    "127.0.0.1.nip.io",
+    "localhost.evil.com",
+    "localhost.",
+    "a.localhost",
+    "127.0.0.256",
+    "0127.0.0.1",
+    "127.1",
+    "::1%lo",
+    "[::1",
+    "::",
+    "::ffff:10.0.0.1",
+    "0.0.0.0",
+    "10.0.0.1",
+    "example.com",
+    "",
+  ];
+  for (const host of others) assertEquals(isLoopbackHost(host), false, host);
+});
+
+Deno.test("isIpLiteral() knows IPv4 and IPv6 literals from DNS names that look like them", () => {
+  for (const host of ["10.0.0.1", "0.0.0.0", "255.255.255.255", "::", "fd00::1", "[fd00::1]"]) {
+    assertEquals(isIpLiteral(host), true, host);
   }
-  for (const host of ["0.0.0.0", "10.0.0.1", "example.com", "localhost.example.com"]) {
-    assertEquals(isLoopbackHost(host), false, host);
+  for (
+    const host of ["1.2.3.4.evil.com", "256.1.1.1", "1.2.3", "01.2.3.4", "[fd00::1", "a::b::c", "x"]
+  ) {
+    assertEquals(isIpLiteral(host), false, host);
   }
 });

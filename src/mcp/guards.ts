@@ -6,7 +6,7 @@
  */
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { HttpError } from "../errors.ts";
-import { isLoopbackHost } from "../http.ts";
+import { isIpLiteral, isLoopbackHost } from "../http.ts";
 
 /**
  * Protocol versions accepted in `MCP-Protocol-Version`: 2025-11-25, 2025-06-18, 2025-03-26, and
@@ -14,11 +14,11 @@ import { isLoopbackHost } from "../http.ts";
  */
 export const MCP_PROTOCOL_VERSIONS: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS;
 
-/** Which Host and Origin headers an MCP route accepts. */
+/** Which Host and Origin headers a route accepts. */
 export interface HostPolicy {
-  /** The address the server bound. On a loopback bind only loopback Host names pass. */
+  /** The address the server bound. On a loopback bind only loopback and listed Host names pass. */
   bindHost: string;
-  /** `MCP_ALLOWED_HOSTS`: on other binds, the Host names (with or without port) accepted. */
+  /** `MCP_ALLOWED_HOSTS`: Host names (with or without port) accepted besides loopback ones. */
   allowedHosts?: readonly string[] | undefined;
   /** `MCP_ALLOWED_ORIGINS`: Origins accepted besides loopback and same-origin ones. */
   allowedOrigins?: readonly string[] | undefined;
@@ -33,21 +33,15 @@ function parseHost(host: string): URL | undefined {
   }
 }
 
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
-function isIpLiteral(hostname: string): boolean {
-  return IPV4.test(hostname) || hostname.startsWith("[");
-}
-
 function quote(value: string): string {
   return JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}...` : value);
 }
 
 /**
  * Refuses (403 `forbidden`) a Host or Origin that a DNS-rebinding page could send:
- * - Host: loopback names always pass; on a loopback bind nothing else does; on other binds the
- *   names in `allowedHosts` pass, or, when that is unset, IP addresses (a rebinding attack
- *   always uses a DNS name).
+ * - Host: `localhost` and loopback IP literals always pass, and so do the names in
+ *   `allowedHosts`; on a loopback bind nothing else does; on other binds, when `allowedHosts` is
+ *   unset, IP literals pass too (a rebinding attack always uses a DNS name).
  * - Origin: absent (not a browser), listed in `allowedOrigins`, a loopback origin, or the
  *   (checked) Host itself.
  */
@@ -56,25 +50,24 @@ export function checkHostAndOrigin(request: Request, policy: HostPolicy): void {
   const host = parseHost(hostHeader);
   if (!host) throw new HttpError(403, "forbidden", `Host header ${quote(hostHeader)} is invalid`);
   const hostname = host.hostname.toLowerCase();
-  if (!isLoopbackHost(hostname)) {
+  const listed = policy.allowedHosts?.some((entry) => {
+    const e = entry.toLowerCase();
+    return e === hostname || e === host.host;
+  });
+  if (!isLoopbackHost(hostname) && !listed) {
     if (isLoopbackHost(policy.bindHost)) {
       throw new HttpError(
         403,
         "forbidden",
-        `Host ${quote(hostHeader)} is not allowed: this server listens on loopback only`,
+        `Host ${quote(hostHeader)} is not allowed: this server listens on loopback only; ` +
+          "list the name in this server's MCP_ALLOWED_HOSTS if a proxy forwards it",
       );
     }
-    const allowed = policy.allowedHosts?.length
-      ? policy.allowedHosts.some((entry) => {
-        const e = entry.toLowerCase();
-        return e === hostname || e === host.host;
-      })
-      : isIpLiteral(hostname);
-    if (!allowed) {
+    if (policy.allowedHosts?.length || !isIpLiteral(hostname)) {
       throw new HttpError(
         403,
         "forbidden",
-        `Host ${quote(hostHeader)} is not allowed; list it in MCP_ALLOWED_HOSTS`,
+        `Host ${quote(hostHeader)} is not allowed; list it in this server's MCP_ALLOWED_HOSTS`,
       );
     }
   }
@@ -94,7 +87,7 @@ export function checkHostAndOrigin(request: Request, policy: HostPolicy): void {
   throw new HttpError(
     403,
     "forbidden",
-    `Origin ${quote(origin)} is not allowed; list it in MCP_ALLOWED_ORIGINS`,
+    `Origin ${quote(origin)} is not allowed; list it in this server's MCP_ALLOWED_ORIGINS`,
   );
 }
 

@@ -35,6 +35,17 @@ import { newSessionId, type SessionEntry, type SessionLimit, SessionTable } from
 /** The paths this handler answers. */
 export const MCP_HTTP_PATHS: readonly string[] = ["/mcp", "/sse", "/messages"];
 
+/** Where OAuth clients (`mcp-remote`) look for metadata and client registration after a 401. */
+const OAUTH_PATHS =
+  /^\/(?:\.well-known\/(?:oauth-protected-resource|oauth-authorization-server|openid-configuration)(?:\/.*)?|register|authorize|token)$/;
+
+const NO_OAUTH = new HttpError(
+  404,
+  "not_found",
+  "This server has no OAuth: send MCPCOMM_AUTH_TOKEN as the header Authorization: Bearer <token> " +
+    '(mcp-remote: --header "Authorization: Bearer <token>")',
+);
+
 /** What {@linkcode createMcpHttpHandler} needs. */
 export interface McpHttpOptions {
   /** Creates a fresh McpServer per session / legacy SSE connection. */
@@ -55,7 +66,10 @@ export interface McpHttpOptions {
 
 /** MCP over HTTP as a request handler. */
 export interface McpHttpHandler {
-  /** Answers the MCP routes /mcp, /sse, /messages; resolves undefined for any other path. */
+  /**
+   * Answers the MCP routes /mcp, /sse, /messages, and, with a token set, the OAuth discovery and
+   * registration paths with a 404 saying to send the bearer token; undefined for any other path.
+   */
   handle(request: Request, info?: Deno.ServeHandlerInfo): Promise<Response | undefined>;
   /** Sessions alive now (both transports). */
   readonly sessionCount: number;
@@ -327,7 +341,11 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
   return {
     async handle(request, info) {
       const path = new URL(request.url).pathname;
-      if (!MCP_HTTP_PATHS.includes(path)) return undefined;
+      if (!MCP_HTTP_PATHS.includes(path)) {
+        return config.MCPCOMM_AUTH_TOKEN && OAUTH_PATHS.test(path)
+          ? NO_OAUTH.toResponse()
+          : undefined;
+      }
       try {
         limiter?.check(clientAddress(info));
         checkHostAndOrigin(request, policy);

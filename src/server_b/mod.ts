@@ -135,10 +135,15 @@ export async function startServerB(
     log,
   });
   const rateLimiter = createRateLimiter(config.RATE_LIMIT_PER_MINUTE);
+  const hostPolicy = {
+    bindHost: config.HTTP_HOST,
+    allowedHosts: config.MCP_ALLOWED_HOSTS,
+    allowedOrigins: config.MCP_ALLOWED_ORIGINS,
+  };
   const mcpHttp = createMcpHttpHandler({
     createServer: () => createServerBMcp(service, version),
     config,
-    bindHost: config.HTTP_HOST,
+    bindHost: hostPolicy.bindHost,
     log,
     rateLimiter,
   });
@@ -148,6 +153,7 @@ export async function startServerB(
     fallback: mcpHttp.handle,
     authToken: config.MCPCOMM_AUTH_TOKEN,
     rateLimiter,
+    hostPolicy,
     maxBodyBytes: config.MAX_BODY_BYTES,
     log,
     publicConfig: provider.name === "openai" && config.OPENAI_BASE_URL

@@ -16,6 +16,7 @@ import {
 } from "../http.ts";
 import { readinessResponse } from "../health.ts";
 import type { Logger } from "../log.ts";
+import { checkHostAndOrigin, type HostPolicy, requireJsonContentType } from "../mcp/guards.ts";
 import type { MetricsRegistry } from "../metrics.ts";
 import { clientAddress, type RateLimiter } from "../rate_limit.ts";
 import {
@@ -34,6 +35,11 @@ export interface ServerBDeps {
   service: AiService;
   maxBodyBytes: number;
   log: Logger;
+  /**
+   * The Host/Origin policy of the MCP routes (bind address, `MCP_ALLOWED_HOSTS`,
+   * `MCP_ALLOWED_ORIGINS`), applied to every route, the probes included.
+   */
+  hostPolicy: HostPolicy;
   /** Non-secret provider details shown by `/config`. */
   publicConfig?: Pick<ConfigResponse, "baseUrl" | "region">;
   /**
@@ -58,6 +64,7 @@ async function parseProcessRequest(
   request: Request,
   maxBodyBytes: number,
 ): Promise<ProcessRequest> {
+  requireJsonContentType(request);
   const body = await readJson(request, maxBodyBytes);
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new HttpError(400, "invalid_request", "Request body must be a JSON object");
@@ -223,10 +230,10 @@ export function createServerBHandler(
         const other = await deps.fallback?.(request, info);
         if (other) return other;
       }
-      if (path !== "/health" && path !== "/health/ready") {
-        deps.rateLimiter?.check(clientAddress(info));
-        requireBearer(request, deps.authToken);
-      }
+      const probe = path === "/health" || path === "/health/ready";
+      if (!probe) deps.rateLimiter?.check(clientAddress(info));
+      checkHostAndOrigin(request, deps.hostPolicy);
+      if (!probe) requireBearer(request, deps.authToken);
       if (!route) throw new HttpError(404, "not_found", `No route ${path}`);
       const method = request.method === "HEAD" ? "GET" : request.method;
       const handle = Object.hasOwn(route, method) ? route[method] : undefined;

@@ -257,7 +257,8 @@ export async function captureLogs<T>(
 /**
  * Sends one HTTP/1.1 request over a raw TCP connection, so that any `Host` header can be sent
  * (`fetch` always sends the URL's own); answers the status, headers and the body text (for a
- * streamed answer, only what arrived with the headers).
+ * streamed answer, only what arrived with the headers). No `Content-Length` without a body (an
+ * upgrade request with one is refused as malformed).
  */
 export async function rawHttp(
   url: string,
@@ -271,7 +272,9 @@ export async function rawHttp(
       `${request.method} ${request.path} HTTP/1.1`,
       ...Object.entries({
         connection: "close",
-        "content-length": String(new TextEncoder().encode(body).byteLength),
+        ...(request.body === undefined
+          ? {}
+          : { "content-length": String(new TextEncoder().encode(body).byteLength) }),
         ...request.headers,
       }).map(([k, v]) => `${k}: ${v}`),
       "",

@@ -23,15 +23,20 @@ function status(fn: () => void): number {
   }
 }
 
-Deno.test("checkHostAndOrigin() on a loopback bind accepts only loopback Host names", () => {
+Deno.test("checkHostAndOrigin() on a loopback bind accepts only loopback and listed Host names", () => {
   const policy: HostPolicy = { bindHost: "127.0.0.1", allowedHosts: ["mcp.example.com"] };
   const cases: [string, number][] = [
     ["127.0.0.1:8000", 200],
     ["localhost:8000", 200],
     ["localhost", 200],
     ["[::1]:8000", 200],
+    ["[::ffff:127.0.0.1]:8000", 200],
     ["LOCALHOST:8000", 200],
-    ["mcp.example.com", 403],
+    ["mcp.example.com", 200],
+    ["127.0.0.1.evil.com", 403],
+    ["127.evil.com:8000", 403],
+    ["app.localhost:8000", 403],
+    ["[::ffff:10.0.0.1]:8000", 403],
     ["evil.example.com:8000", 403],
     ["192.168.1.20:8000", 403],
     ["localhost.evil.com", 403],
@@ -65,6 +70,9 @@ Deno.test("checkHostAndOrigin() on another bind follows MCP_ALLOWED_HOSTS, else 
     ["192.168.1.20:8000", 200],
     ["[fd00::1]:8000", 200],
     ["localhost:8000", 200],
+    ["1.2.3.4.evil.com", 403],
+    ["127.0.0.1.evil.com:8000", 403],
+    ["10.0.0.1.nip.io", 403],
     ["evil.example.com", 403],
     ["mcp.example.com:8000", 403],
   ];
@@ -90,6 +98,12 @@ Deno.test("checkHostAndOrigin() accepts no Origin, listed, loopback and same-ori
     ["https://evil.example.com", 403],
     ["null", 403],
     ["file://", 403],
+    ["http://127.evil.com", 403],
+    ["http://127.0.0.1.evil.com:8000", 403],
+    ["http://localhost.evil.com", 403],
+    ["http://app.localhost:3000", 403],
+    ["http://[::1]:3000", 200],
+    ["http://127.0.0.1:3000", 200],
   ];
   for (const [origin, expected] of cases) {
     const headers: Record<string, string> = { host, ...(origin ? { origin } : {}) };

@@ -3,7 +3,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { startServerA } from "../../src/server_a/mod.ts";
-import { readSse, startTestServerB, testConfig } from "../_helpers.ts";
+import { assertBearerChallenge, readSse, startTestServerB, testConfig } from "../_helpers.ts";
 import {
   captureLogs,
   initializeBody,
@@ -73,6 +73,29 @@ Deno.test("createMcpHttpHandler() refuses each bad request with its status while
     await assertServes(url);
   });
 
+  await t.step(
+    "an Origin that only starts like a loopback one gets 403 on /mcp and /sse",
+    async () => {
+      for (
+        const origin of [
+          "http://127.evil.com",
+          "http://127.0.0.1.evil.com",
+          "http://localhost.evil.com",
+        ]
+      ) {
+        for (
+          const response of [
+            await postMcp(url, initializeBody(), { origin }),
+            await fetch(`${url}/sse`, { headers: { origin, accept: "text/event-stream" } }),
+          ]
+        ) {
+          assertEquals(response.status, 403, origin);
+          assertEquals((await errorOf(response)).code, "forbidden");
+        }
+      }
+    },
+  );
+
   await t.step("a loopback or same-origin Origin is accepted", async () => {
     const response = await postMcp(url, ping, { ...inSession, origin: "http://localhost:3000" });
     assertEquals(response.status, 200);
@@ -83,7 +106,18 @@ Deno.test("createMcpHttpHandler() refuses each bad request with its status while
   });
 
   await t.step("a foreign Host on a loopback bind gets 403 (DNS rebinding)", async () => {
-    for (const host of ["evil.example.com", "evil.example.com:80", "10.0.0.5"]) {
+    const port = new URL(url).port;
+    for (
+      const host of [
+        "evil.example.com",
+        "evil.example.com:80",
+        "10.0.0.5",
+        `127.0.0.1.evil.com:${port}`,
+        "127.evil.com",
+        `localhost.evil.com:${port}`,
+        `app.localhost:${port}`,
+      ]
+    ) {
       const answer = await rawHttp(url, {
         method: "POST",
         path: "/mcp",
@@ -276,8 +310,7 @@ Deno.test("createMcpHttpHandler() with MCPCOMM_AUTH_TOKEN answers 401 without ec
         }),
       ];
       for (const response of responses) {
-        assertEquals(response.status, 401);
-        assertEquals(response.headers.get("www-authenticate"), 'Bearer realm="mcpcomm"');
+        assertBearerChallenge(response, name === "a wrong token" ? "invalid" : "missing");
         const text = await response.text();
         assertEquals(JSON.parse(text).error.code, "unauthorized");
         assert(!text.includes(TOKEN.slice(4, 12)), "the expected token is never echoed");
@@ -286,9 +319,38 @@ Deno.test("createMcpHttpHandler() with MCPCOMM_AUTH_TOKEN answers 401 without ec
     });
   }
 
+  await t.step("OAuth discovery and registration get 404 saying to send the token", async () => {
+    for (
+      const [method, path] of [
+        ["GET", "/.well-known/oauth-protected-resource/mcp"],
+        ["GET", "/.well-known/oauth-protected-resource"],
+        ["GET", "/.well-known/oauth-authorization-server"],
+        ["POST", "/register"],
+      ]
+    ) {
+      const response = await fetch(`${url}${path}`, {
+        method,
+        ...(method === "POST"
+          ? { headers: { "content-type": "application/json" }, body: "{}" }
+          : {}),
+      });
+      assertEquals(response.status, 404, path);
+      const text = await response.text();
+      assertMatch(JSON.parse(text).error.message, /no OAuth.*Authorization: Bearer <token>/, path);
+      assert(!text.includes(TOKEN.slice(4, 12)));
+    }
+  });
+
   await t.step("the right token is served, over a real SDK client", async () => {
     await assertServes(url, { authorization: `Bearer ${TOKEN}` });
   });
+});
+
+Deno.test("createMcpHttpHandler() without a token leaves OAuth paths to the server's own 404", async () => {
+  await using server = await startMcpHttp();
+  const response = await fetch(`${server.url}/register`, { method: "POST", body: "{}" });
+  assertEquals(response.status, 404);
+  assertEquals((await errorOf(response)).message, "No route");
 });
 
 Deno.test("createMcpHttpHandler() caps sessions with 503 and Retry-After, then accepts again", async () => {

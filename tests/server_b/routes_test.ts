@@ -10,7 +10,9 @@ import {
   StreamDelta,
 } from "../../src/wire.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { postJson, readSse, startTestServerB } from "../_helpers.ts";
+import { createMockProvider } from "../../src/providers/mock.ts";
+import { assertBearerChallenge, postJson, readSse, startTestServerB } from "../_helpers.ts";
+import { rawHttp } from "../mcp/_harness.ts";
 
 const MIB = 1024 * 1024;
 
@@ -475,6 +477,7 @@ Deno.test("POST /process stops the provider call when the client disconnects", a
   const client = new AbortController();
   const pending = fetch(`${b.url}/process`, {
     method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ message: "Hi" }),
     signal: client.signal,
   }).catch((error) => error);
@@ -564,4 +567,172 @@ Deno.test("POST /stream cut by a shutdown is recorded before the ledger closes",
   } finally {
     ledger.close();
   }
+});
+
+/** The mock provider, counting the calls that reach it. */
+function countingProvider(): Provider & { calls: () => number } {
+  const mock = createMockProvider();
+  let calls = 0;
+  return {
+    ...mock,
+    complete: (request) => {
+      calls++;
+      return mock.complete(request);
+    },
+    stream: (request) => {
+      calls++;
+      return mock.stream(request);
+    },
+    calls: () => calls,
+  };
+}
+
+const B_ROUTES: [method: string, path: string][] = [
+  ["POST", "/process"],
+  ["POST", "/stream"],
+  ["GET", "/config"],
+  ["GET", "/models"],
+  ["GET", "/metrics"],
+  ["GET", "/health"],
+  ["GET", "/health/ready"],
+];
+
+function bRequest(method: string, path: string, headers: Record<string, string>) {
+  return {
+    method,
+    path,
+    headers: method === "POST" ? { "content-type": "application/json", ...headers } : headers,
+    ...(method === "POST" ? { body: JSON.stringify({ message: "rebound" }) } : {}),
+  };
+}
+
+Deno.test("Server B's HTTP API refuses a rebinding Host or Origin with 403 on every route", async (t) => {
+  const provider = countingProvider();
+  await using b = await startTestServerB({}, { provider });
+  const port = new URL(b.url).port;
+  await t.step("foreign Host names on a loopback bind", async () => {
+    for (const host of ["evil.com", `127.0.0.1.evil.com:${port}`, "127.evil.com", "a.localhost"]) {
+      for (const [method, path] of B_ROUTES) {
+        const answer = await rawHttp(b.url, bRequest(method, path, { host }));
+        assertEquals(answer.status, 403, `${method} ${path} Host: ${host}`);
+        assertMatch(answer.headers.get("content-type") ?? "", /application\/json/);
+        assertEquals(JSON.parse(answer.body).error.code, "forbidden");
+      }
+    }
+  });
+  await t.step("foreign Origins", async () => {
+    for (
+      const origin of ["http://evil.com", "http://127.evil.com", "http://localhost.evil.com"]
+    ) {
+      for (const [method, path] of B_ROUTES) {
+        const answer = await rawHttp(
+          b.url,
+          bRequest(method, path, { host: `127.0.0.1:${port}`, origin }),
+        );
+        assertEquals(answer.status, 403, `${method} ${path} Origin: ${origin}`);
+        assertEquals(JSON.parse(answer.body).error.code, "forbidden");
+      }
+    }
+  });
+  assertEquals(provider.calls(), 0, "no refused request reached the provider");
+  assertEquals(b.service.ledger.stats().totalRequests, 0);
+  await t.step("loopback Host names and Origins are served", async () => {
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::ffff:127.0.0.1]:${port}`]) {
+      const answer = await rawHttp(
+        b.url,
+        bRequest("POST", "/process", { host, origin: "http://localhost:3000" }),
+      );
+      assertEquals(answer.status, 200, host);
+      ProcessResponse.parse(JSON.parse(answer.body));
+    }
+    const config = await fetch(`${b.url}/config`, { headers: { origin: b.url } });
+    assertEquals(config.status, 200);
+    ConfigResponse.parse(await config.json());
+  });
+  assertEquals(provider.calls(), 3);
+});
+
+Deno.test("Server B's HTTP API answers 415 to a POST that is not application/json, before the provider", async () => {
+  const provider = countingProvider();
+  await using b = await startTestServerB({}, { provider });
+  for (const path of ["/process", "/stream"]) {
+    // What a page's cross-site form or `fetch` with a string body sends: no CORS preflight.
+    const plain = await fetch(`${b.url}${path}`, {
+      method: "POST",
+      body: JSON.stringify({ message: "spend credit" }),
+    });
+    assertMatch(await expectError(plain, 415, "unsupported_media_type"), /application\/json/);
+    const form = await fetch(`${b.url}${path}`, {
+      method: "POST",
+      body: new URLSearchParams({ message: "spend credit" }),
+    });
+    await expectError(form, 415, "unsupported_media_type");
+    const none = await rawHttp(b.url, {
+      method: "POST",
+      path,
+      headers: { host: new URL(b.url).host },
+      body: JSON.stringify({ message: "spend credit" }),
+    });
+    assertEquals(none.status, 415);
+  }
+  assertEquals(provider.calls(), 0, "the provider was never called");
+  assertEquals(b.service.ledger.stats().totalRequests, 0);
+  const ok = await postJson(`${b.url}/process`, { message: "fine" }, {
+    "content-type": "application/json; charset=utf-8",
+  });
+  assertEquals(ok.status, 200);
+  ProcessResponse.parse(await ok.json());
+  assertEquals(provider.calls(), 1);
+});
+
+Deno.test("Server B on a non-loopback bind serves IP hosts and MCP_ALLOWED_HOSTS names, probes included", async () => {
+  await using open = await startTestServerB({ HTTP_HOST: "0.0.0.0" });
+  const post = (host: string) => rawHttp(open.url, bRequest("POST", "/process", { host }));
+  assertEquals(
+    (await rawHttp(open.url, bRequest("GET", "/health", { host: "10.1.2.3:8000" }))).status,
+    200,
+    "a probe by pod IP",
+  );
+  assertEquals((await post("192.168.1.100:8000")).status, 200);
+  assertEquals((await post("[fd00::5]:8000")).status, 200);
+  const byName = await post("machine-b.lan:8000");
+  assertEquals(byName.status, 403);
+  assertMatch(
+    JSON.parse(byName.body).error.message,
+    /^Host "machine-b\.lan:8000" is not allowed; list it in this server's MCP_ALLOWED_HOSTS$/,
+  );
+  assertEquals((await post("192.168.1.100.evil.com:8000")).status, 403);
+
+  await using listed = await startTestServerB({
+    HTTP_HOST: "0.0.0.0",
+    MCP_ALLOWED_HOSTS: "machine-b.lan",
+  });
+  const postListed = (host: string) => rawHttp(listed.url, bRequest("POST", "/process", { host }));
+  assertEquals((await postListed("machine-b.lan:8000")).status, 200);
+  assertEquals((await postListed("localhost:8000")).status, 200);
+  assertEquals((await postListed("machine-b.lan.evil.com")).status, 403);
+  assertEquals((await postListed("192.168.1.100:8000")).status, 403, "listed names only");
+});
+
+Deno.test("Server B's 401 names the missing or invalid bearer token in WWW-Authenticate", async () => {
+  const token = "b-token-0123456789abcdef";
+  await using b = await startTestServerB({ MCPCOMM_AUTH_TOKEN: token });
+  for (const [method, path] of B_ROUTES.filter(([, p]) => !p.startsWith("/health"))) {
+    const init = (authorization?: string): RequestInit => ({
+      method,
+      headers: {
+        "content-type": "application/json",
+        ...(authorization ? { authorization } : {}),
+      },
+      ...(method === "POST" ? { body: JSON.stringify({ message: "x" }) } : {}),
+    });
+    const missing = await fetch(`${b.url}${path}`, init());
+    assertBearerChallenge(missing, "missing");
+    assertEquals((await missing.json()).error.code, "unauthorized");
+    const wrong = await fetch(`${b.url}${path}`, init("Bearer not-the-token-at-all"));
+    assertBearerChallenge(wrong, "invalid");
+    const text = await wrong.text();
+    assert(!text.includes(token) && !text.includes("not-the-token"), text);
+  }
+  assertEquals((await fetch(`${b.url}/health`)).status, 200, "probes need no token");
 });

@@ -2,6 +2,8 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { connectTarget, parseTarget, TargetError } from "../../src/mcp/targets.ts";
+import { assertBearerChallenge } from "../_helpers.ts";
+import { initializeBody, rawHttp } from "../mcp/_harness.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 import { initializeBody, postMcp } from "../mcp/_harness.ts";
 
@@ -93,18 +95,70 @@ Deno.test("startToolbox() refuses bad WebSocket handshakes and missing tokens wi
     assertEquals(response.status, 403);
     await response.body?.cancel();
   });
-  await t.step("no token: 401, token never echoed", async () => {
-    const response = await handshake({ "sec-websocket-protocol": "mcp" });
-    assertEquals(response.status, 401);
-    const body = await response.text();
-    assert(!body.includes("s3cret"));
+  await t.step("a rebinding Host or Origin: 403 on /ws, /mcp and /sse", async () => {
+    const port = new URL(box.url).port;
+    const requests = {
+      "/ws": {
+        method: "GET",
+        headers: {
+          connection: "Upgrade",
+          upgrade: "websocket",
+          "sec-websocket-version": "13",
+          "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+          "sec-websocket-protocol": "mcp",
+        },
+      },
+      "/mcp": {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+        },
+        body: JSON.stringify(initializeBody()),
+      },
+      "/sse": { method: "GET", headers: { accept: "text/event-stream" } },
+    };
+    const bad: Record<string, string>[] = [
+      { host: `127.0.0.1.evil.com:${port}` },
+      { host: `127.evil.com:${port}` },
+      { host: `localhost.evil.com:${port}` },
+      { host: `app.localhost:${port}` },
+      { host: `127.0.0.1:${port}`, origin: "http://127.evil.com" },
+      { host: `127.0.0.1:${port}`, origin: `http://127.0.0.1.evil.com:${port}` },
+      { host: `127.0.0.1:${port}`, origin: "http://localhost.evil.com" },
+    ];
+    for (const [path, request] of Object.entries(requests)) {
+      for (const headers of bad) {
+        const answer = await rawHttp(box.url, {
+          ...request,
+          path,
+          headers: {
+            ...request.headers,
+            ...headers,
+            authorization: "Bearer s3cret-token-of-length",
+          },
+        });
+        assertEquals(answer.status, 403, `${path} ${JSON.stringify(headers)} ${answer.body}`);
+        assertEquals(JSON.parse(answer.body).error.code, "forbidden");
+      }
+    }
   });
-  await t.step("wrong token: 401", async () => {
+  await t.step("no token: 401 naming the missing token, token never echoed", async () => {
+    for (const path of ["/ws", "/mcp", "/sse"]) {
+      const response = path === "/ws"
+        ? await handshake({ "sec-websocket-protocol": "mcp" })
+        : await fetch(`${box.url}${path}`, { headers: { accept: "text/event-stream" } });
+      assertBearerChallenge(response, "missing");
+      const body = await response.text();
+      assert(!body.includes("s3cret"));
+    }
+  });
+  await t.step("wrong token: 401 naming the invalid token", async () => {
     const response = await handshake({
       "sec-websocket-protocol": "mcp",
       authorization: "Bearer wrong-token-wrong-token",
     });
-    assertEquals(response.status, 401);
+    assertBearerChallenge(response, "invalid");
     await response.body?.cancel();
   });
   await t.step("right token: connects", async () => {
