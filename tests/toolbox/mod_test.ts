@@ -3,9 +3,8 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { connectTarget, parseTarget, TargetError } from "../../src/mcp/targets.ts";
 import { assertBearerChallenge } from "../_helpers.ts";
-import { initializeBody, rawHttp } from "../mcp/_harness.ts";
+import { initializeBody, postMcp, rawHttp } from "../mcp/_harness.ts";
 import { startTestToolbox } from "../_toolbox.ts";
-import { initializeBody, postMcp } from "../mcp/_harness.ts";
 
 async function waitFor(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((r) => setTimeout(r, 10));
