@@ -63,7 +63,7 @@ export interface ConnGuardOptions {
 }
 
 const INTERNAL_HOST = "127.0.0.1";
-const BUFFER_BYTES = 32 * 1024;
+const BUFFER_BYTES = 16 * 1024;
 const LINE_KEPT = 1024;
 const DRAIN_GRACE_MS = 1000;
 const REFUSE_GRACE_MS = 2000;
@@ -438,7 +438,8 @@ export async function serveGuarded(
       }
       const bytes = buffer.subarray(0, n);
       if (tick > 0 && conn.phase !== RAW) conn.scan(bytes, now);
-      await writeAll(internal, bytes);
+      const written = await internal.write(bytes);
+      if (written < n) await writeAll(internal, bytes.subarray(written));
     }
   };
 
@@ -448,7 +449,8 @@ export async function serveGuarded(
       const n = await internal.read(buffer);
       if (n === null) return;
       conn.writingSince = now;
-      await writeAll(conn.client, buffer.subarray(0, n));
+      const written = await conn.client.write(buffer.subarray(0, n));
+      if (written < n) await writeAll(conn.client, buffer.subarray(written, n));
       conn.writingSince = -1;
     }
   };
