@@ -342,18 +342,26 @@ async function main(): Promise<number> {
     startOnPort(name, denoArgs("server-b"), { ...bEnv, ...env }, "HTTP_PORT");
   const b = serverB("server-b", {});
   const bMem = serverB("server-b (memory ledger)", { MCPCOMM_DB: ":memory:" });
+  const bUnguarded = serverB("server-b (memory ledger, connection guard off)", {
+    MCPCOMM_DB: ":memory:",
+    READ_TIMEOUT_SECONDS: "0",
+    MAX_CONNECTIONS_PER_ADDRESS: "0",
+  });
   const bNormal = serverB("server-b (ledger file, MCPCOMM_DB_SYNC=normal)", {
     MCPCOMM_DB: `${cwd}/server-b-normal.db`,
     MCPCOMM_DB_SYNC: "normal",
   });
   const peerPort = Number((await peer.waitForLine(/^listening \d+/)).split(" ")[1]);
-  await Promise.all([ceiling, denoSdk, b, bMem, bNormal].map((started) => started.ready));
+  await Promise.all(
+    [ceiling, denoSdk, b, bMem, bUnguarded, bNormal].map((started) => started.ready),
+  );
   const ceilingUrl = `${ceiling.url}/`;
   const peerUrl = `http://127.0.0.1:${peerPort}/mcp`;
   const denoSdkUrl = `${denoSdk.url}/mcp`;
   const bUrl = b.url;
   const bMemUrl = bMem.url;
   const bNormalUrl = bNormal.url;
+  const bUnguardedUrl = bUnguarded.url;
   const relayFloor = startOnPort(
     "relay floor",
     [
@@ -395,7 +403,7 @@ async function main(): Promise<number> {
   say("checking every target answers correctly");
   const echo = await postJson(ceilingUrl, ECHO_BODY) as { result?: unknown };
   if (!echo.result) throw new Error(`ceiling answered ${JSON.stringify(echo)}`);
-  for (const url of [bUrl, bMemUrl, bNormalUrl]) {
+  for (const url of [bUrl, bMemUrl, bUnguardedUrl, bNormalUrl]) {
     const processed = await postJson(`${url}/process`, PROCESS_BODY) as { status?: string };
     if (processed.status !== "success") throw new Error(`/process answered ${processed}`);
   }
@@ -473,6 +481,11 @@ async function main(): Promise<number> {
     }),
     wrkLoad("b_process", { ...wrkBase, url: `${bUrl}/process`, body: PROCESS_BODY }),
     wrkLoad("b_process_mem", { ...wrkBase, url: `${bMemUrl}/process`, body: PROCESS_BODY }),
+    wrkLoad("b_process_unguarded", {
+      ...wrkBase,
+      url: `${bUnguardedUrl}/process`,
+      body: PROCESS_BODY,
+    }),
     wrkLoad("b_process_normal", {
       ...wrkBase,
       url: `${bNormalUrl}/process`,
@@ -704,6 +717,11 @@ async function main(): Promise<number> {
     "b_process_mem",
     "Server B POST /process, MCPCOMM_DB=:memory:",
     `${x(med("b_process_mem"), ceilingRps)} ceiling`,
+  );
+  throughputRow(
+    "b_process_unguarded",
+    "the same without the connection guard (READ_TIMEOUT_SECONDS=0, MAX_CONNECTIONS_PER_ADDRESS=0)",
+    `guarded ${x(med("b_process_mem"), med("b_process_unguarded"))} this`,
   );
   throughputRow(
     "b_process_normal",

@@ -176,6 +176,16 @@ export const SETTINGS = {
     "a non-negative integer (0 = off)",
     "Requests per minute per client",
   ),
+  READ_TIMEOUT_SECONDS: setting(
+    z.coerce.number().min(0).max(3600).default(60),
+    "seconds from 0 to 3600 (0 = off)",
+    "Time a request's headers, its body, or an idle connection may take before it is closed",
+  ),
+  MAX_CONNECTIONS_PER_ADDRESS: setting(
+    nonNegativeInt.default(64),
+    "a non-negative integer (0 = off)",
+    "Connections open at once from one client address; more are refused with 503",
+  ),
   TLS_CERT_FILE: setting(z.string().optional(), "a file path", "Server B TLS certificate (PEM)"),
   TLS_KEY_FILE: setting(z.string().optional(), "a file path", "Server B TLS private key (PEM)"),
   SERVER_B_CA_CERT: setting(

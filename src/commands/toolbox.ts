@@ -37,6 +37,10 @@ Flags:
   --allow-run-command    Needed, with run_command in --tools, to let clients run programs
   --root DIR             Directory list_files may show and run_command runs in (default: cwd)
   --transport T          http (default) or stdio
+  --read-timeout S       Close a request whose headers or body take longer, or an idle
+                         connection, after S seconds (READ_TIMEOUT_SECONDS, default 60; 0 = off)
+  --max-conns N          Connections at once from one client address; more get 503
+                         (MAX_CONNECTIONS_PER_ADDRESS, default 64; 0 = off)
   -h, --help             Show this help
 
 Disabled tools are absent from tools/list; calling one answers "Tool X is not enabled on NAME".`,
@@ -48,8 +52,13 @@ Disabled tools are absent from tools/list; calling one answers "Tool X is not en
     "allow-run-command": { type: "boolean" },
     root: { type: "string" },
     transport: { type: "string" },
+    "read-timeout": { type: "string" },
+    "max-conns": { type: "string" },
   },
-  settingFlags: {},
+  settingFlags: {
+    "read-timeout": "READ_TIMEOUT_SECONDS",
+    "max-conns": "MAX_CONNECTIONS_PER_ADDRESS",
+  },
   async run({ config, flags, signal }) {
     const transport = (flags.transport as string | undefined) ?? "http";
     if (transport !== "http" && transport !== "stdio") {

@@ -174,6 +174,9 @@ export async function startServerB(
       port: config.HTTP_PORT,
       portSetting: "HTTP_PORT",
       hostSetting: "HTTP_HOST",
+      readTimeoutSeconds: config.READ_TIMEOUT_SECONDS,
+      maxConnectionsPerAddress: config.MAX_CONNECTIONS_PER_ADDRESS,
+      log,
       onError: (error) => {
         log.error("request failed", { error: String(error) });
         return Response.json({ error: { code: "internal", message: "Internal server error" } }, {

@@ -95,6 +95,9 @@ export async function startToolbox(
     portSetting: "--port",
     hostSetting: "--host",
     signal: options.signal,
+    readTimeoutSeconds: config.READ_TIMEOUT_SECONDS,
+    maxConnectionsPerAddress: config.MAX_CONNECTIONS_PER_ADDRESS,
+    log,
   }, async (request, info) => {
     try {
       return await handle(request, info);
