@@ -10,6 +10,7 @@ import {
   serveGuarded,
 } from "./conn_guard.ts";
 import { ConfigError } from "./errors.ts";
+import { isLoopbackHost } from "./http.ts";
 import type { Logger } from "./log.ts";
 import { type TlsFiles, withTlsErrors } from "./tls.ts";
 
@@ -38,6 +39,8 @@ export interface Listening {
   server: Deno.HttpServer<Deno.NetAddr>;
   /** The bound address (the real port when 0 was asked). */
   addr: Deno.NetAddr;
+  /** Whether the connection guard stands in front of `Deno.serve`. */
+  guarded: boolean;
   /** Base URL to show and connect to, e.g. `http://127.0.0.1:8000` for a `0.0.0.0` bind. */
   url: string;
 }
@@ -73,8 +76,10 @@ function bindError(error: unknown, options: ListenOptions): unknown {
 
 /**
  * Serves `handler` and resolves once it listens. A port in use (or another bind failure) throws a
- * {@linkcode ConfigError} naming `portSetting` and the address. The connection guard is on unless
- * both `readTimeoutSeconds` and `maxConnectionsPerAddress` are 0 (e.g. behind nginx).
+ * {@linkcode ConfigError} naming `portSetting` and the address. The connection guard stands in
+ * front on a non-loopback bind, where remote clients can reach the port, unless both
+ * `readTimeoutSeconds` and `maxConnectionsPerAddress` are 0 (e.g. behind nginx); a loopback bind
+ * serves only local processes, which it would not limit, so it goes without the guard's cost.
  * @example
  * ```ts
  * const { server, url } = await listen(
@@ -90,7 +95,7 @@ export async function listen(
   const readTimeoutSeconds = options.readTimeoutSeconds ?? DEFAULT_READ_TIMEOUT_SECONDS;
   const maxPerAddress = options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
   const scheme = options.tls ? "https" : "http";
-  if (readTimeoutSeconds > 0 || maxPerAddress > 0) {
+  if (!isLoopbackHost(options.hostname) && (readTimeoutSeconds > 0 || maxPerAddress > 0)) {
     const { tls, hostname, port } = options;
     let listener: Deno.TcpListener;
     try {
@@ -117,7 +122,12 @@ export async function listen(
       onError: options.onError,
     }, handler);
     const addr = server.addr;
-    return { server, addr, url: `${scheme}://${displayHost(addr.hostname)}:${addr.port}` };
+    return {
+      server,
+      addr,
+      guarded: true,
+      url: `${scheme}://${displayHost(addr.hostname)}:${addr.port}`,
+    };
   }
   const listening = Promise.withResolvers<Deno.NetAddr>();
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -135,5 +145,10 @@ export async function listen(
     throw bindError(error, options);
   }
   const addr = await listening.promise;
-  return { server, addr, url: `${scheme}://${displayHost(addr.hostname)}:${addr.port}` };
+  return {
+    server,
+    addr,
+    guarded: false,
+    url: `${scheme}://${displayHost(addr.hostname)}:${addr.port}`,
+  };
 }

@@ -16,8 +16,8 @@ async function serve(
   },
 ) {
   const controller = new AbortController();
-  const { server, addr } = await listen({
-    hostname: "127.0.0.1",
+  const { server, addr, guarded } = await listen({
+    hostname: "0.0.0.0",
     port: 0,
     portSetting: "port",
     signal: controller.signal,
@@ -25,6 +25,7 @@ async function serve(
   }, handler);
   return {
     port: addr.port,
+    guarded,
     async [Symbol.asyncDispose]() {
       controller.abort();
       await server.finished;
@@ -320,8 +321,24 @@ Deno.test("with both settings 0 listen() serves straight from Deno.serve", async
     readTimeoutSeconds: 0,
     maxConnectionsPerAddress: 0,
   });
+  assertEquals(served.guarded, false);
   using conn = await Deno.connect({ hostname: "127.0.0.1", port: served.port });
   await conn.write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   const local = conn.localAddr as Deno.NetAddr;
   assertEquals((await readAnswer(conn)).body, String(local.port));
+});
+
+Deno.test("listen() puts the guard in front on a non-loopback bind only", async (t) => {
+  for (const [hostname, guarded] of [["0.0.0.0", true], ["127.0.0.1", false]] as const) {
+    await t.step(hostname, async () => {
+      const controller = new AbortController();
+      const listening = await listen(
+        { hostname, port: 0, portSetting: "port", signal: controller.signal },
+        () => new Response("ok"),
+      );
+      assertEquals(listening.guarded, guarded);
+      controller.abort();
+      await listening.server.finished;
+    });
+  }
 });

@@ -117,7 +117,7 @@ async function slowClient(port: number, sent: string): Promise<{ text: string; c
 }
 
 Deno.test("Server B with READ_TIMEOUT_SECONDS=1 answers a client that never ends its headers 408 and closes", async () => {
-  await using server = await startTestServerB({ READ_TIMEOUT_SECONDS: "1" });
+  await using server = await startTestServerB({ HTTP_HOST: "0.0.0.0", READ_TIMEOUT_SECONDS: "1" });
   const { text, closed } = await slowClient(
     Number(new URL(server.url).port),
     `GET /health HTTP/1.1\r\n${"X".repeat(200)}`,
@@ -139,7 +139,7 @@ Deno.test({
         key: await Deno.readTextFile(certs.key),
       };
       const { server, url } = await listen({
-        hostname: "127.0.0.1",
+        hostname: "0.0.0.0",
         port: 0,
         portSetting: "HTTP_PORT",
         tls,
