@@ -139,7 +139,7 @@ export const SETTINGS = {
   MCPCOMM_INSECURE_NO_AUTH: setting(
     z.stringbool().default(false),
     "true or false",
-    "Let Server B serve openai/bedrock on a non-loopback address without MCPCOMM_AUTH_TOKEN",
+    "Serve openai/bedrock (Server B), run_command (toolbox) on a non-loopback bind without a token",
   ),
   MCP_ALLOWED_HOSTS: setting(
     list.optional(),
