@@ -146,6 +146,8 @@ export async function startServerB(
     bindHost: hostPolicy.bindHost,
     log,
     rateLimiter,
+    // Server B's tools send nothing before their result (createServerBMcp).
+    jsonResponses: config.MCP_DIRECT_CALLS,
   });
   countMcpSessions(metrics, () => mcpHttp.sessionCount);
   const handler = createServerBHandler({

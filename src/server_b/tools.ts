@@ -41,7 +41,8 @@ const STATIC_LIST: CacheHint = { ttlMs: 300_000, cacheScope: "public" };
 /**
  * Creates a fresh MCP server exposing Server B's tools; one per 2026-07-28 request, per 2025-era
  * session or per stdio connection. The tools' schemas and the JSON Schema validator are built
- * once and shared by every instance.
+ * once and shared by every instance. No tool sends a message before its result, so `mod.ts` may
+ * answer 2025-era calls as one JSON response.
  * @example
  * ```ts
  * const mcp = createServerBMcp(service, "0.1.0");

@@ -10,7 +10,7 @@ import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport as V1SseTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport as V1HttpTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { StdioClientTransport as V1StdioTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { assert, assertEquals } from "../_assert.ts";
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { baseEnv, RUN_ARGS, startTestServerB } from "../_helpers.ts";
 
 const TOOLS = ["configure_ai_model", "get_ai_stats", "get_received_messages", "process_message"];
@@ -138,4 +138,39 @@ Deno.test("mcpcomm server-b --mcp stdio serves a 2026-07-28 client and a 2025 cl
       await client.close();
     }
   });
+});
+
+Deno.test("Server B answers a 2025-era tools/call as JSON, or as SSE with MCP_DIRECT_CALLS=false", async (t) => {
+  const headers = {
+    accept: "application/json, text/event-stream",
+    "content-type": "application/json",
+  };
+  const post = (url: string, body: unknown, extra: Record<string, string> = {}) =>
+    fetch(url, { method: "POST", headers: { ...headers, ...extra }, body: JSON.stringify(body) });
+  for (const [direct, type] of [["true", "application/json"], ["false", "text/event-stream"]]) {
+    await t.step(`MCP_DIRECT_CALLS=${direct}`, async () => {
+      await using b = await startTestServerB({ MCP_DIRECT_CALLS: direct! });
+      const init = await post(`${b.url}/mcp`, {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: {
+          protocolVersion: "2025-11-25",
+          capabilities: {},
+          clientInfo: { name: "raw", version: "1" },
+        },
+      });
+      const session = init.headers.get("mcp-session-id")!;
+      await init.body?.cancel();
+      const call = await post(`${b.url}/mcp`, {
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/call",
+        params: { name: "get_ai_stats", arguments: {} },
+      }, { "mcp-session-id": session, "mcp-protocol-version": "2025-11-25" });
+      assertEquals(call.status, 200);
+      assertMatch(call.headers.get("content-type") ?? "", new RegExp(type!));
+      assert((await call.text()).includes('"provider'));
+    });
+  }
 });

@@ -85,6 +85,13 @@ export interface McpHttpOptions {
   sessionLimit?: SessionLimit | undefined;
   /** A limiter shared with the server's other routes; by default one of its own. */
   rateLimiter?: RateLimiter | undefined;
+  /**
+   * Answer each 2025-era POST as one `application/json` response (the SDK transport's
+   * `enableJsonResponse`) instead of an SSE stream. Only for servers whose handlers never send a
+   * message before their result: anything they did send would be lost. Such answers are not
+   * resumable with `Last-Event-ID`. Replaces v1's direct-call path (`../direct_call.ts`).
+   */
+  jsonResponses?: boolean;
 }
 
 /** MCP over HTTP as a request handler. */
@@ -196,6 +203,7 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
         eventStore: new BoundedEventStore(),
         retryInterval: RETRY_INTERVAL_MS,
         maxRequestBodySize: maxBody,
+        enableJsonResponse: options.jsonResponses ?? false,
         onsessioninitialized: () => {
           entry = sessions.add(id, live);
         },
