@@ -88,6 +88,14 @@ export interface HttpObserverOptions {
   requestContext?: boolean;
 }
 
+/**
+ * Whether `request` opens a stream that never ends by itself: a GET event stream, or an MCP
+ * 2026-07-28 `subscriptions/listen` (a POST that names its method in `Mcp-Method`).
+ */
+function isSubscription(request: Request): boolean {
+  return request.method === "GET" || request.headers.get("mcp-method") === "subscriptions/listen";
+}
+
 /** Wraps a server's handler and shuts it down gracefully. */
 export interface HttpObserver {
   /** The handler with IDs, tracing, metrics, the log line and shutdown tracking around it. */
@@ -105,7 +113,7 @@ export interface HttpObserver {
 }
 
 interface Tracked {
-  /** GET event streams: subscriptions that never end by themselves. */
+  /** GET event streams and MCP `subscriptions/listen`: streams that never end by themselves. */
   subscription: boolean;
   /** Ends the stream with the final event; for a request, answers it with 503. */
   cut(): void;
@@ -353,7 +361,7 @@ export function createHttpObserver(options: HttpObserverOptions): HttpObserver {
         }
         describe();
         streams.inc({ route: routeName });
-        const streamed = observeStream(response, request.method === "GET", (how) => {
+        const streamed = observeStream(response, isSubscription(request), (how) => {
           streams.dec({ route: routeName });
           if (how === "cut") cutStreams.inc();
           line({ durationMs: Math.round(performance.now() - started), stream: how });

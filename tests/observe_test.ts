@@ -246,3 +246,20 @@ Deno.test("HttpObserver.shutdown() ends idle subscriptions at once when no work 
   const events = await readSse(get);
   assertEquals(events.map((e) => e.event ?? "message"), ["message", "error"]);
 });
+
+Deno.test("HttpObserver.shutdown() ends an idle MCP subscriptions/listen stream (a POST) at once too", async () => {
+  await using h = await serve(() =>
+    Promise.resolve(eventStream((c) => {
+      c.enqueue(sseEvent({ hello: true }));
+    })), ["/events"]);
+  const get = await fetch(`${h.url}/events`, {
+    method: "POST",
+    headers: { "mcp-method": "subscriptions/listen" },
+  });
+  await h.started("/events");
+  const started = performance.now();
+  await h.observer.shutdown(h.server, 60_000);
+  assert(performance.now() - started < 30_000, "did not wait for the deadline");
+  const events = await readSse(get);
+  assertEquals(events.map((e) => e.event ?? "message"), ["message", "error"]);
+});

@@ -4,13 +4,15 @@
  * Each throws an {@linkcode HttpError}; `errorResponse` turns it into the answer.
  * @module
  */
-import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
 import { HttpError } from "../errors.ts";
 import { isIpLiteral, isLoopbackHost } from "../http.ts";
 
 /**
- * Protocol versions accepted in `MCP-Protocol-Version`: 2025-11-25, 2025-06-18, 2025-03-26, and
- * the older ones the SDK still negotiates for legacy HTTP+SSE clients (2024-11-05, 2024-10-07).
+ * Protocol versions of the 2025 era accepted in `MCP-Protocol-Version` on a session: 2025-11-25,
+ * 2025-06-18, 2025-03-26, and the older ones the SDK still negotiates for legacy HTTP+SSE clients
+ * (2024-11-05, 2024-10-07). SDK v1 and v2 list the same; 2026-07-28 requests never reach this
+ * check (the SDK's per-request path answers them).
  */
 export const MCP_PROTOCOL_VERSIONS: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS;
 
@@ -130,16 +132,40 @@ export function checkProtocolVersion(request: Request): void {
   );
 }
 
+/** Where OAuth clients (`mcp-remote`) look for metadata and client registration after a 401. */
+const OAUTH_PATHS =
+  /^\/(?:\.well-known\/(?:oauth-protected-resource|oauth-authorization-server|openid-configuration)(?:\/.*)?|register|authorize|token)$/;
+
+const NO_OAUTH = new HttpError(
+  404,
+  "not_found",
+  "This server has no OAuth: send MCPCOMM_AUTH_TOKEN as the header Authorization: Bearer <token> " +
+    '(mcp-remote: --header "Authorization: Bearer <token>")',
+);
+
+/**
+ * With a token set, the 404 for the OAuth discovery and registration paths saying to send the
+ * bearer token instead; `undefined` for other paths or without a token.
+ */
+export function oauthProbeAnswer(path: string, token: string | undefined): Response | undefined {
+  return token && OAUTH_PATHS.test(path) ? NO_OAUTH.toResponse() : undefined;
+}
+
 const decoder = new TextDecoder();
 
 /** Parses one JSON-RPC message body: 400 for bad JSON, for a batch (array), or a non-object. */
-export function parseJsonRpcBody(body: Uint8Array): Record<string, unknown> {
+export function parseJsonRpcBody(body: Uint8Array | string): Record<string, unknown> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(decoder.decode(body));
+    parsed = JSON.parse(typeof body === "string" ? body : decoder.decode(body));
   } catch {
     throw new HttpError(400, "invalid_json", "Request body is not valid JSON");
   }
+  return jsonRpcMessageOf(parsed);
+}
+
+/** `parsed` as one JSON-RPC message object: 400 for a batch (array) or a non-object. */
+export function jsonRpcMessageOf(parsed: unknown): Record<string, unknown> {
   if (Array.isArray(parsed)) {
     throw new HttpError(
       400,

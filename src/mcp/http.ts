@@ -25,26 +25,22 @@ import {
   checkHostAndOrigin,
   checkProtocolVersion,
   type HostPolicy,
+  oauthProbeAnswer,
   parseJsonRpcBody,
   requireAccept,
   requireJsonContentType,
 } from "./guards.ts";
 import { LegacySseTransport } from "./legacy_sse.ts";
-import { newSessionId, type SessionEntry, type SessionLimit, SessionTable } from "./sessions.ts";
+import {
+  newSessionId,
+  type SessionEntry,
+  type SessionLimit,
+  SessionTable,
+  trackStream,
+} from "./sessions.ts";
 
 /** The paths this handler answers. */
 export const MCP_HTTP_PATHS: readonly string[] = ["/mcp", "/sse", "/messages"];
-
-/** Where OAuth clients (`mcp-remote`) look for metadata and client registration after a 401. */
-const OAUTH_PATHS =
-  /^\/(?:\.well-known\/(?:oauth-protected-resource|oauth-authorization-server|openid-configuration)(?:\/.*)?|register|authorize|token)$/;
-
-const NO_OAUTH = new HttpError(
-  404,
-  "not_found",
-  "This server has no OAuth: send MCPCOMM_AUTH_TOKEN as the header Authorization: Bearer <token> " +
-    '(mcp-remote: --header "Authorization: Bearer <token>")',
-);
 
 /** What {@linkcode createMcpHttpHandler} needs. */
 export interface McpHttpOptions {
@@ -102,41 +98,6 @@ function unknownSession(): HttpError {
     "not_found",
     "Unknown or ended MCP session; start a new one with an initialize request",
   );
-}
-
-/** Counts `response` as an open stream of a session until its body ends or is cancelled. */
-function trackStream(response: Response, done: () => void): Response {
-  const body = response.body;
-  if (!body || !response.headers.get("content-type")?.includes("text/event-stream")) {
-    done();
-    return response;
-  }
-  const reader = body.getReader();
-  const tracked = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const step = await reader.read();
-        if (step.done) {
-          done();
-          controller.close();
-        } else {
-          controller.enqueue(step.value);
-        }
-      } catch (error) {
-        done();
-        controller.error(error);
-      }
-    },
-    cancel(reason) {
-      done();
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
-  return new Response(tracked, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
 }
 
 /**
@@ -342,9 +303,7 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     async handle(request, info) {
       const path = new URL(request.url).pathname;
       if (!MCP_HTTP_PATHS.includes(path)) {
-        return config.MCPCOMM_AUTH_TOKEN && OAUTH_PATHS.test(path)
-          ? NO_OAUTH.toResponse()
-          : undefined;
+        return oauthProbeAnswer(path, config.MCPCOMM_AUTH_TOKEN);
       }
       try {
         limiter?.check(clientAddress(info));

@@ -200,3 +200,38 @@ export class SessionTable<T> {
     this.#timer = undefined;
   }
 }
+
+/** Counts `response` as an open stream of a session until its body ends or is cancelled. */
+export function trackStream(response: Response, done: () => void): Response {
+  const body = response.body;
+  if (!body || !response.headers.get("content-type")?.includes("text/event-stream")) {
+    done();
+    return response;
+  }
+  const reader = body.getReader();
+  const tracked = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const step = await reader.read();
+        if (step.done) {
+          done();
+          controller.close();
+        } else {
+          controller.enqueue(step.value);
+        }
+      } catch (error) {
+        done();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      done();
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  return new Response(tracked, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}

@@ -2,7 +2,7 @@
  * Server B, the AI responder: its HTTP API on `Deno.serve`, and MCP over stdio or HTTP.
  * @module
  */
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import process from "node:process";
 import { refuseOpenBind, warnIfExposed } from "../auth.ts";
 import type { Config } from "../config.ts";
@@ -15,7 +15,7 @@ import {
 } from "../instrument.ts";
 import { openServerLedger } from "../ledger_sqlite.ts";
 import { createLogger } from "../log.ts";
-import { createMcpHttpHandler } from "../mcp/http.ts";
+import { createMcpHttpHandler } from "../mcp/v2/http.ts";
 import type { MetricsRegistry } from "../metrics.ts";
 import { createHttpObserver } from "../observe.ts";
 import { createProvider } from "../providers/mod.ts";
@@ -142,6 +142,8 @@ export async function startServerB(
     bindHost: hostPolicy.bindHost,
     log,
     rateLimiter,
+    // Server B's tools send nothing before their result (createServerBMcp).
+    jsonResponses: config.MCP_DIRECT_CALLS,
   });
   countMcpSessions(metrics, () => mcpHttp.sessionCount);
   const handler = createServerBHandler({
@@ -218,8 +220,9 @@ export async function startServerB(
   }
 
   if (options.mcpStdio) {
-    const mcp = createServerBMcp(service, version);
-    await mcp.connect(new StdioServerTransport());
+    serveStdio(() => createServerBMcp(service, version), {
+      onerror: (error) => log.debug("MCP stdio error", { error: String(error) }),
+    });
     log.info("MCP over stdio ready", { server: "ai-responder-server" });
     // The client closing stdin ends the stdio session (MCP lifecycle): the process stops too.
     process.stdin.once("end", () => {

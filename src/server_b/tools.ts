@@ -1,10 +1,11 @@
 /**
- * Server B as an MCP server (`ai-responder-server`): its own tools over the AI service.
+ * Server B as an MCP server (`ai-responder-server`, SDK v2): its own tools over the AI service,
+ * the same definition for 2026-07-28 requests and 2025-era sessions.
  * @module
  */
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { type CacheHint, McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { defineTool, errorResult, jsonResult, sharedJsonSchemaValidator } from "../mcp/tools.ts";
+import { defineTool, errorResult, jsonResult, sharedJsonSchemaValidator } from "../mcp/v2/tools.ts";
 import type { AiService } from "./service.ts";
 
 /** The MCP server name of Server B. */
@@ -32,28 +33,40 @@ const configureShape = {
 };
 
 /**
- * Creates a fresh MCP server exposing Server B's tools; one per MCP session or stdio connection.
- * The tools' schemas and the JSON Schema validator are built once and shared by every session.
+ * The 2026-07-28 caching hint of Server B's tool list and `server/discover`: both are fixed for
+ * the life of the process and the same for every caller.
+ */
+const STATIC_LIST: CacheHint = { ttlMs: 300_000, cacheScope: "public" };
+
+/**
+ * Creates a fresh MCP server exposing Server B's tools; one per 2026-07-28 request, per 2025-era
+ * session or per stdio connection. The tools' schemas and the JSON Schema validator are built
+ * once and shared by every instance. No tool sends a message before its result, so `mod.ts` may
+ * answer 2025-era calls as one JSON response.
  * @example
  * ```ts
  * const mcp = createServerBMcp(service, "0.1.0");
- * await mcp.connect(new StdioServerTransport());
+ * serveStdio(() => createServerBMcp(service, "0.1.0"));
  * ```
  */
 export function createServerBMcp(service: AiService, version: string): McpServer {
   const mcp = new McpServer(
     { name: SERVER_B_MCP_NAME, version },
-    { capabilities: { logging: {} }, jsonSchemaValidator: sharedJsonSchemaValidator() },
+    {
+      // The tool list never changes at run time: no list_changed to wait for.
+      capabilities: { logging: {}, tools: { listChanged: false } },
+      jsonSchemaValidator: sharedJsonSchemaValidator(),
+      cacheHints: { "tools/list": STATIC_LIST, "server/discover": STATIC_LIST },
+    },
   );
 
   defineTool(mcp, "process_message", {
-    quiet: true,
     title: "Process a message with AI",
     description: "Answer a message with Server B's AI provider, as POST /process does.",
     inputSchema: processShape,
-  }, async (args, extra) => {
+  }, async (args, ctx) => {
     try {
-      const answer = await service.process(args, extra.signal);
+      const answer = await service.process(args, ctx.mcpReq.signal);
       return jsonResult(answer, answer.aiResponse);
     } catch (error) {
       return errorResult(error);
@@ -61,7 +74,6 @@ export function createServerBMcp(service: AiService, version: string): McpServer
   });
 
   defineTool(mcp, "get_received_messages", {
-    quiet: true,
     title: "Messages received",
     description: "Messages Server B received and its AI answers, newest last. Page back with " +
       "offset: offset 50 skips the 50 newest.",
@@ -78,13 +90,11 @@ export function createServerBMcp(service: AiService, version: string): McpServer
   });
 
   defineTool(mcp, "get_ai_stats", {
-    quiet: true,
     title: "AI usage statistics",
     description: "Requests, tokens, cost, per-model breakdown and average response time.",
   }, () => jsonResult({ provider: service.provider.name, ...service.ledger.stats() }));
 
   defineTool(mcp, "configure_ai_model", {
-    quiet: true,
     title: "Configure the AI model",
     description: "Change the default model, temperature or max tokens at run time.",
     inputSchema: configureShape,

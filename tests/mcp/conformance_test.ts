@@ -1,6 +1,8 @@
 /**
- * The official MCP conformance suite (code nobody here wrote) against both servers' `/mcp`,
- * with the baseline of scenarios that need the suite's own fixture tools.
+ * The official MCP conformance suite (code nobody here wrote) against the servers' `/mcp`, with
+ * the baselines of scenarios that need the suite's own fixture tools: 0.2.0-alpha.12 at
+ * `--requirements 2026-07-28` and at `--spec-version 2025-11-25` for roles on MCP SDK v2 (Server
+ * B), 0.1.16 for roles still on SDK v1 (Server A).
  * @module
  */
 import { startServerA } from "../../src/server_a/mod.ts";
@@ -8,17 +10,23 @@ import { assert, assertEquals } from "../_assert.ts";
 import { startTestServerB, testConfig } from "../_helpers.ts";
 
 const SUITE = "npm:@modelcontextprotocol/conformance@0.1.16";
+const SUITE_2026 = "npm:@modelcontextprotocol/conformance@0.2.0-alpha.12";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const BASELINE = new URL("./conformance_baseline.json", import.meta.url).pathname;
+const BASELINE_2026 = new URL("./conformance_v2_baseline.json", import.meta.url).pathname;
 const baseline = JSON.parse(await Deno.readTextFile(BASELINE)) as {
   required: string[];
   server: string[];
 };
+const baseline2026 = JSON.parse(await Deno.readTextFile(BASELINE_2026)) as {
+  required: Record<"2026-07-28" | "2025-11-25", string[]>;
+  server: string[];
+};
 const decoder = new TextDecoder();
 
-function suite(args: string[]): Deno.Command {
+function suite(args: string[], pkg = SUITE): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--frozen", SUITE, ...args],
+    args: ["run", "-A", "--frozen", pkg, ...args],
     cwd: ROOT,
     signal: AbortSignal.timeout(240_000),
     env: { NO_COLOR: "1" },
@@ -28,9 +36,9 @@ function suite(args: string[]): Deno.Command {
 }
 
 /** Why the suite cannot run here, or `undefined` when it can. */
-async function unavailable(): Promise<string | undefined> {
+async function unavailable(pkg = SUITE): Promise<string | undefined> {
   try {
-    const probe = await suite(["--version"]).output();
+    const probe = await suite(["--version"], pkg).output();
     if (probe.success) return undefined;
     return decoder.decode(probe.stderr).trim().split("\n").at(-1) ?? "it exits non-zero";
   } catch (error) {
@@ -40,6 +48,8 @@ async function unavailable(): Promise<string | undefined> {
 
 const reason = await unavailable();
 const skipped = reason ? ` (SKIPPED: ${SUITE} cannot run here: ${reason})` : "";
+const reason2026 = await unavailable(SUITE_2026);
+const skipped2026 = reason2026 ? ` (SKIPPED: ${SUITE_2026} cannot run here: ${reason2026})` : "";
 
 interface Check {
   id: string;
@@ -47,19 +57,37 @@ interface Check {
   errorMessage?: string;
 }
 
-/** Runs the active server suite against `mcpUrl` with the baseline; checks the required scenarios. */
-async function runSuite(mcpUrl: string): Promise<void> {
+/** How {@linkcode runSuite} runs the suite. */
+interface SuiteRun {
+  pkg: string;
+  /** Selects the scenarios, e.g. `["--requirements", "2026-07-28"]`; the active suite by default. */
+  select: string[];
+  baseline: string;
+  /** Scenarios whose every check must succeed. */
+  required: string[];
+}
+
+const V1_RUN: SuiteRun = {
+  pkg: SUITE,
+  select: [],
+  baseline: BASELINE,
+  required: baseline.required,
+};
+
+/** Runs a server suite against `mcpUrl` with its baseline; checks the required scenarios. */
+async function runSuite(mcpUrl: string, run: SuiteRun = V1_RUN): Promise<void> {
   const out = await Deno.makeTempDir({ prefix: "conformance-" });
   try {
     const result = await suite([
       "server",
       "--url",
       mcpUrl,
+      ...run.select,
       "--expected-failures",
-      BASELINE,
+      run.baseline,
       "-o",
       out,
-    ]).output();
+    ], run.pkg).output();
     const stdout = decoder.decode(result.stdout);
     const summary = stdout.slice(stdout.indexOf("=== SUMMARY ==="));
     assertEquals(result.code, 0, `conformance against ${mcpUrl}:\n${summary}`);
@@ -71,7 +99,7 @@ async function runSuite(mcpUrl: string): Promise<void> {
       const list = JSON.parse(await Deno.readTextFile(`${out}/${entry.name}/checks.json`));
       checks.set(scenario, list);
     }
-    for (const scenario of baseline.required) {
+    for (const scenario of run.required) {
       const list = checks.get(scenario);
       assert(list && list.length > 0, `scenario ${scenario} ran`);
       const bad = list.filter((c) => c.status === "FAILURE" || c.status === "WARNING");
@@ -84,11 +112,30 @@ async function runSuite(mcpUrl: string): Promise<void> {
 }
 
 Deno.test({
-  name: `conformance suite passes on Server B's /mcp (baseline: fixture scenarios)${skipped}`,
-  ignore: reason !== undefined,
+  name: `conformance 2026-07-28 requirements pass on Server B's /mcp (SDK v2)${skipped2026}`,
+  ignore: reason2026 !== undefined,
   async fn() {
     await using b = await startTestServerB();
-    await runSuite(`${b.url}/mcp`);
+    await runSuite(`${b.url}/mcp`, {
+      pkg: SUITE_2026,
+      select: ["--requirements", "2026-07-28"],
+      baseline: BASELINE_2026,
+      required: baseline2026.required["2026-07-28"],
+    });
+  },
+});
+
+Deno.test({
+  name: `conformance 2025-11-25 suite passes on Server B's /mcp (SDK v2)${skipped2026}`,
+  ignore: reason2026 !== undefined,
+  async fn() {
+    await using b = await startTestServerB();
+    await runSuite(`${b.url}/mcp`, {
+      pkg: SUITE_2026,
+      select: ["--spec-version", "2025-11-25"],
+      baseline: BASELINE_2026,
+      required: baseline2026.required["2025-11-25"],
+    });
   },
 });
 

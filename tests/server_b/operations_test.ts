@@ -1,7 +1,7 @@
+import { Client as V2Client, InMemoryTransport } from "@modelcontextprotocol/client";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import {
@@ -418,7 +418,7 @@ Deno.test("get_received_messages pages back through the ledger with offset", asy
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const mcp = createServerBMcp(b.service, "0.0.0");
   await mcp.connect(serverSide);
-  const client = new Client({ name: "paging", version: "0.0.0" });
+  const client = new V2Client({ name: "paging", version: "0.0.0" });
   await client.connect(clientSide);
   try {
     const page = await client.callTool({

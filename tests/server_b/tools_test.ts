@@ -1,6 +1,4 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, Client, InMemoryTransport } from "@modelcontextprotocol/client";
 import { createServerBMcp, SERVER_B_MCP_NAME } from "../../src/server_b/tools.ts";
 import { ProcessResponse } from "../../src/wire.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";

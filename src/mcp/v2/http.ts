@@ -1,0 +1,337 @@
+/**
+ * MCP over HTTP on the SDK v2 (`@modelcontextprotocol/server`), both protocol eras on one `/mcp`:
+ * - 2026-07-28: per request, no session. A POST carrying the `_meta` envelope claim goes to the
+ *   SDK's `createMcpHandler` (strict, `legacy: 'reject'`), which answers `server/discover`,
+ *   checks the `Mcp-Method`/`Mcp-Name` headers against the body, fills the caching hints, and
+ *   answers JSON unless the handler streams (`responseMode: 'auto'`).
+ * - 2025 era (2025-11-25, 2025-06-18, 2025-03-26): sessions with `Last-Event-ID` resumability
+ *   on the SDK's `WebStandardStreamableHTTPServerTransport`, routed with the SDK's own
+ *   `isLegacyRequest`; and the older HTTP+SSE transport at `/sse` + `/messages`.
+ *
+ * Every route runs mcpcomm's guards first, in this order: rate limit, Host/Origin, bearer token,
+ * Accept/Content-Type, body limit; then, for the 2025 era, protocol version, batches, the session
+ * cap and idle expiry. What stays hand-written, and why:
+ * - Host/Origin (`../guards.ts`): the SDK's `validateHostHeader`/`validateOriginHeader` take a
+ *   fixed allowlist; mcpcomm's rule depends on the bind address (loopback binds accept only
+ *   loopback names, other binds accept IP literals) and accepts same-origin requests.
+ * - Bearer (`../../auth.ts`): the SDK's `verifyBearerToken` verifies OAuth access tokens with an
+ *   expiry; mcpcomm has one static shared token, compared in constant time.
+ * - Sessions (`../sessions.ts`, `../event_store.ts`): the SDK's sessionful wiring is left to the
+ *   caller; the cap shared with `/ws`, idle expiry and the bounded event store are mcpcomm's.
+ * - Errors are mcpcomm's JSON bodies (`{ error: { code, message } }`) up to the point where a
+ *   request reaches the SDK; the SDK's JSON-RPC error answers after that.
+ * Roles still on SDK v1 use `../http.ts`.
+ * @module
+ */
+import {
+  createMcpHandler,
+  isLegacyRequest,
+  type McpServer,
+  readRequestBody,
+  type ServerNotifier,
+  WebStandardStreamableHTTPServerTransport,
+} from "@modelcontextprotocol/server";
+import { requireBearer } from "../../auth.ts";
+import type { Config } from "../../config.ts";
+import { describeError, HttpError } from "../../errors.ts";
+import { errorResponse, methodNotAllowed } from "../../http.ts";
+import type { Logger } from "../../log.ts";
+import { clientAddress, createRateLimiter, type RateLimiter } from "../../rate_limit.ts";
+import { BoundedEventStore } from "../event_store.ts";
+import {
+  checkHostAndOrigin,
+  checkProtocolVersion,
+  type HostPolicy,
+  jsonRpcMessageOf,
+  oauthProbeAnswer,
+  parseJsonRpcBody,
+  requireAccept,
+  requireJsonContentType,
+} from "../guards.ts";
+import {
+  newSessionId,
+  type SessionEntry,
+  type SessionLimit,
+  SessionTable,
+  trackStream,
+} from "../sessions.ts";
+import { LegacySseTransport } from "./legacy_sse.ts";
+
+/** The paths this handler answers. */
+export const MCP_HTTP_PATHS: readonly string[] = ["/mcp", "/sse", "/messages"];
+
+/**
+ * Which protocol era a server instance will serve: `modern` (2026-07-28, one instance per
+ * request) or `legacy` (2025 era, one instance per session or stdio connection).
+ */
+export type McpEra = "legacy" | "modern";
+
+/** What {@linkcode createMcpHttpHandler} needs. */
+export interface McpHttpOptions {
+  /**
+   * Creates a fresh McpServer: per 2026-07-28 request, per 2025-era session, per legacy SSE
+   * connection. Build schemas once at module level: this runs on every modern request.
+   */
+  createServer: (era: McpEra) => McpServer;
+  /**
+   * MCP_ALLOWED_HOSTS, MCP_ALLOWED_ORIGINS, MCP_SESSION_IDLE_MINUTES, MCP_MAX_SESSIONS,
+   * MAX_BODY_BYTES, MCPCOMM_AUTH_TOKEN, RATE_LIMIT_PER_MINUTE.
+   */
+  config: Config;
+  /** The hostname the server bound, for the loopback-only Host rule. */
+  bindHost: string;
+  log: Logger;
+  /** The MCP_MAX_SESSIONS cap shared with the server's other transports (WebSocket). */
+  sessionLimit?: SessionLimit | undefined;
+  /** A limiter shared with the server's other routes; by default one of its own. */
+  rateLimiter?: RateLimiter | undefined;
+  /**
+   * Answer each 2025-era POST as one `application/json` response (the SDK transport's
+   * `enableJsonResponse`) instead of an SSE stream. Only for servers whose handlers never send a
+   * message before their result: anything they did send would be lost. Such answers are not
+   * resumable with `Last-Event-ID`. Replaces v1's direct-call path (`../direct_call.ts`).
+   */
+  jsonResponses?: boolean;
+}
+
+/** MCP over HTTP as a request handler. */
+export interface McpHttpHandler {
+  /**
+   * Answers the MCP routes /mcp, /sse, /messages, and, with a token set, the OAuth discovery and
+   * registration paths with a 404 saying to send the bearer token; undefined for any other path.
+   */
+  handle(request: Request, info?: Deno.ServeHandlerInfo): Promise<Response | undefined>;
+  /** 2025-era sessions alive now (Streamable HTTP and legacy SSE). */
+  readonly sessionCount: number;
+  /** Publishes list changes to open 2026-07-28 `subscriptions/listen` streams. */
+  readonly notify: ServerNotifier;
+  /** Closes every session and stream; later requests are answered 503. */
+  close(): Promise<void>;
+}
+
+type Live =
+  | { kind: "streamable"; server: McpServer; transport: WebStandardStreamableHTTPServerTransport }
+  | { kind: "sse"; server: McpServer; transport: LegacySseTransport };
+
+/** How long a client waits before reconnecting a cut stream (sent as the SSE `retry` field). */
+const RETRY_INTERVAL_MS = 1000;
+
+const SHUTTING_DOWN = new HttpError(503, "unavailable", "The server is shutting down");
+
+function unknownSession(): HttpError {
+  return new HttpError(
+    404,
+    "not_found",
+    "Unknown or ended MCP session; start a new one with an initialize request",
+  );
+}
+
+/**
+ * Creates the MCP HTTP handler for both eras. Pass its `handle` as a server's fallback route and
+ * call `close()` on shutdown.
+ * @example
+ * ```ts
+ * const mcpHttp = createMcpHttpHandler({
+ *   createServer: () => createServerBMcp(service, VERSION),
+ *   config,
+ *   bindHost: config.HTTP_HOST,
+ *   log,
+ * });
+ * Deno.serve(async (req, info) => (await mcpHttp.handle(req, info)) ?? new Response(null, { status: 404 }));
+ * ```
+ */
+export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
+  const { config, log } = options;
+  const policy: HostPolicy = {
+    bindHost: options.bindHost,
+    allowedHosts: config.MCP_ALLOWED_HOSTS,
+    allowedOrigins: config.MCP_ALLOWED_ORIGINS,
+  };
+  const limiter = options.rateLimiter ?? createRateLimiter(config.RATE_LIMIT_PER_MINUTE);
+  const maxBody = config.MAX_BODY_BYTES;
+  let closed = false;
+  const modern = createMcpHandler(({ era }) => options.createServer(era), {
+    legacy: "reject",
+    responseMode: "auto",
+    maxRequestBodySize: maxBody,
+    onerror: (error) => log.debug("MCP request refused", { error: describeError(error) }),
+  });
+  const sessions = new SessionTable<Live>({
+    idleMs: config.MCP_SESSION_IDLE_MINUTES * 60_000,
+    maxSessions: config.MCP_MAX_SESSIONS,
+    limit: options.sessionLimit,
+    close: async (live, id, reason) => {
+      log.debug("MCP session closed", { session: id.slice(0, 8), transport: live.kind, reason });
+      await live.server.close();
+    },
+  });
+
+  const connect = async (live: Live, id: string) => {
+    live.transport.onclose = () => sessions.remove(id);
+    live.transport.onerror = (error: Error) =>
+      log.debug("MCP transport error", { session: id.slice(0, 8), error: describeError(error) });
+    await live.server.connect(live.transport);
+  };
+
+  /** The POST body as text within MAX_BODY_BYTES (the SDK's reader, mcpcomm's 413 body). */
+  const readText = async (request: Request): Promise<string> => {
+    const body = await readRequestBody(request, maxBody);
+    if (body.tooLarge) {
+      throw new HttpError(413, "payload_too_large", `Request body is larger than ${maxBody} bytes`);
+    }
+    return body.text;
+  };
+
+  const startSession = async (
+    request: Request,
+    body: Record<string, unknown>,
+  ): Promise<Response> => {
+    if (body.method !== "initialize") {
+      throw new HttpError(
+        400,
+        "invalid_request",
+        "Mcp-Session-Id header is required; only an initialize request starts a session " +
+          "(2026-07-28 clients send the _meta envelope on every request instead)",
+      );
+    }
+    const release = sessions.reserve();
+    try {
+      const id = newSessionId();
+      let entry: SessionEntry<Live> | undefined;
+      const transport = new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: () => id,
+        eventStore: new BoundedEventStore(),
+        retryInterval: RETRY_INTERVAL_MS,
+        maxRequestBodySize: maxBody,
+        enableJsonResponse: options.jsonResponses ?? false,
+        onsessioninitialized: () => {
+          entry = sessions.add(id, live);
+        },
+      });
+      const live: Live = { kind: "streamable", server: options.createServer("legacy"), transport };
+      await connect(live, id);
+      const response = await transport.handleRequest(request, { parsedBody: body });
+      if (!entry) {
+        await live.server.close();
+        return response;
+      }
+      log.debug("MCP session started", { session: id.slice(0, 8), transport: "streamable" });
+      return trackStream(response, sessions.openStream(entry));
+    } finally {
+      release();
+    }
+  };
+
+  /** A 2025-era request: a session's POST, GET (its stream) or DELETE, or an initialize. */
+  const legacy = async (request: Request, body?: Record<string, unknown>): Promise<Response> => {
+    checkProtocolVersion(request);
+    const sessionId = request.headers.get("mcp-session-id");
+    if (sessionId === null) {
+      if (!body) throw new HttpError(400, "invalid_request", "Mcp-Session-Id header is required");
+      return await startSession(request, body);
+    }
+    const entry = sessions.get(sessionId);
+    if (!entry || entry.value.kind !== "streamable") throw unknownSession();
+    const done = sessions.openStream(entry);
+    try {
+      const response = await entry.value.transport.handleRequest(
+        request,
+        body ? { parsedBody: body } : undefined,
+      );
+      return trackStream(response, done);
+    } catch (error) {
+      done();
+      throw error;
+    }
+  };
+
+  const streamable = async (request: Request): Promise<Response> => {
+    const method = request.method;
+    if (method === "GET") {
+      requireAccept(request, ["text/event-stream"]);
+      return await legacy(request);
+    }
+    if (method === "DELETE") return await legacy(request);
+    if (method !== "POST") throw methodNotAllowed(["GET", "POST", "DELETE"]);
+    requireAccept(request, ["application/json", "text/event-stream"]);
+    requireJsonContentType(request);
+    const text = await readText(request);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return await legacy(request, parseJsonRpcBody(text));
+    }
+    if (!(await isLegacyRequest(request, parsed, { maxRequestBodySize: maxBody }))) {
+      return await modern.fetch(request, { parsedBody: parsed });
+    }
+    return await legacy(request, jsonRpcMessageOf(parsed));
+  };
+
+  const openLegacySse = async (request: Request): Promise<Response> => {
+    if (request.method !== "GET") throw methodNotAllowed(["GET"]);
+    const accept = request.headers.get("accept");
+    if (accept !== null && !/text\/event-stream|text\/\*|\*\/\*/i.test(accept)) {
+      throw new HttpError(406, "not_acceptable", "Accept must list text/event-stream");
+    }
+    checkProtocolVersion(request);
+    const release = sessions.reserve();
+    try {
+      const id = newSessionId();
+      const live: Live = {
+        kind: "sse",
+        server: options.createServer("legacy"),
+        transport: new LegacySseTransport(id, "/messages"),
+      };
+      await connect(live, id);
+      const entry = sessions.add(id, live);
+      log.debug("MCP session started", { session: id.slice(0, 8), transport: "sse" });
+      return trackStream(live.transport.response(), sessions.openStream(entry));
+    } finally {
+      release();
+    }
+  };
+
+  const postLegacySse = async (request: Request): Promise<Response> => {
+    if (request.method !== "POST") throw methodNotAllowed(["POST"]);
+    requireJsonContentType(request);
+    checkProtocolVersion(request);
+    const id = new URL(request.url).searchParams.get("sessionId");
+    if (!id) {
+      throw new HttpError(400, "invalid_request", "The sessionId query parameter is required");
+    }
+    const entry = sessions.get(id);
+    if (!entry || entry.value.kind !== "sse") throw unknownSession();
+    const body = parseJsonRpcBody(await readText(request));
+    entry.value.transport.receive(body, request);
+    return new Response(null, { status: 202 });
+  };
+
+  return {
+    async handle(request, info) {
+      const path = new URL(request.url).pathname;
+      if (!MCP_HTTP_PATHS.includes(path)) {
+        return oauthProbeAnswer(path, config.MCPCOMM_AUTH_TOKEN);
+      }
+      try {
+        limiter?.check(clientAddress(info));
+        checkHostAndOrigin(request, policy);
+        requireBearer(request, config.MCPCOMM_AUTH_TOKEN);
+        if (closed) throw SHUTTING_DOWN;
+        if (path === "/mcp") return await streamable(request);
+        if (path === "/sse") return await openLegacySse(request);
+        return await postLegacySse(request);
+      } catch (error) {
+        return errorResponse(error, log);
+      }
+    },
+    get sessionCount() {
+      return sessions.size;
+    },
+    notify: modern.notify,
+    async close() {
+      closed = true;
+      await Promise.all([modern.close(), sessions.closeAll()]);
+    },
+  };
+}
