@@ -1,6 +1,6 @@
 /**
- * The connection guard in front of every mcpcomm HTTP server (`READ_TIMEOUT_SECONDS`,
- * `MAX_CONNECTIONS_PER_ADDRESS`). `Deno.serve` has no read timeout and no connection hook, so a
+ * The connection guard in front of every mcpcomm HTTP server bound to a non-loopback address
+ * (`READ_TIMEOUT_SECONDS`, `MAX_CONNECTIONS_PER_ADDRESS`; `listen()` in `serve.ts` decides). `Deno.serve` has no read timeout and no connection hook, so a
  * client sending a byte a second, or a chunked body that never ends, held a connection for ever.
  *
  * Design: the public address is bound here with `Deno.listen`. `Deno.serve` listens on a free
