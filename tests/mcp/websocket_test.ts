@@ -1,4 +1,4 @@
-import { Client, type JSONRPCMessage, type Transport } from "@modelcontextprotocol/client";
+import { Client } from "@modelcontextprotocol/client";
 import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
@@ -11,6 +11,7 @@ import type { McpEra } from "../../src/mcp/v2/http.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createWebSocketEndpoint, MCP_SUBPROTOCOL } from "../../src/mcp/websocket.ts";
 import { serveOnLoopback } from "../_serve.ts";
+import { TestWebSocketTransport } from "../_ws_v2.ts";
 
 async function serve() {
   const eras: McpEra[] = [];
@@ -132,32 +133,6 @@ Deno.test("createWebSocketEndpoint() serves a 2026-07-28 opening (server/discove
   socket.close();
   while (server.endpoint.connectionCount > 0) await new Promise((r) => setTimeout(r, 10));
 });
-
-/** A minimal SDK v2 client transport over a WebSocket, for these tests only. */
-class TestWebSocketTransport implements Transport {
-  onclose?: () => void;
-  onerror?: (error: Error) => void;
-  onmessage?: (message: JSONRPCMessage) => void;
-  #socket?: WebSocket;
-  constructor(readonly url: string) {}
-  async start(): Promise<void> {
-    const socket = this.#socket = new WebSocket(this.url, MCP_SUBPROTOCOL);
-    socket.onmessage = (event) => this.onmessage?.(JSON.parse(event.data as string));
-    socket.onclose = () => this.onclose?.();
-    await new Promise((resolve, reject) => {
-      socket.onopen = resolve;
-      socket.onerror = reject;
-    });
-  }
-  send(message: JSONRPCMessage): Promise<void> {
-    this.#socket!.send(JSON.stringify(message));
-    return Promise.resolve();
-  }
-  close(): Promise<void> {
-    this.#socket?.close();
-    return Promise.resolve();
-  }
-}
 
 Deno.test("createWebSocketEndpoint() serves SDK v2 clients in both eras, one server per connection", async (t) => {
   await using server = await serve();
