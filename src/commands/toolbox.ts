@@ -45,7 +45,9 @@ Flags:
                          (MCPCOMM_INSECURE_NO_AUTH; refused otherwise)
   -h, --help             Show this help
 
-Disabled tools are absent from tools/list; calling one answers "Tool X is not enabled on NAME".`,
+/mcp serves MCP 2026-07-28 per request and 2025-era sessions; stdio and /ws accept either
+handshake. Disabled tools are absent from tools/list; calling one answers "Tool X is not enabled
+on NAME".`,
   options: {
     name: { type: "string" },
     host: { type: "string" },

@@ -1,16 +1,26 @@
 /**
  * MCP over WebSocket (subprotocol `mcp`, one JSON-RPC message per text frame): a server-side
- * transport for a socket from `Deno.upgradeWebSocket`, and a client transport that can send
+ * transport (SDK v2 `Transport`) for a socket from `Deno.upgradeWebSocket`, served through the
+ * SDK's `serveStdio` entry so that one connection opens with either handshake (2026-07-28
+ * `server/discover`, or 2025 `initialize`); and a client transport (still SDK v1) that can send
  * headers (the SDK's own cannot).
  * @module
  */
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type JSONRPCMessage as ServerMessage,
+  type McpServer,
+  parseJSONRPCMessage,
+  type Transport as ServerTransport,
+} from "@modelcontextprotocol/server";
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import { requireBearer } from "../auth.ts";
 import { describeError, HttpError } from "../errors.ts";
 import { checkHostAndOrigin } from "./guards.ts";
 import type { SessionLimit } from "./sessions.ts";
+import type { McpEra } from "./v2/http.ts";
 
 /** The WebSocket subprotocol MCP uses. */
 export const MCP_SUBPROTOCOL = "mcp";
@@ -18,10 +28,11 @@ export const MCP_SUBPROTOCOL = "mcp";
 /** Close code for a frame larger than the limit (RFC 6455 "message too big"). */
 const TOO_BIG = 1009;
 
-function attach(
-  transport: { onmessage?: Transport["onmessage"]; onerror?: Transport["onerror"] },
+function attach<M>(
+  transport: { onmessage?: (message: M) => void; onerror?: (error: Error) => void },
   socket: WebSocket,
   maxMessageBytes: number,
+  parse: (value: unknown) => M,
 ): void {
   socket.onmessage = (event) => {
     if (typeof event.data !== "string") {
@@ -33,9 +44,9 @@ function attach(
       socket.close(TOO_BIG, "message too big");
       return;
     }
-    let message: JSONRPCMessage;
+    let message: M;
     try {
-      message = JSONRPCMessageSchema.parse(JSON.parse(event.data));
+      message = parse(JSON.parse(event.data));
     } catch (error) {
       transport.onerror?.(new Error(`Invalid MCP message: ${describeError(error)}`));
       return;
@@ -45,30 +56,37 @@ function attach(
 }
 
 /**
- * The server side of one WebSocket connection.
+ * The server side of one WebSocket connection, on the SDK v2 `Transport` interface. `closed`
+ * settles when the socket has closed, whoever owns `onclose`.
  * @example
  * ```ts
  * const { socket, response } = Deno.upgradeWebSocket(request, { protocol: "mcp" });
- * await createServer().connect(new WebSocketServerTransport(socket));
+ * serveStdio(() => createServer(), { transport: new WebSocketServerTransport(socket) });
  * return response;
  * ```
  */
-export class WebSocketServerTransport implements Transport {
+export class WebSocketServerTransport implements ServerTransport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
-  onmessage?: (message: JSONRPCMessage) => void;
+  onmessage?: (message: ServerMessage) => void;
   readonly sessionId: string = crypto.randomUUID();
   #socket: WebSocket;
   #maxMessageBytes: number;
-  #closed = false;
+  #closed = Promise.withResolvers<void>();
+  #finished = false;
 
   constructor(socket: WebSocket, options: { maxMessageBytes?: number } = {}) {
     this.#socket = socket;
     this.#maxMessageBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
   }
 
+  /** Settles once the connection has closed. */
+  get closed(): Promise<void> {
+    return this.#closed.promise;
+  }
+
   start(): Promise<void> {
-    attach(this, this.#socket, this.#maxMessageBytes);
+    attach(this, this.#socket, this.#maxMessageBytes, parseJSONRPCMessage);
     this.#socket.onclose = () => this.#finish();
     this.#socket.onerror = (event) => {
       this.onerror?.(new Error(`WebSocket error: ${(event as ErrorEvent).message ?? "unknown"}`));
@@ -77,12 +95,13 @@ export class WebSocketServerTransport implements Transport {
   }
 
   #finish(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#finished) return;
+    this.#finished = true;
     this.onclose?.();
+    this.#closed.resolve();
   }
 
-  async send(message: JSONRPCMessage): Promise<void> {
+  async send(message: ServerMessage): Promise<void> {
     if (this.#socket.readyState === WebSocket.CONNECTING) {
       await new Promise<void>((resolve, reject) => {
         this.#socket.addEventListener("open", () => resolve(), { once: true });
@@ -139,7 +158,12 @@ export class WebSocketClientTransport implements Transport {
     const init = { protocols: [MCP_SUBPROTOCOL], headers: this.#options.headers ?? {} };
     const socket = new WebSocket(this.#url, init as unknown as string[]);
     this.#socket = socket;
-    attach(this, socket, this.#options.maxMessageBytes ?? 16 * 1024 * 1024);
+    attach(
+      this,
+      socket,
+      this.#options.maxMessageBytes ?? 16 * 1024 * 1024,
+      (value) => JSONRPCMessageSchema.parse(value),
+    );
     return new Promise((resolve, reject) => {
       let opened = false;
       socket.onopen = () => {
@@ -205,8 +229,11 @@ export function offersMcpSubprotocol(request: Request): boolean {
 
 /** Options of {@linkcode createWebSocketEndpoint}. */
 export interface WebSocketEndpointOptions {
-  /** A fresh MCP server for each connection. */
-  createServer: () => McpServer;
+  /**
+   * A fresh MCP server for each connection, of the era its opening asks for (plus one for a
+   * `server/discover` probe that a client may drop to fall back to `initialize`).
+   */
+  createServer: (era: McpEra) => McpServer;
   /** The bound address, for the Host check. */
   bindHost: string;
   allowedHosts?: readonly string[] | undefined;
@@ -217,6 +244,8 @@ export interface WebSocketEndpointOptions {
   maxMessageBytes: number;
   /** The MCP_MAX_SESSIONS cap, shared with the server's HTTP transports; past it, 503. */
   sessionLimit: SessionLimit;
+  /** Out-of-band errors of a connection (bad frames, refused openings), for a debug log. */
+  onerror?: (error: Error) => void;
 }
 
 /** MCP over WebSocket as a request handler. */
@@ -231,8 +260,8 @@ export interface WebSocketEndpoint {
 
 /**
  * Creates the WebSocket endpoint: the same Host/Origin and token guards and session cap as the
- * HTTP routes, the `mcp` subprotocol required, one MCP server per connection, closed with its
- * socket.
+ * HTTP routes, the `mcp` subprotocol required, one MCP server per connection (its era chosen by
+ * the opening message, as on stdio), closed with its socket.
  * @example
  * ```ts
  * const ws = createWebSocketEndpoint({
@@ -248,35 +277,36 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
   const open = new Set<WebSocketServerTransport>();
   options.sessionLimit.track(() => open.size);
   return {
-    async handle(request) {
-      if (request.method !== "GET" || !isWebSocketUpgrade(request)) {
-        throw new HttpError(
-          426,
-          "invalid_request",
-          'Use a WebSocket upgrade with subprotocol "mcp" here',
-          { upgrade: "websocket" },
-        );
+    handle(request) {
+      try {
+        if (request.method !== "GET" || !isWebSocketUpgrade(request)) {
+          throw new HttpError(
+            426,
+            "invalid_request",
+            'Use a WebSocket upgrade with subprotocol "mcp" here',
+            { upgrade: "websocket" },
+          );
+        }
+        if (!offersMcpSubprotocol(request)) {
+          throw new HttpError(400, "invalid_request", 'WebSocket subprotocol "mcp" is required');
+        }
+        checkHostAndOrigin(request, options);
+        requireBearer(request, options.authToken);
+        options.sessionLimit.check();
+        const { socket, response } = Deno.upgradeWebSocket(request, { protocol: MCP_SUBPROTOCOL });
+        const transport = new WebSocketServerTransport(socket, {
+          maxMessageBytes: options.maxMessageBytes,
+        });
+        open.add(transport);
+        void transport.closed.then(() => open.delete(transport));
+        serveStdio(({ era }) => options.createServer(era), {
+          transport,
+          ...(options.onerror ? { onerror: options.onerror } : {}),
+        });
+        return Promise.resolve(response);
+      } catch (error) {
+        return Promise.reject(error);
       }
-      if (!offersMcpSubprotocol(request)) {
-        throw new HttpError(400, "invalid_request", 'WebSocket subprotocol "mcp" is required');
-      }
-      checkHostAndOrigin(request, options);
-      requireBearer(request, options.authToken);
-      options.sessionLimit.check();
-      const { socket, response } = Deno.upgradeWebSocket(request, { protocol: MCP_SUBPROTOCOL });
-      const transport = new WebSocketServerTransport(socket, {
-        maxMessageBytes: options.maxMessageBytes,
-      });
-      open.add(transport);
-      const mcp = options.createServer();
-      await mcp.connect(transport);
-      const protocolOnClose = transport.onclose;
-      transport.onclose = () => {
-        protocolOnClose?.();
-        open.delete(transport);
-        mcp.close().catch(() => {});
-      };
-      return response;
     },
     get connectionCount() {
       return open.size;

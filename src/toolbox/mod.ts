@@ -1,16 +1,17 @@
 /**
- * `mcpcomm toolbox`: the demo MCP server, over Streamable HTTP (`/mcp`), legacy SSE (`/sse`),
- * WebSocket (`/ws`, subprotocol `mcp`) on one port, or over stdio.
+ * `mcpcomm toolbox`: the demo MCP server (SDK v2), over Streamable HTTP (`/mcp`: 2026-07-28 per
+ * request and 2025-era sessions), legacy SSE (`/sse`), WebSocket (`/ws`, subprotocol `mcp`) on one
+ * port, or over stdio; stdio and `/ws` accept either handshake (`server/discover` or `initialize`).
  * @module
  */
 import process from "node:process";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import { refuseOpenBind, warnIfExposed } from "../auth.ts";
 import type { Config } from "../config.ts";
 import { HttpError } from "../errors.ts";
 import { errorResponse } from "../http.ts";
 import { createLogger } from "../log.ts";
-import { createMcpHttpHandler } from "../mcp/http.ts";
+import { createMcpHttpHandler } from "../mcp/v2/http.ts";
 import { SessionLimit } from "../mcp/sessions.ts";
 import { createWebSocketEndpoint } from "../mcp/websocket.ts";
 import { listen } from "../serve.ts";
@@ -54,14 +55,15 @@ export async function startToolbox(
 ): Promise<RunningToolbox> {
   const log = createLogger("toolbox");
   const createServer = () => createToolboxMcp(options);
+  const onerror = (error: Error) => log.debug("MCP error", { error: String(error) });
 
   if (options.transport === "stdio") {
-    const mcp = createServer();
+    const stdio = serveStdio(createServer, { onerror });
     const closed = Promise.withResolvers<void>();
-    mcp.server.onclose = () => closed.resolve();
-    process.stdin.once("end", () => mcp.close().catch(() => {}));
-    options.signal?.addEventListener("abort", () => mcp.close(), { once: true });
-    await mcp.connect(new StdioServerTransport());
+    const stop = () => void stdio.close().finally(() => closed.resolve());
+    // The client closing stdin ends the stdio session (MCP lifecycle): the toolbox stops too.
+    process.stdin.once("end", stop);
+    options.signal?.addEventListener("abort", stop, { once: true });
     log.info("toolbox serving MCP over stdio", { name: options.name, tools: options.tools });
     return { webSocketCount: 0, sessionCount: 1, finished: closed.promise };
   }
@@ -85,6 +87,7 @@ export async function startToolbox(
     authToken: config.MCPCOMM_AUTH_TOKEN,
     maxMessageBytes: config.MAX_BODY_BYTES,
     sessionLimit,
+    onerror,
   });
 
   const mcpHttp = createMcpHttpHandler({ createServer, config, bindHost, log, sessionLimit });

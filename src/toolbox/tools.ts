@@ -1,15 +1,18 @@
 /**
- * The toolbox's MCP server: demo tools that can be switched on one by one, and the
- * `server://info` resource naming the server and its enabled tools.
+ * The toolbox's MCP server (SDK v2): demo tools that can be switched on one by one, and the
+ * `server://info` resource naming the server and its enabled tools; the same definition for
+ * 2026-07-28 requests and 2025-era sessions and connections.
  * @module
  */
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { CallToolRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import type { CallToolRequest, CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type CacheHint,
+  type CallToolResult,
+  McpServer,
+  type Tool,
+} from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { UsageError } from "../errors.ts";
-import { intercept } from "../mcp/intercept.ts";
-import { defineTool, errorResult, jsonResult, sharedJsonSchemaValidator } from "../mcp/tools.ts";
+import { defineTool, errorResult, jsonResult, sharedJsonSchemaValidator } from "../mcp/v2/tools.ts";
 import { runCommand } from "./command.ts";
 import { listFiles } from "./files.ts";
 import { evaluate, formatNumber } from "./math.ts";
@@ -74,23 +77,38 @@ export function serverInfo(options: ToolboxOptions): Record<string, unknown> {
   };
 }
 
-/** Answers calls to a known but disabled tool with a clear tool error instead of "not found". */
-function refuseDisabledTools(mcp: McpServer, options: ToolboxOptions): void {
-  const disabled = new Set<string>(TOOLBOX_TOOLS.filter((t) => !options.tools.includes(t)));
-  intercept<CallToolRequest, CallToolResult>(
-    mcp,
-    CallToolRequestSchema,
-    (request, extra, next) =>
-      disabled.has(request.params.name)
-        ? Promise.resolve(
-          errorResult(`Tool ${request.params.name} is not enabled on ${options.name}`),
-        )
-        : next(request, extra),
-  );
+/** The answer to a call of a tool that is not enabled. */
+function refusal(tool: string, server: string): CallToolResult {
+  return errorResult(`Tool ${tool} is not enabled on ${server}`);
 }
 
 /**
- * Creates a fresh toolbox MCP server (one per session or connection).
+ * The 2026-07-28 caching hint of the toolbox's lists, `server/discover` and `server://info`: all
+ * are fixed for the life of the process and the same for every caller.
+ */
+const STATIC: CacheHint = { ttlMs: 300_000, cacheScope: "public" };
+
+const echoShape = { message: z.string().describe("The message to echo") };
+const timeShape = {
+  timezone: z.string().min(1).optional().describe("IANA time zone, e.g. Europe/Paris"),
+};
+const filesShape = {
+  path: z.string().default(".").describe("Directory, relative to the toolbox root"),
+};
+const mathShape = {
+  expression: z.string().min(1).describe('The expression, e.g. "2 + 2 * 3"'),
+};
+const commandShape = {
+  command: z.string().min(1).describe("The program to run"),
+  args: z.array(z.string()).max(256).default([]).describe("Its arguments"),
+  timeout_ms: z.number().int().min(1).max(300000).optional().describe("Timeout in ms"),
+};
+
+/**
+ * Creates a fresh toolbox MCP server: one per 2026-07-28 request, per 2025-era session or per
+ * stdio/WebSocket connection. A disabled tool is absent from `tools/list`, and calling it answers
+ * the tool error "Tool NAME is not enabled on SERVER" (`isError: true`), as `mcpcomm test`
+ * checks; an unknown name gets the SDK's JSON-RPC error -32602.
  * @example
  * ```ts
  * const mcp = createToolboxMcp({ name: "calc", version: "0.1.0", tools: ["math_calc"], root: "." });
@@ -100,11 +118,24 @@ export function createToolboxMcp(options: ToolboxOptions): McpServer {
   const mcp = new McpServer(
     { name: options.name, version: options.version },
     {
-      capabilities: { tools: {}, resources: {}, logging: {} },
+      // The tool list and the resource list never change at run time.
+      capabilities: {
+        tools: { listChanged: false },
+        resources: { listChanged: false },
+        logging: {},
+      },
       jsonSchemaValidator: sharedJsonSchemaValidator(),
+      cacheHints: {
+        "tools/list": STATIC,
+        "resources/list": STATIC,
+        "resources/templates/list": STATIC,
+        "resources/read": STATIC,
+        "server/discover": STATIC,
+      },
     },
   );
   const enabled = new Set<string>(options.tools);
+  const listed: Tool[] = [];
   const tool = <S extends z.ZodRawShape>(
     name: ToolboxTool,
     spec: { title: string; description: string; inputSchema: S },
@@ -113,28 +144,37 @@ export function createToolboxMcp(options: ToolboxOptions): McpServer {
       signal: AbortSignal,
     ) => Promise<CallToolResult> | CallToolResult,
   ) => {
-    if (!enabled.has(name)) return;
-    defineTool(mcp, name, spec, async (args, extra) => {
+    if (!enabled.has(name)) {
+      // No schema: the refusal wins over argument validation, and the real handler is never
+      // registered (run_command cannot run when it is off).
+      mcp.registerTool(name, { description: "Not enabled" }, () => refusal(name, options.name));
+      return;
+    }
+    defineTool(mcp, name, spec, async (args, ctx) => {
       try {
-        return await handler(args, extra.signal);
+        return await handler(args, ctx.mcpReq.signal);
       } catch (error) {
         return errorResult(error);
       }
+    });
+    listed.push({
+      name,
+      title: spec.title,
+      description: spec.description,
+      inputSchema: mcp.toolInputSchemaJson(name) as Tool["inputSchema"],
     });
   };
 
   tool("echo", {
     title: "Echo",
     description: "Echo back the provided message.",
-    inputSchema: { message: z.string().describe("The message to echo") },
+    inputSchema: echoShape,
   }, ({ message }) => jsonResult({ message, server: options.name }, `Echo: ${message}`));
 
   tool("get_time", {
     title: "Current time",
     description: "Get the current server time, optionally in an IANA time zone.",
-    inputSchema: {
-      timezone: z.string().min(1).optional().describe("IANA time zone, e.g. Europe/Paris"),
-    },
+    inputSchema: timeShape,
   }, ({ timezone }) => {
     const now = new Date();
     let local: string;
@@ -156,9 +196,7 @@ export function createToolboxMcp(options: ToolboxOptions): McpServer {
   tool("list_files", {
     title: "List files",
     description: "List files in a directory inside the toolbox root.",
-    inputSchema: {
-      path: z.string().default(".").describe("Directory, relative to the toolbox root"),
-    },
+    inputSchema: filesShape,
   }, async ({ path }) => {
     const listing = await listFiles(options.root, path);
     const lines = listing.entries.map((e) => e.type === "directory" ? `${e.name}/` : e.name);
@@ -173,7 +211,7 @@ export function createToolboxMcp(options: ToolboxOptions): McpServer {
     title: "Calculate",
     description: "Evaluate an arithmetic expression: + - * / % ^, parentheses, " +
       "sqrt, sin, cos, abs, log, min, max and more; constants pi and e.",
-    inputSchema: { expression: z.string().min(1).describe('The expression, e.g. "2 + 2 * 3"') },
+    inputSchema: mathShape,
   }, ({ expression }) => {
     const result = evaluate(expression);
     return jsonResult({ expression, result }, `${expression} = ${formatNumber(result)}`);
@@ -182,11 +220,7 @@ export function createToolboxMcp(options: ToolboxOptions): McpServer {
   tool("run_command", {
     title: "Run a command",
     description: "Run a program with arguments (no shell) in the toolbox root, with a timeout.",
-    inputSchema: {
-      command: z.string().min(1).describe("The program to run"),
-      args: z.array(z.string()).max(256).default([]).describe("Its arguments"),
-      timeout_ms: z.number().int().min(1).max(300000).optional().describe("Timeout in ms"),
-    },
+    inputSchema: commandShape,
   }, async ({ command, args, timeout_ms }, signal) => {
     const timeoutMs = timeout_ms ?? options.commandTimeoutMs ?? 30000;
     const outcome = await runCommand([command, ...args], { cwd: options.root, timeoutMs, signal });
@@ -207,7 +241,8 @@ export function createToolboxMcp(options: ToolboxOptions): McpServer {
     return outcome.exitCode === 0 ? result : { ...result, isError: true };
   });
 
-  refuseDisabledTools(mcp, options);
+  // The SDK lists every enabled registration; the disabled tools' refusals stay unlisted.
+  mcp.server.setRequestHandler("tools/list", () => ({ tools: listed }));
 
   mcp.registerResource("server-info", "server://info", {
     title: "Server info",

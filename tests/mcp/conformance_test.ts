@@ -2,12 +2,13 @@
  * The official MCP conformance suite (code nobody here wrote) against the servers' `/mcp`, with
  * the baselines of scenarios that need the suite's own fixture tools: 0.2.0-alpha.12 at
  * `--requirements 2026-07-28` and at `--spec-version 2025-11-25` for roles on MCP SDK v2 (Server
- * B), 0.1.16 for roles still on SDK v1 (Server A).
+ * B, the toolbox), 0.1.16 for roles still on SDK v1 (Server A).
  * @module
  */
 import { startServerA } from "../../src/server_a/mod.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { startTestServerB, testConfig } from "../_helpers.ts";
+import { startTestToolbox } from "../_toolbox.ts";
 
 const SUITE = "npm:@modelcontextprotocol/conformance@0.1.16";
 const SUITE_2026 = "npm:@modelcontextprotocol/conformance@0.2.0-alpha.12";
@@ -18,9 +19,11 @@ const baseline = JSON.parse(await Deno.readTextFile(BASELINE)) as {
   required: string[];
   server: string[];
 };
+type Era = "2026-07-28" | "2025-11-25";
 const baseline2026 = JSON.parse(await Deno.readTextFile(BASELINE_2026)) as {
-  required: Record<"2026-07-28" | "2025-11-25", string[]>;
+  required: Record<Era, string[]>;
   server: string[];
+  toolbox: { passes: string[]; required: Record<Era, string[]> };
 };
 const decoder = new TextDecoder();
 
@@ -157,3 +160,40 @@ Deno.test({
     }
   },
 });
+
+/** The toolbox's baseline: the v2 one without the entries it passes (see `toolbox.passes`). */
+async function toolboxBaseline(): Promise<string> {
+  const path = await Deno.makeTempFile({ prefix: "conformance-toolbox-", suffix: ".json" });
+  const passes = new Set(baseline2026.toolbox.passes);
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({ server: baseline2026.server.filter((entry) => !passes.has(entry)) }),
+  );
+  return path;
+}
+
+for (
+  const [era, select] of [
+    ["2026-07-28", ["--requirements", "2026-07-28"]],
+    ["2025-11-25", ["--spec-version", "2025-11-25"]],
+  ] as const
+) {
+  Deno.test({
+    name: `conformance ${era} passes on the toolbox's /mcp (SDK v2)${skipped2026}`,
+    ignore: reason2026 !== undefined,
+    async fn() {
+      await using box = await startTestToolbox("conformance");
+      const baselinePath = await toolboxBaseline();
+      try {
+        await runSuite(`${box.url}/mcp`, {
+          pkg: SUITE_2026,
+          select: [...select],
+          baseline: baselinePath,
+          required: baseline2026.toolbox.required[era],
+        });
+      } finally {
+        await Deno.remove(baselinePath);
+      }
+    },
+  });
+}

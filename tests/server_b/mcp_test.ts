@@ -1,7 +1,8 @@
 /**
  * Server B's MCP through real SDK clients on every way in: a v2 client over 2026-07-28 (pinned
  * and negotiated) and over a 2025-11-25 session, a v1 client over Streamable HTTP and legacy
- * HTTP+SSE, and both handshakes over stdio.
+ * HTTP+SSE, both handshakes over stdio, and `mcp-remote` (the MCP Inspector CLI is in
+ * tests/mcp/inspector_test.ts).
  * @module
  */
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
@@ -12,6 +13,7 @@ import { StreamableHTTPClientTransport as V1HttpTransport } from "@modelcontextp
 import { StdioClientTransport as V1StdioTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { baseEnv, RUN_ARGS, startTestServerB } from "../_helpers.ts";
+import { connectViaMcpRemote, MCP_REMOTE, mcpRemoteUnavailable } from "../_mcp_remote.ts";
 
 const TOOLS = ["configure_ai_model", "get_ai_stats", "get_received_messages", "process_message"];
 
@@ -173,4 +175,28 @@ Deno.test("Server B answers a 2025-era tools/call as JSON, or as SSE with MCP_DI
       assert((await call.text()).includes('"provider'));
     });
   }
+});
+
+const remoteReason = await mcpRemoteUnavailable();
+
+Deno.test({
+  name: `${MCP_REMOTE} proxies Server B's /mcp to a v2 client over stdio, with the token${
+    remoteReason ? ` (SKIPPED: ${remoteReason})` : ""
+  }`,
+  ignore: remoteReason !== undefined,
+  async fn() {
+    const token = "mcp-remote-token-of-length";
+    await using b = await startTestServerB({ MCPCOMM_AUTH_TOKEN: token });
+    const client = await connectViaMcpRemote(`${b.url}/mcp`, {
+      authorization: `Bearer ${token}`,
+    });
+    try {
+      assertEquals(client.getServerVersion()?.name, "ai-responder-server");
+      const text = await listAndCall(client, "Hello remote");
+      assert(text.includes("You said: 'Hello remote'"), text);
+      assertEquals(b.service.ledger.stats().totalRequests, 1);
+    } finally {
+      await client.close();
+    }
+  },
 });

@@ -1,7 +1,11 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { assert, assertEquals, assertMatch, assertThrows } from "../_assert.ts";
+import {
+  type CallToolResult,
+  Client,
+  InMemoryTransport,
+  ProtocolError,
+} from "@modelcontextprotocol/client";
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../_assert.ts";
 import { UsageError } from "../../src/errors.ts";
 import {
   createToolboxMcp,
@@ -57,9 +61,43 @@ Deno.test("createToolboxMcp() lists only enabled tools and refuses the others by
     assertEquals(result.isError, true);
     assertEquals(text(result), `Tool ${disabled} is not enabled on calc`);
   }
-  const unknown = await client.callTool({ name: "nonexistent_tool", arguments: {} });
-  assertEquals(unknown.isError, true);
-  assertMatch(text(unknown), /nonexistent_tool/);
+  const unknown = await assertRejects(
+    () => client.callTool({ name: "nonexistent_tool", arguments: {} }),
+    ProtocolError,
+    "Tool nonexistent_tool not found",
+  );
+  assertEquals((unknown as ProtocolError).code, -32602);
+});
+
+Deno.test("createToolboxMcp() serves a 2026-07-28 client the same tools, with caching hints", async () => {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const served = serveStdio(
+    () =>
+      createToolboxMcp({ name: "calc", version: "0.0.1", tools: ["echo", "math_calc"], root: "." }),
+    {
+      transport: serverSide,
+    },
+  );
+  const client = new Client({ name: "test", version: "0" }, {
+    versionNegotiation: { mode: { pin: "2026-07-28" } },
+  });
+  await client.connect(clientSide);
+  try {
+    assertEquals(client.getProtocolEra(), "modern");
+    const listed = await client.listTools();
+    assertEquals(listed.tools.map((t) => t.name), ["echo", "math_calc"]);
+    assertEquals([listed.ttlMs, listed.cacheScope], [300_000, "public"]);
+    const resources = await client.listResources();
+    assertEquals([resources.ttlMs, resources.cacheScope], [300_000, "public"]);
+    const result = await client.callTool({ name: "math_calc", arguments: { expression: "6*7" } });
+    assertEquals(result.structuredContent, { expression: "6*7", result: 42 });
+    const refused = await client.callTool({ name: "run_command", arguments: { command: "ls" } });
+    assertEquals(refused.isError, true);
+    assertEquals(text(refused), "Tool run_command is not enabled on calc");
+  } finally {
+    await client.close();
+    await served.close();
+  }
 });
 
 Deno.test("createToolboxMcp() tools answer as the seed shows", async (t) => {
