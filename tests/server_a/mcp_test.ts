@@ -12,7 +12,9 @@ import { SSEClientTransport as V1SseTransport } from "@modelcontextprotocol/sdk/
 import { StreamableHTTPClientTransport as V1HttpTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { StdioClientTransport as V1StdioTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { baseEnv, RUN_ARGS, startTestServerB } from "../_helpers.ts";
+import { baseEnv, RUN_ARGS, startTestServerB, testConfig } from "../_helpers.ts";
+import { startRecordingMcp } from "../mcp/_harness.ts";
+import { startServerA } from "../../src/server_a/mod.ts";
 import { startHttpServerA } from "./_server_a.ts";
 
 const TOOLS = ["get_ai_usage_stats", "get_conversation_history", "send_message_to_ai"];
@@ -286,4 +288,43 @@ Deno.test("Server A answers a quiet 2025-era tools/call as JSON, a call with a p
       await client.close();
     }
   });
+});
+
+Deno.test("with an upstream, a 2026-07-28 client and a 2025 session both see the gateway's merged tools and call one", async () => {
+  await using b = await startTestServerB();
+  await using upstream = await startRecordingMcp();
+  const controller = new AbortController();
+  const a = await startServerA(
+    testConfig({ SERVER_A_HOST: "127.0.0.1", SERVER_A_PORT: "0", SERVER_B_URL: b.url }),
+    { transport: "http", signal: controller.signal, upstreams: [`h=${upstream.url}/mcp`] },
+  );
+  try {
+    await a.gateway!.settled();
+    for (const pin of [true, false]) {
+      const client = new Client(
+        { name: "v2-gateway", version: "1.0.0" },
+        pin ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : {},
+      );
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${a.url}/mcp`)));
+      try {
+        assertEquals(client.getProtocolEra(), pin ? "modern" : "legacy");
+        assertEquals(client.getServerCapabilities()?.tools?.listChanged, true);
+        const names = (await client.listTools()).tools.map((t) => t.name);
+        for (const name of [...TOOLS, "gateway_upstreams", "h_echo"]) {
+          assert(names.includes(name), `${name} missing from ${names}`);
+        }
+        const echoed = await client.callTool({ name: "h_echo", arguments: { text: "up" } });
+        assertEquals(textOf(echoed), "up");
+        assertEquals(
+          textOf(await client.callTool({ name: "get_ai_usage_stats", arguments: {} })).length > 0,
+          true,
+        );
+      } finally {
+        await client.close();
+      }
+    }
+  } finally {
+    controller.abort();
+    await a.finished;
+  }
 });
