@@ -29,6 +29,8 @@ export interface WrkOptions {
   threads: number;
   seconds: number;
   sessions?: string[];
+  /** More request headers, e.g. the 2026-07-28 `Mcp-Method` and `Mcp-Name`. */
+  headers?: Record<string, string>;
   expect?: string;
   reject?: string;
   delayMs?: number;
@@ -38,6 +40,9 @@ export interface WrkOptions {
 export async function runWrk(options: WrkOptions): Promise<WrkResult> {
   const env: Record<string, string> = { BENCH_BODY: options.body };
   if (options.sessions?.length) env.BENCH_SESSIONS = options.sessions.join(",");
+  if (options.headers) {
+    env.BENCH_HEADERS = Object.entries(options.headers).map(([k, v]) => `${k}: ${v}`).join("\n");
+  }
   if (options.expect) env.BENCH_EXPECT = options.expect;
   if (options.reject) env.BENCH_REJECT = options.reject;
   if (options.delayMs) env.BENCH_DELAY_MS = String(options.delayMs);

@@ -3,6 +3,11 @@
  * client over stdio.
  * @module
  */
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  PROTOCOL_VERSION_META_KEY,
+} from "@modelcontextprotocol/server";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { createParser } from "eventsource-parser";
@@ -55,6 +60,43 @@ export function toolCall(
       arguments: args,
       ...(progressToken === undefined ? {} : { _meta: { progressToken } }),
     },
+  };
+}
+
+/** The per-request protocol revision (no session) the 2026 rows speak. */
+export const MODERN_PROTOCOL_VERSION = "2026-07-28";
+
+/**
+ * A 2026-07-28 `tools/call`: the `_meta` envelope (revision, client info, capabilities) in the
+ * body; send it with {@linkcode modernHeaders}.
+ */
+export function modernToolCall(
+  id: number | string,
+  name: string,
+  args: Record<string, unknown>,
+): RpcMessage {
+  return {
+    jsonrpc: "2.0",
+    id,
+    method: "tools/call",
+    params: {
+      name,
+      arguments: args,
+      _meta: {
+        [PROTOCOL_VERSION_META_KEY]: MODERN_PROTOCOL_VERSION,
+        [CLIENT_INFO_META_KEY]: { name: "mcpcomm-bench", version: "1.0.0" },
+        [CLIENT_CAPABILITIES_META_KEY]: {},
+      },
+    },
+  };
+}
+
+/** The headers a 2026-07-28 `tools/call` of `name` carries (they must match the body). */
+export function modernHeaders(name: string): Record<string, string> {
+  return {
+    "mcp-protocol-version": MODERN_PROTOCOL_VERSION,
+    "mcp-method": "tools/call",
+    "mcp-name": name,
   };
 }
 

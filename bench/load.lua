@@ -1,6 +1,7 @@
 -- wrk script of `deno task bench`, configured by environment variables:
 --   BENCH_BODY      the POST body; "{ID}" in it becomes a JSON-RPC id unique to each request
 --   BENCH_SESSIONS  comma-separated Mcp-Session-Id values; requests rotate through them
+--   BENCH_HEADERS   more request headers, one "Name: value" a line
 --   BENCH_EXPECT    every response body must contain this (else counted as bad)
 --   BENCH_REJECT    no response body may contain this (else counted as bad)
 --   BENCH_DELAY_MS  pause of each connection between its requests (paced, fixed load)
@@ -11,11 +12,17 @@ local sessions_env = os.getenv("BENCH_SESSIONS") or ""
 local expect = os.getenv("BENCH_EXPECT") or ""
 local reject = os.getenv("BENCH_REJECT") or ""
 local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+local extra_headers = {}
+for line in (os.getenv("BENCH_HEADERS") or ""):gmatch("[^\n]+") do
+  local name, value = line:match("^([^:]+):%s*(.*)$")
+  if name then extra_headers[name] = value end
+end
 
 wrk.method = "POST"
 wrk.body = body
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json, text/event-stream"
+for name, value in pairs(extra_headers) do wrk.headers[name] = value end
 
 local threads = {}
 local thread_count = 0
@@ -44,6 +51,7 @@ if dynamic then
       ["Content-Type"] = "application/json",
       ["Accept"] = "application/json, text/event-stream",
     }
+    for name, value in pairs(extra_headers) do headers[name] = value end
     if #sessions > 0 then
       turn = turn % #sessions + 1
       headers["Mcp-Session-Id"] = sessions[turn]

@@ -10,6 +10,8 @@ import {
   closeSession,
   connectStdio,
   initializeRequest,
+  modernHeaders,
+  modernToolCall,
   openSession,
   post,
   readMessages,
@@ -96,6 +98,10 @@ const PEER_CALL = JSON.stringify(toolCall(0, "echo", { message: MESSAGE }))
   .replace('"id":0', '"id":{ID}');
 const A_CALL = JSON.stringify(toolCall(0, "send_message_to_ai", { message: MESSAGE }))
   .replace('"id":0', '"id":{ID}');
+const A_CALL_MODERN = JSON.stringify(
+  modernToolCall(0, "send_message_to_ai", { message: MESSAGE }),
+).replace('"id":0', '"id":{ID}');
+const A_MODERN_HEADERS = modernHeaders("send_message_to_ai");
 const A_EXPECT = "MOCK RESPONSE";
 const IS_ERROR = '"isError":true';
 
@@ -508,6 +514,14 @@ async function main(): Promise<number> {
       expect: A_EXPECT,
       reject: IS_ERROR,
     }));
+    loads.push(wrkLoad("a_modern", {
+      ...wrkBase,
+      url: aMemUrl,
+      body: A_CALL_MODERN,
+      headers: A_MODERN_HEADERS,
+      expect: A_EXPECT,
+      reject: IS_ERROR,
+    }));
     loads.push(wrkLoad("a_http_sse", {
       ...wrkBase,
       url: aSseUrl,
@@ -584,6 +598,21 @@ async function main(): Promise<number> {
     });
     latencyLoads.push(relayLoad("a_http", aMemUrl, aMemSessions));
     latencyLoads.push(relayLoad("a_http_sse", aSseUrl, aSseSessions));
+    latencyLoads.push({
+      key: "a_modern",
+      run: () =>
+        runWrk({
+          url: aMemUrl,
+          body: A_CALL_MODERN,
+          headers: A_MODERN_HEADERS,
+          connections: LATENCY_CONNECTIONS,
+          threads: 1,
+          seconds: SECONDS,
+          delayMs: LATENCY_DELAY_MS,
+          expect: A_EXPECT,
+          reject: IS_ERROR,
+        }),
+    });
   }
 
   say("warming up");
@@ -754,6 +783,11 @@ async function main(): Promise<number> {
       `${x(aSseRps, peerRps)} peer; direct answers ${x(aMemRps, aSseRps)} this`,
       true,
     );
+    throughputRow(
+      "a_modern",
+      "2026-07-28 tools/call through Server A -> B, :memory: (HTTP, no session)",
+      `${x(med("a_modern"), aMemRps)} the 2025 session row`,
+    );
     targets.push({
       name: "Through A (two hops) vs Node peer (one hop)",
       goal: ">= 2.0x",
@@ -805,6 +839,18 @@ async function main(): Promise<number> {
   if (withA) {
     const overhead = latencyRow("a_http", "Server A tools/call -> that Server B (A :memory: too)");
     latencyRow("a_http_sse", "the same with MCP_DIRECT_CALLS=false (answers over SSE)");
+    const modernOverhead = latencyRow(
+      "a_modern",
+      "2026-07-28 tools/call through Server A (no session, A :memory: too)",
+    );
+    targets.push({
+      name: "Relay overhead of Server A at p50, 2026-07-28 over the bare relay",
+      goal: "< 1 ms",
+      measured: `${(modernOverhead - floorOverhead).toFixed(3)} ms (${
+        modernOverhead.toFixed(3)
+      } ms over B direct; a bare relay: ${floorOverhead.toFixed(3)} ms)`,
+      met: modernOverhead - floorOverhead < 1,
+    });
     targets.push({
       name: "Relay overhead of Server A at p50",
       goal: "< 1 ms",

@@ -9,27 +9,19 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { McpServer } from "@modelcontextprotocol/server";
 import {
-  CallToolRequestSchema,
   type CallToolResult,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListToolsRequestSchema,
   type Prompt,
   PromptListChangedNotificationSchema,
-  ReadResourceRequestSchema,
   type Resource,
   ResourceListChangedNotificationSchema,
   type Tool,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
 import type { Config } from "../config.ts";
 import { describeError, UsageError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { installedHandler, intercept } from "../mcp/intercept.ts";
 import {
   connectTarget,
   describeTarget,
@@ -37,16 +29,17 @@ import {
   isConnectionRefused,
   type NamedTarget,
 } from "../mcp/targets.ts";
-import { defineTool, errorResult, jsonResult, type ToolExtra } from "../mcp/tools.ts";
+import { errorResult, type ToolExtra } from "../mcp/tools.ts";
+import type { McpEra } from "../mcp/v2/http.ts";
 import { delay, withRetries } from "../retry.ts";
-import { parsePipelines, type Pipeline, runPipeline } from "./gateway_pipeline.ts";
+import { parsePipelines, type Pipeline } from "./gateway_pipeline.ts";
+import { GATEWAY_STATUS_TOOL, serveGateway } from "./gateway_serve.ts";
 import { resolveUpstreams, type UpstreamSources } from "./upstreams.ts";
 
 /** Scheme of namespaced upstream resource URIs: `upstream://NAME/<encodeURIComponent(uri)>`. */
 export const UPSTREAM_URI_PREFIX = "upstream://";
 
-/** Name of the gateway's own status tool. */
-export const GATEWAY_STATUS_TOOL = "gateway_upstreams";
+export { GATEWAY_STATUS_TOOL };
 
 /** An upstream's state as reported by {@linkcode Gateway.status}. */
 export interface UpstreamStatus {
@@ -67,7 +60,8 @@ export interface UpstreamStatus {
   connectedAt?: string;
 }
 
-type ListKind = "tools" | "resources" | "prompts";
+/** One of the lists the gateway merges. */
+export type ListKind = "tools" | "resources" | "prompts";
 
 const LIST_KINDS: readonly ListKind[] = ["tools", "resources", "prompts"];
 
@@ -160,6 +154,7 @@ export class Gateway {
   readonly #upstreams = new Map<string, Upstream>();
   readonly #servers = new Map<McpServer, { connected: boolean }>();
   readonly #stop = new AbortController();
+  readonly #listeners = new Set<(kinds: readonly ListKind[]) => void>();
   #started = false;
 
   constructor(options: GatewayOptions) {
@@ -511,7 +506,16 @@ export class Gateway {
     if (changed.length) this.#notify(...changed);
   }
 
+  /**
+   * Calls `listener` with the lists that changed, e.g. to publish them to 2026-07-28
+   * `subscriptions/listen` streams (2025-era sessions are told by {@linkcode attach}).
+   */
+  onListChanged(listener: (kinds: readonly ListKind[]) => void): void {
+    this.#listeners.add(listener);
+  }
+
   #notify(...kinds: ListKind[]): void {
+    for (const listener of this.#listeners) listener(kinds);
     for (const [mcp, seen] of this.#servers) {
       if (!mcp.isConnected()) {
         if (seen.connected) this.#servers.delete(mcp);
@@ -680,116 +684,24 @@ export class Gateway {
   }
 
   /**
-   * Adds the gateway to one session's server: the namespaced tools, resources and prompts next
-   * to its own, the status tool and the pipeline tools. Call before `connect`.
+   * Adds the gateway to one server instance (`./gateway_serve.ts`): the namespaced tools,
+   * resources and prompts next to its own, the status tool and the pipeline tools. A 2025-era
+   * instance (a session, a stdio connection) is told of list changes; a 2026-07-28 instance
+   * lives for one request. Call before `connect`.
    */
-  attach(mcp: McpServer): McpServer {
-    this.#servers.set(mcp, { connected: false });
-    const previousOnClose = mcp.server.onclose;
-    mcp.server.onclose = () => {
-      previousOnClose?.();
-      this.#servers.delete(mcp);
-    };
-    mcp.server.registerCapabilities({
-      tools: { listChanged: true },
-      resources: { listChanged: true },
-      prompts: { listChanged: true },
-    });
-
-    defineTool(mcp, GATEWAY_STATUS_TOOL, {
-      title: "Gateway upstreams",
-      description:
-        "The MCP servers this gateway aggregates: state, counts, last error, next retry.",
-    }, () => {
-      const upstreams = this.status();
-      const lines = upstreams.map((u) =>
-        `${u.name} ${u.state} ${u.target} (${u.tools} tools, ${u.resources} resources, ${u.prompts} prompts)${
-          u.lastError ? `: ${u.lastError}` : ""
-        }`
-      );
-      return jsonResult({ upstreams }, lines.join("\n") || "No upstreams configured");
-    });
-
-    for (const pipeline of this.#options.pipelines ?? []) {
-      defineTool(mcp, pipeline.name, {
-        title: `Pipeline ${pipeline.name}`,
-        description: `Pass a message through ${pipeline.steps.map((s) => s.tool).join(" -> ")}, ` +
-          "each step's text output becoming the next step's input.",
-        inputSchema: { message: z.string().describe("The message for the first step") },
-      }, (args, extra) =>
-        runPipeline(pipeline, args.message, {
-          tools: () => this.#toolTable(),
-          call: (name, callArgs) => this.callTool(name, callArgs, { ...extra, _meta: {} }),
-        }, extra));
+  attach(mcp: McpServer, era: McpEra = "legacy"): McpServer {
+    if (era === "legacy") {
+      this.#servers.set(mcp, { connected: false });
+      const previousOnClose = mcp.server.onclose;
+      mcp.server.onclose = () => {
+        previousOnClose?.();
+        this.#servers.delete(mcp);
+      };
     }
-
-    // Server A's own tools win over an upstream tool that happens to get the same name.
-    const listOwn = installedHandler(mcp, "tools/list");
-    const ownNames = async (extra: unknown) =>
-      new Set(
-        ((await listOwn?.({ method: "tools/list", params: {} }, extra)) as
-          | { tools: Tool[] }
-          | undefined)
-          ?.tools.map((t) => t.name) ?? [],
-      );
-    intercept(mcp, ListToolsRequestSchema, async (request, extra, next) => {
-      const own = await next(request, extra) as { tools: Tool[] };
-      const taken = new Set(own.tools.map((t) => t.name));
-      return { ...own, tools: [...own.tools, ...this.tools().filter((t) => !taken.has(t.name))] };
+    return serveGateway(this, mcp, {
+      toolTable: () => this.#toolTable(),
+      pipelines: this.#options.pipelines ?? [],
     });
-    intercept<
-      {
-        method: string;
-        params: { name: string; arguments?: Record<string, unknown>; _meta?: ToolExtra["_meta"] };
-      },
-      unknown
-    >(
-      mcp,
-      CallToolRequestSchema,
-      async (request, extra, next) => {
-        const toolExtra = extra as ToolExtra;
-        if ((await ownNames(extra)).has(request.params.name)) return await next(request, extra);
-        const answer = await this.callTool(request.params.name, request.params.arguments, {
-          signal: toolExtra.signal,
-          sendNotification: toolExtra.sendNotification,
-          ...(request.params._meta ? { _meta: request.params._meta } : {}),
-        });
-        return answer ?? await next(request, extra);
-      },
-    );
-    intercept(mcp, ListResourcesRequestSchema, async (request, extra, next) => {
-      const own = await next(request, extra).catch(() => ({ resources: [] })) as {
-        resources: Resource[];
-      };
-      return { ...own, resources: [...own.resources, ...this.resources()] };
-    });
-    intercept<{ method: string; params: { uri: string } }, unknown>(
-      mcp,
-      ReadResourceRequestSchema,
-      async (request, extra, next) =>
-        await this.readResource(request.params.uri, (extra as ToolExtra).signal) ??
-          await next(request, extra),
-    );
-    intercept(mcp, ListPromptsRequestSchema, async (request, extra, next) => {
-      const own = await next(request, extra).catch(() => ({ prompts: [] })) as {
-        prompts: Prompt[];
-      };
-      return { ...own, prompts: [...own.prompts, ...this.prompts()] };
-    });
-    intercept<
-      { method: string; params: { name: string; arguments?: Record<string, string> } },
-      unknown
-    >(
-      mcp,
-      GetPromptRequestSchema,
-      async (request, extra, next) =>
-        await this.getPrompt(
-          request.params.name,
-          request.params.arguments,
-          (extra as ToolExtra).signal,
-        ) ?? await next(request, extra),
-    );
-    return mcp;
   }
 }
 
@@ -830,7 +742,11 @@ export function createGatewayFromConfig(config: Config, deps: GatewayDeps): Gate
   }).start();
 }
 
-/** Adds `gateway` to a session's server when there is one. */
-export function withGateway(mcp: McpServer, gateway: Gateway | undefined): McpServer {
-  return gateway ? gateway.attach(mcp) : mcp;
+/** Adds `gateway` to a server instance of the given era when there is one. */
+export function withGateway(
+  mcp: McpServer,
+  gateway: Gateway | undefined,
+  era: McpEra = "legacy",
+): McpServer {
+  return gateway ? gateway.attach(mcp, era) : mcp;
 }

@@ -92,7 +92,7 @@ export async function runPipeline(
   pipeline: Pipeline,
   message: string,
   deps: PipelineDeps,
-  extra: ToolExtra,
+  extra: Pick<ToolExtra, "signal" | "sendNotification"> & { _meta?: ToolExtra["_meta"] },
 ): Promise<CallToolResult> {
   const token = extra._meta?.progressToken;
   const trace: { step: number; tool: string; output: string }[] = [];

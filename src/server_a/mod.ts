@@ -3,8 +3,8 @@
  * HTTP, whose tools forward to Server B over plain HTTP.
  * @module
  */
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import process from "node:process";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { warnIfExposed } from "../auth.ts";
 import type { Config } from "../config.ts";
 import { HttpError } from "../errors.ts";
@@ -19,7 +19,7 @@ import {
 import type { Ledger } from "../ledger.ts";
 import { openServerLedger } from "../ledger_sqlite.ts";
 import { createLogger } from "../log.ts";
-import { createMcpHttpHandler, MCP_HTTP_PATHS } from "../mcp/http.ts";
+import { createMcpHttpHandler, MCP_HTTP_PATHS, type McpEra } from "../mcp/v2/http.ts";
 import type { MetricsRegistry } from "../metrics.ts";
 import { createHttpObserver } from "../observe.ts";
 import { listen, type Listening } from "../serve.ts";
@@ -109,25 +109,27 @@ export async function startServerA(
   await gateway?.ready(10_000);
   const deps = { client, ledger, version: options.version ?? "0.0.0", log };
   const { signal } = options;
+  const createServer = (era: McpEra) =>
+    withGateway(createServerAMcp(deps, { gateway: gateway !== undefined }), gateway, era);
 
   if ((options.transport ?? "stdio") === "stdio") {
-    const mcp = withGateway(createServerAMcp(deps), gateway);
+    const stdio = serveStdio(({ era }) => createServer(era), {
+      onerror: (error) => log.debug("MCP stdio error", { error: String(error) }),
+    });
     const stopped = Promise.withResolvers<void>();
     let stopping = false;
     const stop = (reason: string) => {
       if (stopping) return;
       stopping = true;
-      mcp.close().catch(() => {});
+      stdio.close().catch(() => {});
       client.close();
       void gateway?.close();
       ledger.close();
       log.info("Server A stopped", { reason, ledger: ledger.location });
       stopped.resolve();
     };
-    mcp.server.onclose = () => stop("transport closed");
     process.stdin.once("end", () => stop("stdin closed"));
     signal?.addEventListener("abort", () => stop("signal"), { once: true });
-    await mcp.connect(new StdioServerTransport());
     log.info("Server A ready on stdio", {
       server: SERVER_A_MCP_NAME,
       serverB: client.url,
@@ -137,10 +139,16 @@ export async function startServerA(
   }
 
   const mcpHttp = createMcpHttpHandler({
-    createServer: () => withGateway(createServerAMcp(deps), gateway),
+    createServer,
     config,
     bindHost: config.SERVER_A_HOST,
     log,
+    directCalls: config.MCP_DIRECT_CALLS,
+  });
+  gateway?.onListChanged((kinds) => {
+    if (kinds.includes("tools")) mcpHttp.notify.toolsChanged();
+    if (kinds.includes("resources")) mcpHttp.notify.resourcesChanged();
+    if (kinds.includes("prompts")) mcpHttp.notify.promptsChanged();
   });
   countMcpSessions(metrics, () => mcpHttp.sessionCount);
   const observer = createHttpObserver({

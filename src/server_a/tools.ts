@@ -3,7 +3,7 @@
  * report what was exchanged.
  * @module
  */
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { type CacheHint, McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { isoNow } from "../clock.ts";
 import { describeError, HttpError } from "../errors.ts";
@@ -14,8 +14,8 @@ import {
   errorResult,
   jsonResult,
   sharedJsonSchemaValidator,
-  type ToolExtra,
-} from "../mcp/tools.ts";
+  type ToolContext,
+} from "../mcp/v2/tools.ts";
 import type { ProcessRequest, ProcessResponse } from "../wire.ts";
 import type { ServerBClient } from "./b_client.ts";
 
@@ -58,37 +58,57 @@ function roundSeconds(ms: number): number {
 async function send(
   deps: MessengerDeps,
   request: ProcessRequest,
-  extra: ToolExtra,
+  ctx: ToolContext,
 ): Promise<ProcessResponse> {
-  const token = extra._meta?.progressToken;
-  if (token === undefined) return await deps.client.process(request, extra.signal);
+  const { signal } = ctx.mcpReq;
+  const token = ctx.mcpReq._meta?.progressToken;
+  if (token === undefined) return await deps.client.process(request, signal);
   let progress = 0;
   let notified = Promise.resolve();
   const answer = await deps.client.stream(request, (text) => {
     progress++;
     const params = { progressToken: token, progress, message: text };
     notified = notified
-      .then(() => extra.sendNotification({ method: "notifications/progress", params }))
+      .then(() => ctx.mcpReq.notify({ method: "notifications/progress", params }))
       .catch((error) => deps.log?.debug("progress not sent", { error: describeError(error) }));
-  }, extra.signal);
+  }, signal);
   await notified;
   return answer;
 }
 
+/** Caching hint of a list that never changes while the server runs. */
+const STATIC_LIST: CacheHint = { ttlMs: 300_000, cacheScope: "public" };
+
+/** Caching hint of the gateway's merged list, which changes with the upstreams' lists. */
+const CHANGING_LIST: CacheHint = { ttlMs: 0, cacheScope: "private" };
+
 /**
- * Creates a fresh MCP server exposing the messenger's tools; one per MCP session or stdio
- * connection, all sharing one Server B client and one ledger.
+ * Creates a fresh MCP server exposing the messenger's tools; one per 2026-07-28 request, per
+ * 2025-era session or per stdio connection, all sharing one Server B client and one ledger. With
+ * `gateway` set, its tool list changes with the upstreams' (capability `listChanged`, no caching
+ * of `tools/list`).
  * @example
  * ```ts
  * const mcp = createServerAMcp({ client, ledger: createMemoryLedger(1000), version: "0.1.0" });
- * await mcp.connect(new StdioServerTransport());
+ * serveStdio(() => createServerAMcp(deps));
  * ```
  */
-export function createServerAMcp(deps: MessengerDeps): McpServer {
+export function createServerAMcp(
+  deps: MessengerDeps,
+  options: { gateway?: boolean } = {},
+): McpServer {
   const { client, ledger } = deps;
+  const gateway = options.gateway ?? false;
   const mcp = new McpServer(
     { name: SERVER_A_MCP_NAME, version: deps.version },
-    { capabilities: { logging: {} }, jsonSchemaValidator: sharedJsonSchemaValidator() },
+    {
+      capabilities: { logging: {}, tools: { listChanged: gateway } },
+      jsonSchemaValidator: sharedJsonSchemaValidator(),
+      cacheHints: {
+        "tools/list": gateway ? CHANGING_LIST : STATIC_LIST,
+        "server/discover": STATIC_LIST,
+      },
+    },
   );
 
   defineTool(mcp, "send_message_to_ai", {
@@ -99,13 +119,13 @@ export function createServerAMcp(deps: MessengerDeps): McpServer {
       "text and, as structured content, the model, token usage, estimated cost (USD), response " +
       "time and message ID. With a progress token, the answer streams as progress notifications.",
     inputSchema: sendShape,
-  }, async (args, extra) => {
+  }, async (args, ctx) => {
     const unrecordable = ledger.problem();
     if (unrecordable) return errorResult(`Not sent to Server B: ${unrecordable}`);
     const started = performance.now();
     const timestamp = isoNow();
     try {
-      const answer = await send(deps, args, extra);
+      const answer = await send(deps, args, ctx);
       await ledger.record({
         messageId: answer.messageId,
         timestamp,
@@ -122,7 +142,7 @@ export function createServerAMcp(deps: MessengerDeps): McpServer {
       return jsonResult(answer, answer.aiResponse);
     } catch (error) {
       if (error instanceof HttpError) return errorResult(error);
-      const message = extra.signal.aborted
+      const message = ctx.mcpReq.signal.aborted
         ? `Cancelled by the client before Server B at ${client.url} answered`
         : describeError(error);
       await ledger.record({

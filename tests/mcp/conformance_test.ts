@@ -1,8 +1,8 @@
 /**
  * The official MCP conformance suite (code nobody here wrote) against the servers' `/mcp`, with
- * the baselines of scenarios that need the suite's own fixture tools: 0.2.0-alpha.12 at
- * `--requirements 2026-07-28` and at `--spec-version 2025-11-25` for roles on MCP SDK v2 (Server
- * B, the toolbox), 0.1.16 for roles still on SDK v1 (Server A).
+ * the baseline of scenarios that need the suite's own fixture tools: 0.2.0-alpha.12 at
+ * `--requirements 2026-07-28` and at `--spec-version 2025-11-25` on Server B, Server A and the
+ * toolbox.
  * @module
  */
 import { startServerA } from "../../src/server_a/mod.ts";
@@ -10,15 +10,9 @@ import { assert, assertEquals } from "../_assert.ts";
 import { startTestServerB, testConfig } from "../_helpers.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 
-const SUITE = "npm:@modelcontextprotocol/conformance@0.1.16";
 const SUITE_2026 = "npm:@modelcontextprotocol/conformance@0.2.0-alpha.12";
 const ROOT = new URL("../../", import.meta.url).pathname;
-const BASELINE = new URL("./conformance_baseline.json", import.meta.url).pathname;
 const BASELINE_2026 = new URL("./conformance_v2_baseline.json", import.meta.url).pathname;
-const baseline = JSON.parse(await Deno.readTextFile(BASELINE)) as {
-  required: string[];
-  server: string[];
-};
 type Era = "2026-07-28" | "2025-11-25";
 const baseline2026 = JSON.parse(await Deno.readTextFile(BASELINE_2026)) as {
   required: Record<Era, string[]>;
@@ -27,7 +21,7 @@ const baseline2026 = JSON.parse(await Deno.readTextFile(BASELINE_2026)) as {
 };
 const decoder = new TextDecoder();
 
-function suite(args: string[], pkg = SUITE): Deno.Command {
+function suite(args: string[], pkg: string): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--frozen", pkg, ...args],
     cwd: ROOT,
@@ -39,7 +33,7 @@ function suite(args: string[], pkg = SUITE): Deno.Command {
 }
 
 /** Why the suite cannot run here, or `undefined` when it can. */
-async function unavailable(pkg = SUITE): Promise<string | undefined> {
+async function unavailable(pkg: string): Promise<string | undefined> {
   try {
     const probe = await suite(["--version"], pkg).output();
     if (probe.success) return undefined;
@@ -49,8 +43,6 @@ async function unavailable(pkg = SUITE): Promise<string | undefined> {
   }
 }
 
-const reason = await unavailable();
-const skipped = reason ? ` (SKIPPED: ${SUITE} cannot run here: ${reason})` : "";
 const reason2026 = await unavailable(SUITE_2026);
 const skipped2026 = reason2026 ? ` (SKIPPED: ${SUITE_2026} cannot run here: ${reason2026})` : "";
 
@@ -70,15 +62,8 @@ interface SuiteRun {
   required: string[];
 }
 
-const V1_RUN: SuiteRun = {
-  pkg: SUITE,
-  select: [],
-  baseline: BASELINE,
-  required: baseline.required,
-};
-
 /** Runs a server suite against `mcpUrl` with its baseline; checks the required scenarios. */
-async function runSuite(mcpUrl: string, run: SuiteRun = V1_RUN): Promise<void> {
+async function runSuite(mcpUrl: string, run: SuiteRun): Promise<void> {
   const out = await Deno.makeTempDir({ prefix: "conformance-" });
   try {
     const result = await suite([
@@ -142,22 +127,49 @@ Deno.test({
   },
 });
 
+/** Server A over HTTP (Server B behind it) for one suite run. */
+async function withServerA(fn: (mcpUrl: string) => Promise<void>): Promise<void> {
+  await using b = await startTestServerB();
+  const controller = new AbortController();
+  const a = await startServerA(
+    testConfig({ SERVER_A_HOST: "127.0.0.1", SERVER_A_PORT: "0", SERVER_B_URL: b.url }),
+    { transport: "http", signal: controller.signal },
+  );
+  try {
+    await fn(`${a.url}/mcp`);
+  } finally {
+    controller.abort();
+    await a.finished;
+  }
+}
+
 Deno.test({
-  name: `conformance suite passes on Server A's /mcp (--transport http)${skipped}`,
-  ignore: reason !== undefined,
+  name: `conformance 2026-07-28 requirements pass on Server A's /mcp (SDK v2)${skipped2026}`,
+  ignore: reason2026 !== undefined,
   async fn() {
-    await using b = await startTestServerB();
-    const controller = new AbortController();
-    const a = await startServerA(
-      testConfig({ SERVER_A_HOST: "127.0.0.1", SERVER_A_PORT: "0", SERVER_B_URL: b.url }),
-      { transport: "http", signal: controller.signal },
+    await withServerA((mcpUrl) =>
+      runSuite(mcpUrl, {
+        pkg: SUITE_2026,
+        select: ["--requirements", "2026-07-28"],
+        baseline: BASELINE_2026,
+        required: baseline2026.required["2026-07-28"],
+      })
     );
-    try {
-      await runSuite(`${a.url}/mcp`);
-    } finally {
-      controller.abort();
-      await a.finished;
-    }
+  },
+});
+
+Deno.test({
+  name: `conformance 2025-11-25 suite passes on Server A's /mcp (SDK v2)${skipped2026}`,
+  ignore: reason2026 !== undefined,
+  async fn() {
+    await withServerA((mcpUrl) =>
+      runSuite(mcpUrl, {
+        pkg: SUITE_2026,
+        select: ["--spec-version", "2025-11-25"],
+        baseline: BASELINE_2026,
+        required: baseline2026.required["2025-11-25"],
+      })
+    );
   },
 });
 

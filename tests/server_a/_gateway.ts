@@ -1,9 +1,8 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { InMemoryTransport, McpServer } from "@modelcontextprotocol/server";
 import { createLogger } from "../../src/log.ts";
 import { type NamedTarget, parseTargetList } from "../../src/mcp/targets.ts";
-import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
+import { defineTool, jsonResult } from "../../src/mcp/v2/tools.ts";
 import { Gateway, type GatewayOptions } from "../../src/server_a/gateway.ts";
 
 /**

@@ -5,7 +5,7 @@ import {
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { MAIN, runCli, startTestServerB, testConfig } from "../_helpers.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 import { setLogLevel } from "../../src/log.ts";
@@ -157,11 +157,16 @@ Deno.test("Gateway aggregates upstreams over WebSocket and stdio under their nam
       2,
     ]]);
   });
-  await t.step("an unknown name is still 'not found'", async () => {
-    const result = await client.callTool({ name: "nobody_echo", arguments: {} });
-    assertEquals(result.isError, true);
-    assertMatch(text(result), /not found/);
-  });
+  await t.step(
+    "an unknown name is still 'not found' (JSON-RPC -32602, as the SDK v2)",
+    async () => {
+      await assertRejects(
+        () => client.callTool({ name: "nobody_echo", arguments: {} }),
+        Error,
+        "Tool nobody_echo not found",
+      );
+    },
+  );
 });
 
 Deno.test("Gateway forwards progress and cancellation, and prompts", async (t) => {

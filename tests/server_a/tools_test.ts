@@ -1,5 +1,4 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { Client, InMemoryTransport } from "@modelcontextprotocol/client";
 import { createMemoryLedger } from "../../src/ledger.ts";
 import { createServerBClient, type ServerBClientOptions } from "../../src/server_a/b_client.ts";
 import { createServerAMcp, SERVER_A_MCP_NAME } from "../../src/server_a/tools.ts";
@@ -50,8 +49,8 @@ async function connectMessenger(
   const call = async (
     name: string,
     args: Record<string, unknown> = {},
-    options?: Parameters<Client["callTool"]>[2],
-  ) => (await client.callTool({ name, arguments: args }, undefined, options)) as ToolAnswer;
+    options?: Parameters<Client["callTool"]>[1],
+  ) => (await client.callTool({ name, arguments: args }, options)) as ToolAnswer;
   return {
     client,
     call,

@@ -55,6 +55,7 @@ import {
   SessionTable,
   trackStream,
 } from "../sessions.ts";
+import { cancelledRequestId, type DirectCall, directCallOf, runDirectCall } from "./direct_call.ts";
 import { LegacySseTransport } from "./legacy_sse.ts";
 
 /** The paths this handler answers. */
@@ -92,6 +93,12 @@ export interface McpHttpOptions {
    * resumable with `Last-Event-ID`. Replaces v1's direct-call path (`../direct_call.ts`).
    */
   jsonResponses?: boolean;
+  /**
+   * Answer a 2025-era session's `tools/call` of a quiet tool without a progress token as one
+   * JSON response (`./direct_call.ts`), every other message through the SDK transport: for
+   * servers with tools that stream progress, where `jsonResponses` would lose it.
+   */
+  directCalls?: boolean;
 }
 
 /** MCP over HTTP as a request handler. */
@@ -110,7 +117,13 @@ export interface McpHttpHandler {
 }
 
 type Live =
-  | { kind: "streamable"; server: McpServer; transport: WebStandardStreamableHTTPServerTransport }
+  | {
+    kind: "streamable";
+    server: McpServer;
+    transport: WebStandardStreamableHTTPServerTransport;
+    /** Calls being answered directly, by request ID (for `notifications/cancelled`). */
+    calls: Map<string | number, AbortController>;
+  }
   | { kind: "sse"; server: McpServer; transport: LegacySseTransport };
 
 /** How long a client waits before reconnecting a cut stream (sent as the SSE `retry` field). */
@@ -162,6 +175,9 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     limit: options.sessionLimit,
     close: async (live, id, reason) => {
       log.debug("MCP session closed", { session: id.slice(0, 8), transport: live.kind, reason });
+      if (live.kind === "streamable") {
+        for (const call of live.calls.values()) call.abort(new Error("the MCP session ended"));
+      }
       await live.server.close();
     },
   });
@@ -208,7 +224,12 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
           entry = sessions.add(id, live);
         },
       });
-      const live: Live = { kind: "streamable", server: options.createServer("legacy"), transport };
+      const live: Live = {
+        kind: "streamable",
+        server: options.createServer("legacy"),
+        transport,
+        calls: new Map(),
+      };
       await connect(live, id);
       const response = await transport.handleRequest(request, { parsedBody: body });
       if (!entry) {
@@ -232,9 +253,18 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     }
     const entry = sessions.get(sessionId);
     if (!entry || entry.value.kind !== "streamable") throw unknownSession();
+    const live = entry.value;
     const done = sessions.openStream(entry);
     try {
-      const response = await entry.value.transport.handleRequest(
+      if (body && options.directCalls) {
+        const direct = directCallOf(live.server, body);
+        if (direct) return await answerDirectly(live, direct, request, sessionId, done);
+        const cancelled = cancelledRequestId(body);
+        if (cancelled !== undefined) {
+          live.calls.get(cancelled)?.abort(new Error("cancelled by the client"));
+        }
+      }
+      const response = await live.transport.handleRequest(
         request,
         body ? { parsedBody: body } : undefined,
       );
@@ -242,6 +272,34 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     } catch (error) {
       done();
       throw error;
+    }
+  };
+
+  const answerDirectly = async (
+    live: Extract<Live, { kind: "streamable" }>,
+    direct: NonNullable<ReturnType<typeof directCallOf>>,
+    request: Request,
+    sessionId: string,
+    done: () => void,
+  ): Promise<Response> => {
+    const id: DirectCall["id"] = direct.call.id;
+    const controller = new AbortController();
+    const gone = () => controller.abort(new Error("client disconnected"));
+    request.signal.addEventListener("abort", gone, { once: true });
+    live.calls.set(id, controller);
+    try {
+      const answer = await runDirectCall(live.server, direct, {
+        signal: controller.signal,
+        sessionId,
+        request,
+      });
+      return new Response(JSON.stringify(answer), {
+        headers: { "content-type": "application/json", "mcp-session-id": sessionId },
+      });
+    } finally {
+      request.signal.removeEventListener("abort", gone);
+      if (live.calls.get(id) === controller) live.calls.delete(id);
+      done();
     }
   };
 

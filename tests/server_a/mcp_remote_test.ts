@@ -1,0 +1,97 @@
+/**
+ * mcp-remote (code nobody here wrote, run with npx on the machine's Node), the stdio-to-HTTP
+ * proxy that stdio-only clients use to reach a remote server, carries a v2 SDK stdio client to
+ * Server A's `/mcp` with the bearer token: it lists the tools and calls one.
+ * @module
+ */
+import { Client } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { assert, assertEquals } from "../_assert.ts";
+import { startTestServerB } from "../_helpers.ts";
+import { startHttpServerA } from "./_server_a.ts";
+
+const MCP_REMOTE = "mcp-remote@0.15.1";
+const TOKEN = "tok-McpRemote-5Rk8Vb2Qz7";
+const decoder = new TextDecoder();
+
+function npxEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1", npm_config_update_notifier: "false" };
+  for (const key of ["HOME", "PATH", "TMPDIR", "npm_config_cache"]) {
+    const value = Deno.env.get(key);
+    if (value) env[key] = value;
+  }
+  return env;
+}
+
+/** Why mcp-remote cannot run here, or `undefined` when it can. */
+async function unavailable(): Promise<string | undefined> {
+  try {
+    // Against a closed port it says which transport it tries, then gives up.
+    const probe = await new Deno.Command("npx", {
+      args: ["-y", MCP_REMOTE, "http://127.0.0.1:9/mcp", "--transport", "http-only"],
+      signal: AbortSignal.timeout(120_000),
+      env: npxEnv(),
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = decoder.decode(probe.stdout) + decoder.decode(probe.stderr);
+    if (/Using transport strategy/.test(out)) return undefined;
+    return out.trim().split("\n").at(-1) ?? `exit code ${probe.code}`;
+  } catch (error) {
+    return `npx is not runnable (${error instanceof Error ? error.message : error})`;
+  }
+}
+
+const reason = await unavailable();
+const skipped = reason ? ` (SKIPPED: ${MCP_REMOTE} cannot run here: ${reason})` : "";
+
+Deno.test({
+  name: `mcp-remote carries a v2 stdio client to Server A's /mcp with the token${skipped}`,
+  ignore: reason !== undefined,
+  async fn() {
+    await using b = await startTestServerB();
+    await using a = await startHttpServerA({
+      SERVER_B_URL: b.url,
+      MCPCOMM_DB: ":memory:",
+      MCPCOMM_AUTH_TOKEN: TOKEN,
+    });
+    const client = new Client({ name: "via-mcp-remote", version: "1.0.0" });
+    await client.connect(
+      new StdioClientTransport({
+        command: "npx",
+        args: [
+          "-y",
+          MCP_REMOTE,
+          a.mcpUrl.href,
+          "--transport",
+          "http-only",
+          "--header",
+          `Authorization: Bearer ${TOKEN}`,
+        ],
+        env: npxEnv(),
+        stderr: "ignore",
+      }),
+    );
+    try {
+      assertEquals(client.getServerVersion()?.name, "messenger-server");
+      const { tools } = await client.listTools();
+      assertEquals(tools.map((t) => t.name).sort(), [
+        "get_ai_usage_stats",
+        "get_conversation_history",
+        "send_message_to_ai",
+      ]);
+      const result = await client.callTool({
+        name: "send_message_to_ai",
+        arguments: { message: "Through mcp-remote" },
+      });
+      assertEquals(result.isError, undefined, JSON.stringify(result));
+      const first = result.content[0];
+      assert(first?.type === "text" && first.text.includes("You said: 'Through mcp-remote'"));
+      assertEquals(a.ledger.stats().totalRequests, 1);
+    } finally {
+      await client.close();
+    }
+  },
+});
