@@ -5,7 +5,7 @@
  */
 import process from "node:process";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { warnIfExposed } from "../auth.ts";
+import { authenticatorFor, warnIfExposed } from "../auth.ts";
 import type { Config } from "../config.ts";
 import { HttpError } from "../errors.ts";
 import { errorResponse } from "../http.ts";
@@ -152,7 +152,7 @@ export async function startServerA(
     ledger,
     client,
     metrics,
-    authToken: config.MCPCOMM_AUTH_TOKEN,
+    auth: authenticatorFor(config),
     stopping: () => observer.stopping,
   });
   let listening: Listening;
