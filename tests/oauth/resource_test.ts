@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { freePort, parseChallenge, postJson, startTestServerB } from "../_helpers.ts";
 import { type OidcProvider, startOidcProvider } from "../fakes/oidc_provider.ts";
+import { startTestToolbox } from "../_toolbox.ts";
 
 const INITIALIZE = {
   jsonrpc: "2.0",
@@ -225,4 +226,68 @@ Deno.test("OAuth: OAUTH_ISSUER without OAUTH_RESOURCE stops start-up with one li
     message = (error as Error).message;
   }
   assertMatch(message, /^OAUTH_ISSUER is set but OAUTH_RESOURCE is not/);
+});
+
+Deno.test("OAuth: the toolbox's /ws, /sse and /mcp take the same tokens and challenges", async (t) => {
+  const port = freePort();
+  const resource = `http://127.0.0.1:${port}`;
+  await using idp = await startOidcProvider({ defaultResource: resource });
+  await using box = await startTestToolbox("oauth", {
+    port,
+    env: {
+      OAUTH_ISSUER: idp.issuer,
+      OAUTH_RESOURCE: resource,
+      OAUTH_REQUIRED_SCOPES: "mcp",
+    },
+  });
+  const good = await goodToken(idp, resource);
+  const narrow = await idp.token(idp.basic, { scope: "other", resource });
+  const wsHandshake = (token?: string) =>
+    fetch(`${box.url}/ws`, {
+      headers: {
+        connection: "Upgrade",
+        upgrade: "websocket",
+        "sec-websocket-version": "13",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "sec-websocket-protocol": "mcp",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+    });
+  const sse = (token?: string) =>
+    fetch(`${box.url}/sse`, {
+      headers: {
+        accept: "text/event-stream",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+    });
+  await t.step("no token: 401 with resource_metadata", async () => {
+    for (const response of [await wsHandshake(), await sse()]) {
+      assertEquals(response.status, 401);
+      assertEquals(
+        (await challengeOf(response)).resource_metadata,
+        `${resource}/.well-known/oauth-protected-resource`,
+      );
+    }
+  });
+  await t.step("a token without the scope: 403 insufficient_scope", async () => {
+    for (const response of [await wsHandshake(narrow), await sse(narrow)]) {
+      assertEquals(response.status, 403);
+      assertEquals((await challengeOf(response)).error, "insufficient_scope");
+    }
+  });
+  await t.step("a good token: /sse opens, /mcp initializes", async () => {
+    const stream = await sse(good);
+    assertEquals(stream.status, 200);
+    await stream.body?.cancel();
+    const mcp = await postJson(`${box.url}/mcp`, INITIALIZE, {
+      ...MCP_HEADERS,
+      authorization: `Bearer ${good}`,
+    });
+    assertEquals(mcp.status, 200);
+    await mcp.body?.cancel();
+  });
+  await t.step("the metadata document has the /ws variant", async () => {
+    const response = await fetch(`${box.url}/.well-known/oauth-protected-resource/ws`);
+    assertEquals((await response.json()).resource, resource);
+  });
 });
