@@ -2,6 +2,11 @@ import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { freePort, parseChallenge, postJson, startTestServerB } from "../_helpers.ts";
 import { type OidcProvider, startOidcProvider } from "../fakes/oidc_provider.ts";
 import { startTestToolbox } from "../_toolbox.ts";
+import {
+  Client,
+  ClientCredentialsProvider,
+  StreamableHTTPClientTransport,
+} from "@modelcontextprotocol/client";
 
 const INITIALIZE = {
   jsonrpc: "2.0",
@@ -290,4 +295,26 @@ Deno.test("OAuth: the toolbox's /ws, /sse and /mcp take the same tokens and chal
     const response = await fetch(`${box.url}/.well-known/oauth-protected-resource/ws`);
     assertEquals((await response.json()).resource, resource);
   });
+});
+
+Deno.test("OAuth: an SDK v2 client with only client credentials discovers the authorization server from Server B's 401", async () => {
+  await using s = await setup();
+  const client = new Client({ name: "discovery-test", version: "0.0.0" });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${s.b.url}/mcp`), {
+      authProvider: new ClientCredentialsProvider({
+        clientId: s.idp.basic.id,
+        clientSecret: s.idp.basic.secret,
+        scope: "mcp",
+        expectedIssuer: s.idp.issuer,
+      }),
+    }),
+  );
+  try {
+    const { tools } = await client.listTools();
+    assert(tools.some((tool) => tool.name === "process_message"), JSON.stringify(tools));
+    assertEquals(s.idp.tokenRequests, 1);
+  } finally {
+    await client.close();
+  }
 });
