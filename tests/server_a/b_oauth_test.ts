@@ -142,3 +142,34 @@ Deno.test("Server B client: SERVER_B_OAUTH_CLIENT_ID without a token URL or issu
   }
   assertMatch(message, /^SERVER_B_OAUTH_CLIENT_ID is set but neither SERVER_B_OAUTH_TOKEN_URL/);
 });
+
+Deno.test("Server A's own /mcp takes OAuth tokens and challenges like Server B", async () => {
+  const port = freePort();
+  const resource = `http://127.0.0.1:${port}`;
+  await using idp = await startOidcProvider({ defaultResource: resource });
+  await using serverA = await startHttpServerA({
+    SERVER_A_PORT: String(port),
+    OAUTH_ISSUER: idp.issuer,
+    OAUTH_RESOURCE: resource,
+  });
+  const refused = await fetch(serverA.mcpUrl, { method: "POST" });
+  await refused.body?.cancel();
+  assertEquals(refused.status, 401);
+  assertMatch(
+    refused.headers.get("www-authenticate") ?? "",
+    /resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource"/,
+  );
+  const client = new Client({ name: "a-oauth-test", version: "0.0.0" });
+  const token = await idp.token(idp.basic, { resource });
+  await client.connect(
+    new StreamableHTTPClientTransport(serverA.mcpUrl, {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
+  try {
+    const { tools } = await client.listTools();
+    assert(tools.length > 0);
+  } finally {
+    await client.close();
+  }
+});
