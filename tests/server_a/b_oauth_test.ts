@@ -5,6 +5,7 @@ import { freePort, startTestServerB, testConfig } from "../_helpers.ts";
 import { startOidcProvider } from "../fakes/oidc_provider.ts";
 import { createServerBClientFromConfig } from "../../src/server_a/b_client.ts";
 import { UpstreamError } from "../../src/errors.ts";
+import { createClientCredentialsSource } from "../../src/oauth/client_credentials.ts";
 import { startHttpServerA, type ToolAnswer } from "./_server_a.ts";
 
 const DOWNSTREAM = "downstream-token-of-32-characters";
@@ -172,4 +173,26 @@ Deno.test("Server A's own /mcp takes OAuth tokens and challenges like Server B",
   } finally {
     await client.close();
   }
+});
+
+Deno.test("client credentials: concurrent callers share one token request; renew asks once per stale token", async () => {
+  await using s = await setup();
+  const source = createClientCredentialsSource({
+    tokenUrl: s.idp.tokenUrl,
+    clientId: s.idp.basic.id,
+    clientSecret: s.idp.basic.secret,
+    method: "client_secret_basic",
+    scope: "ai",
+  });
+  const headers = await Promise.all([1, 2, 3, 4, 5].map(() => source.authorization()));
+  assertEquals(new Set(headers).size, 1);
+  assertEquals(s.idp.tokenRequests, 1);
+  const renewed = await Promise.all(
+    [1, 2, 3].map(() => source.authorization({ stale: headers[0]! })),
+  );
+  assertEquals(new Set(renewed).size, 1);
+  assert(renewed[0] !== headers[0]);
+  assertEquals(s.idp.tokenRequests, 2);
+  assertEquals(await source.authorization({ stale: headers[0]! }), renewed[0]);
+  assertEquals(s.idp.tokenRequests, 2, "a renewal for an already replaced token asks nothing");
 });
