@@ -136,6 +136,93 @@ export const SETTINGS = {
     "Shared secret between the machines (Bearer token)",
     true,
   ),
+  OAUTH_ISSUER: setting(
+    httpUrl.optional(),
+    "an http(s) URL",
+    "OAuth authorization server whose access tokens this server accepts (JWKS from its discovery)",
+  ),
+  OAUTH_RESOURCE: setting(
+    httpUrl.optional(),
+    "an http(s) URL",
+    "This server's public URL as clients reach it (RFC 9728 resource); required with OAUTH_ISSUER",
+  ),
+  OAUTH_AUDIENCE: setting(
+    list.optional(),
+    "comma-separated audience values",
+    "Token audiences accepted (default: OAUTH_RESOURCE)",
+  ),
+  OAUTH_REQUIRED_SCOPES: setting(
+    list.optional(),
+    "comma-separated scopes",
+    "Scopes every access token must carry (403 insufficient_scope otherwise)",
+  ),
+  OAUTH_CLOCK_TOLERANCE_SECONDS: setting(
+    z.coerce.number().min(0).max(600).default(5),
+    "seconds from 0 to 600",
+    "Clock skew allowed when checking a token's expiry",
+  ),
+  OAUTH_JWKS_MIN_REFRESH_SECONDS: setting(
+    z.coerce.number().min(0).max(3600).default(30),
+    "seconds from 0 to 3600",
+    "Least time between two JWKS fetches for a token signed by an unknown key (rotation)",
+  ),
+  OAUTH_INTROSPECTION_URL: setting(
+    httpUrl.optional(),
+    "an http(s) URL",
+    "RFC 7662 endpoint for opaque (non-JWT) access tokens",
+  ),
+  OAUTH_INTROSPECTION_CLIENT_ID: setting(
+    z.string().min(1).optional(),
+    "a client ID",
+    "Client ID this server introspects with",
+  ),
+  OAUTH_INTROSPECTION_CLIENT_SECRET: setting(
+    z.string().min(1).optional(),
+    "a client secret",
+    "Client secret this server introspects with",
+    true,
+  ),
+  SERVER_B_OAUTH_ISSUER: setting(
+    httpUrl.optional(),
+    "an http(s) URL",
+    "Authorization server Server A gets its tokens for Server B from (token endpoint discovered)",
+  ),
+  SERVER_B_OAUTH_TOKEN_URL: setting(
+    httpUrl.optional(),
+    "an http(s) URL",
+    "Token endpoint for Server A's client credentials (instead of discovery)",
+  ),
+  SERVER_B_OAUTH_CLIENT_ID: setting(
+    z.string().min(1).optional(),
+    "a client ID",
+    "Server A's client ID at the authorization server",
+  ),
+  SERVER_B_OAUTH_CLIENT_SECRET: setting(
+    z.string().min(1).optional(),
+    "a client secret",
+    "Server A's client secret (client_secret_basic/post)",
+    true,
+  ),
+  SERVER_B_OAUTH_PRIVATE_KEY_FILE: setting(
+    z.string().min(1).optional(),
+    "a file path",
+    "PKCS#8 PEM private key for private_key_jwt client authentication",
+  ),
+  SERVER_B_OAUTH_AUTH_METHOD: setting(
+    z.enum(["client_secret_basic", "client_secret_post", "private_key_jwt"]).optional(),
+    "one of client_secret_basic, client_secret_post, private_key_jwt",
+    "How Server A authenticates at the token endpoint (default: from the secret or key set)",
+  ),
+  SERVER_B_OAUTH_SCOPE: setting(
+    z.string().min(1).optional(),
+    "space-separated scopes",
+    "Scopes Server A requests for Server B",
+  ),
+  SERVER_B_OAUTH_RESOURCE: setting(
+    httpUrl.optional(),
+    "an http(s) URL",
+    "RFC 8707 resource Server A requests tokens for (default: the first SERVER_B_URL)",
+  ),
   MCPCOMM_INSECURE_NO_AUTH: setting(
     z.stringbool().default(false),
     "true or false",
@@ -298,6 +385,8 @@ export function secretValues(config: Config): string[] {
     config.OPENAI_BASE_URL,
     config.AWS_ENDPOINT_URL,
     config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME,
+    config.OAUTH_INTROSPECTION_URL,
+    config.SERVER_B_OAUTH_TOKEN_URL,
     ...config.SERVER_B_URL,
   ];
   const passwords = urls.flatMap((url) => {

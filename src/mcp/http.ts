@@ -7,7 +7,7 @@
  */
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { requireBearer } from "../auth.ts";
+import { authenticatorFor } from "../auth.ts";
 import type { Config } from "../config.ts";
 import { describeError, HttpError } from "../errors.ts";
 import { errorResponse, methodNotAllowed, readBody } from "../http.ts";
@@ -25,7 +25,6 @@ import {
   checkHostAndOrigin,
   checkProtocolVersion,
   type HostPolicy,
-  oauthProbeAnswer,
   parseJsonRpcBody,
   requireAccept,
   requireJsonContentType,
@@ -303,12 +302,12 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     async handle(request, info) {
       const path = new URL(request.url).pathname;
       if (!MCP_HTTP_PATHS.includes(path)) {
-        return oauthProbeAnswer(path, config.MCPCOMM_AUTH_TOKEN);
+        return authenticatorFor(config).wellKnown(request);
       }
       try {
         limiter?.check(clientAddress(info));
         checkHostAndOrigin(request, policy);
-        requireBearer(request, config.MCPCOMM_AUTH_TOKEN);
+        await authenticatorFor(config).authenticate(request);
         if (path === "/mcp") return await streamable(request);
         if (path === "/sse") return await openLegacy(request);
         return await postLegacy(request);

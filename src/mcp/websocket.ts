@@ -16,7 +16,7 @@ import {
   type Transport as ServerTransport,
 } from "@modelcontextprotocol/server";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
-import { requireBearer } from "../auth.ts";
+import { authenticate, type Authenticator } from "../auth.ts";
 import { describeError, HttpError } from "../errors.ts";
 import { checkHostAndOrigin } from "./guards.ts";
 import type { SessionLimit } from "./sessions.ts";
@@ -238,8 +238,8 @@ export interface WebSocketEndpointOptions {
   bindHost: string;
   allowedHosts?: readonly string[] | undefined;
   allowedOrigins?: readonly string[] | undefined;
-  /** Required as `Authorization: Bearer` when set. */
-  authToken?: string | undefined;
+  /** Checks `Authorization: Bearer` (a bare string: the static token; unset: no check). */
+  auth?: Authenticator | string | undefined;
   /** Largest accepted message; a larger one closes the socket with 1009. */
   maxMessageBytes: number;
   /** The MCP_MAX_SESSIONS cap, shared with the server's HTTP transports; past it, 503. */
@@ -277,36 +277,32 @@ export function createWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
   const open = new Set<WebSocketServerTransport>();
   options.sessionLimit.track(() => open.size);
   return {
-    handle(request) {
-      try {
-        if (request.method !== "GET" || !isWebSocketUpgrade(request)) {
-          throw new HttpError(
-            426,
-            "invalid_request",
-            'Use a WebSocket upgrade with subprotocol "mcp" here',
-            { upgrade: "websocket" },
-          );
-        }
-        if (!offersMcpSubprotocol(request)) {
-          throw new HttpError(400, "invalid_request", 'WebSocket subprotocol "mcp" is required');
-        }
-        checkHostAndOrigin(request, options);
-        requireBearer(request, options.authToken);
-        options.sessionLimit.check();
-        const { socket, response } = Deno.upgradeWebSocket(request, { protocol: MCP_SUBPROTOCOL });
-        const transport = new WebSocketServerTransport(socket, {
-          maxMessageBytes: options.maxMessageBytes,
-        });
-        open.add(transport);
-        void transport.closed.then(() => open.delete(transport));
-        serveStdio(({ era }) => options.createServer(era), {
-          transport,
-          ...(options.onerror ? { onerror: options.onerror } : {}),
-        });
-        return Promise.resolve(response);
-      } catch (error) {
-        return Promise.reject(error);
+    async handle(request) {
+      if (request.method !== "GET" || !isWebSocketUpgrade(request)) {
+        throw new HttpError(
+          426,
+          "invalid_request",
+          'Use a WebSocket upgrade with subprotocol "mcp" here',
+          { upgrade: "websocket" },
+        );
       }
+      if (!offersMcpSubprotocol(request)) {
+        throw new HttpError(400, "invalid_request", 'WebSocket subprotocol "mcp" is required');
+      }
+      checkHostAndOrigin(request, options);
+      await authenticate(request, options.auth);
+      options.sessionLimit.check();
+      const { socket, response } = Deno.upgradeWebSocket(request, { protocol: MCP_SUBPROTOCOL });
+      const transport = new WebSocketServerTransport(socket, {
+        maxMessageBytes: options.maxMessageBytes,
+      });
+      open.add(transport);
+      void transport.closed.then(() => open.delete(transport));
+      serveStdio(({ era }) => options.createServer(era), {
+        transport,
+        ...(options.onerror ? { onerror: options.onerror } : {}),
+      });
+      return response;
     },
     get connectionCount() {
       return open.size;

@@ -15,6 +15,7 @@ import type { Logger } from "../log.ts";
 import { outgoingTraceparent } from "../observe.ts";
 import { RetriesExhausted, withRetries } from "../retry.ts";
 import { isCertificateError, readCaCerts } from "../tls.ts";
+import { serverBTokenSource } from "./b_oauth.ts";
 import {
   ErrorBody,
   HealthResponse,
@@ -35,8 +36,13 @@ export interface ServerBClientOptions {
   attempts: number;
   /** Bound on all attempts and waits of one call; default `timeoutMs * attempts`. */
   deadlineMs?: number;
-  /** Sent as `Authorization: Bearer <token>` when set. */
+  /** Sent as `Authorization: Bearer <token>` when set (and no `authorization`). */
   authToken?: string | undefined;
+  /**
+   * The `Authorization` header for each attempt (e.g. an OAuth client-credentials source); after
+   * a 401 it is asked once with `renew` and the attempt sent once more with the new header.
+   */
+  authorization?: ((renew?: { stale: string }) => Promise<string>) | undefined;
   /** PEM CA certificates trusted for Server B's HTTPS certificate, besides the system's. */
   caCerts?: string[] | undefined;
   /** Base of the exponential backoff in milliseconds (default 200). */
@@ -83,7 +89,8 @@ type FailureKind =
   | "status"
   | "invalid"
   | "stream_error"
-  | "truncated";
+  | "truncated"
+  | "auth";
 
 /** What a failed answer of Server B said, besides its status. */
 interface AttemptDetails {
@@ -240,6 +247,14 @@ export function createServerBClient(options: ServerBClientOptions): ServerBClien
   const deadlineMs = options.deadlineMs ?? options.timeoutMs * options.attempts;
   const headers: Record<string, string> = { accept: "application/json" };
   if (options.authToken) headers.authorization = `Bearer ${options.authToken}`;
+  const authorizationFor = async (renew?: { stale: string }): Promise<string | undefined> => {
+    if (!options.authorization) return undefined;
+    try {
+      return await options.authorization(renew);
+    } catch (error) {
+      throw new AttemptFailure("auth", describeError(error), { cause: error });
+    }
+  };
 
   function describeFailure(
     failure: AttemptFailure,
@@ -275,6 +290,8 @@ export function createServerBClient(options: ServerBClientOptions): ServerBClien
         return `${at} reported an error during ${what} (${failure.message})`;
       case "truncated":
         return `${at} ended ${what} before the answer was complete`;
+      case "auth":
+        return `${at} was not called: no access token for it (${failure.message})`;
     }
   }
 
@@ -303,22 +320,38 @@ export function createServerBClient(options: ServerBClientOptions): ServerBClien
       if (signal?.aborted) follow();
       else signal?.addEventListener("abort", follow, { once: true });
       try {
-        const allHeaders = { ...headers, traceparent, ...init.headers as Record<string, string> };
-        const response = pool && !streaming
-          ? await pool.request({
-            method,
-            path,
-            headers: allHeaders,
-            ...(typeof init.body === "string" ? { body: init.body } : {}),
-            signal: controller.signal,
-          })
-          : await fetch(`${target}${path}`, {
-            ...init,
-            method,
-            headers: allHeaders,
-            client: httpClient,
-            signal: controller.signal,
-          });
+        const send = (authorization?: string) => {
+          const allHeaders = {
+            ...headers,
+            ...(authorization ? { authorization } : {}),
+            traceparent,
+            ...init.headers as Record<string, string>,
+          };
+          return pool && !streaming
+            ? pool.request({
+              method,
+              path,
+              headers: allHeaders,
+              ...(typeof init.body === "string" ? { body: init.body } : {}),
+              signal: controller.signal,
+            })
+            : fetch(`${target}${path}`, {
+              ...init,
+              method,
+              headers: allHeaders,
+              client: httpClient,
+              signal: controller.signal,
+            });
+        };
+        const authorization = await authorizationFor();
+        let response = await send(authorization);
+        if (response.status === 401 && authorization !== undefined) {
+          const renewed = await authorizationFor({ stale: authorization });
+          if (renewed !== authorization) {
+            await response.body?.cancel();
+            response = await send(renewed);
+          }
+        }
         if (!response.ok) throw await statusFailure(response);
         return await read(response);
       } catch (error) {
@@ -460,7 +493,8 @@ export function createServerBClient(options: ServerBClientOptions): ServerBClien
 
 /**
  * Creates the client from the settings (the first of `SERVER_B_URL`, `TIMEOUT_SECONDS`,
- * `RETRY_ATTEMPTS`, `MCPCOMM_AUTH_TOKEN`); `overrides` replace single options.
+ * `RETRY_ATTEMPTS`, `MCPCOMM_AUTH_TOKEN`, or the `SERVER_B_OAUTH_*` client credentials, which
+ * win); `overrides` replace single options.
  */
 export function createServerBClientFromConfig(
   config: Config,
@@ -472,6 +506,7 @@ export function createServerBClientFromConfig(
     timeoutMs: config.TIMEOUT_SECONDS * 1000,
     attempts: config.RETRY_ATTEMPTS,
     authToken: config.MCPCOMM_AUTH_TOKEN,
+    authorization: serverBTokenSource(config),
     caCerts: readCaCerts(config),
     log,
     ...overrides,

@@ -5,7 +5,7 @@
  */
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import process from "node:process";
-import { warnIfExposed } from "../auth.ts";
+import { authenticatorFor, guardOf, warnIfExposed } from "../auth.ts";
 import type { Config } from "../config.ts";
 import { HttpError } from "../errors.ts";
 import { errorResponse } from "../http.ts";
@@ -160,7 +160,7 @@ export async function startServerA(
     ledger,
     client,
     metrics,
-    authToken: config.MCPCOMM_AUTH_TOKEN,
+    auth: authenticatorFor(config),
     stopping: () => observer.stopping,
   });
   let listening: Listening;
@@ -203,7 +203,7 @@ export async function startServerA(
     server: "Server A",
     bindHost: addr.hostname,
     port: addr.port,
-    token: config.MCPCOMM_AUTH_TOKEN,
+    token: guardOf(config),
     exposed: ["MCP at /mcp, /sse, /messages (every Server A tool, which spends Server B's AI)"],
   });
   const shutdown = () => void observer.shutdown(server, config.SHUTDOWN_TIMEOUT_SECONDS * 1000);

@@ -4,7 +4,7 @@
  * behind the token like MCP).
  * @module
  */
-import { requireBearer } from "../auth.ts";
+import { authenticate, type Authenticator } from "../auth.ts";
 import { describeError, HttpError } from "../errors.ts";
 import { readinessResponse } from "../health.ts";
 import { methodNotAllowed } from "../http.ts";
@@ -26,7 +26,8 @@ export interface ServerAOpsDeps {
   ledger: Ledger;
   client: ServerBClient;
   metrics: MetricsRegistry;
-  authToken: string | undefined;
+  /** Checks `Authorization: Bearer` on `/metrics` (a bare string: the static token). */
+  auth: Authenticator | string | undefined;
   /** Whether a shutdown has begun. */
   stopping: () => boolean;
 }
@@ -35,7 +36,7 @@ export interface ServerAOpsDeps {
  * Creates the handler of the operations routes; it resolves `undefined` for other paths.
  * @example
  * ```ts
- * const ops = createServerAOpsHandler({ ledger, client, metrics, authToken, stopping });
+ * const ops = createServerAOpsHandler({ ledger, client, metrics, auth, stopping });
  * const answer = await ops(new Request("http://a/health"));
  * ```
  */
@@ -75,7 +76,7 @@ export function createServerAOpsHandler(
         server: () => deps.stopping() ? "shutting down" : undefined,
       });
     }
-    requireBearer(request, deps.authToken);
+    await authenticate(request, deps.auth);
     if (path === "/metrics") return deps.metrics.response();
     throw new HttpError(404, "not_found", `No route ${path}`);
   };

@@ -4,7 +4,7 @@
  */
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import process from "node:process";
-import { refuseOpenBind, warnIfExposed } from "../auth.ts";
+import { authenticatorFor, guardOf, refuseOpenBind, warnIfExposed } from "../auth.ts";
 import type { Config } from "../config.ts";
 import { publicUrl } from "../http.ts";
 import {
@@ -76,7 +76,7 @@ export function refuseOpenProvider(config: Config, provider: string): void {
     serving: `the ${provider} provider`,
     bindHost: config.HTTP_HOST,
     hostSetting: "HTTP_HOST, --host",
-    token: config.MCPCOMM_AUTH_TOKEN,
+    token: guardOf(config),
     insecure: config.MCPCOMM_INSECURE_NO_AUTH,
   });
 }
@@ -97,6 +97,7 @@ export async function startServerB(
   options: ServerBOptions = {},
 ): Promise<RunningServerB> {
   refuseOpenProvider(config, options.provider?.name ?? config.AI_PROVIDER);
+  const auth = authenticatorFor(config);
   const tls = readServerTls(config);
   const log = createLogger("server-b");
   const version = options.version ?? "0.0.0";
@@ -149,7 +150,7 @@ export async function startServerB(
   const handler = createServerBHandler({
     service,
     fallback: mcpHttp.handle,
-    authToken: config.MCPCOMM_AUTH_TOKEN,
+    auth,
     rateLimiter,
     hostPolicy,
     maxBodyBytes: config.MAX_BODY_BYTES,
@@ -202,7 +203,7 @@ export async function startServerB(
     server: "Server B",
     bindHost: addr.hostname,
     port: addr.port,
-    token: config.MCPCOMM_AUTH_TOKEN,
+    token: guardOf(config),
     exposed: [
       "POST /process and /stream (spending the AI provider's credit)",
       "GET /models, /config, /metrics",

@@ -3,7 +3,7 @@
  * `GET /health`, `GET /health/ready`, `GET /models`, `GET /config`, `GET /metrics`.
  * @module
  */
-import { requireBearer } from "../auth.ts";
+import { authenticate, type Authenticator } from "../auth.ts";
 import { describeError, HttpError, ProviderError } from "../errors.ts";
 import {
   errorResponse,
@@ -48,10 +48,10 @@ export interface ServerBDeps {
    */
   fallback?: (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response | undefined>;
   /**
-   * `MCPCOMM_AUTH_TOKEN`: when set, every route but the probes `/health` and `/health/ready` needs
-   * `Authorization: Bearer`.
+   * Checks `Authorization: Bearer` on every route but the probes `/health` and `/health/ready`
+   * (a bare string: the static token `MCPCOMM_AUTH_TOKEN`; unset: no check).
    */
-  authToken?: string | undefined;
+  auth?: Authenticator | string | undefined;
   /** Per-client limit on every route but the probes (`RATE_LIMIT_PER_MINUTE`). */
   rateLimiter?: RateLimiter | undefined;
   /** Served at `/metrics` when set. */
@@ -233,7 +233,7 @@ export function createServerBHandler(
       const probe = path === "/health" || path === "/health/ready";
       if (!probe) deps.rateLimiter?.check(clientAddress(info));
       checkHostAndOrigin(request, deps.hostPolicy);
-      if (!probe) requireBearer(request, deps.authToken);
+      if (!probe) await authenticate(request, deps.auth);
       if (!route) throw new HttpError(404, "not_found", `No route ${path}`);
       const method = request.method === "HEAD" ? "GET" : request.method;
       const handle = Object.hasOwn(route, method) ? route[method] : undefined;

@@ -6,7 +6,7 @@
  */
 import process from "node:process";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
-import { refuseOpenBind, warnIfExposed } from "../auth.ts";
+import { authenticatorFor, guardOf, refuseOpenBind, warnIfExposed } from "../auth.ts";
 import type { Config } from "../config.ts";
 import { HttpError } from "../errors.ts";
 import { errorResponse } from "../http.ts";
@@ -74,7 +74,7 @@ export async function startToolbox(
       serving: "run_command",
       bindHost,
       hostSetting: "--host",
-      token: config.MCPCOMM_AUTH_TOKEN,
+      token: guardOf(config),
       insecure: config.MCPCOMM_INSECURE_NO_AUTH,
     });
   }
@@ -84,7 +84,7 @@ export async function startToolbox(
     bindHost,
     allowedHosts: config.MCP_ALLOWED_HOSTS,
     allowedOrigins: config.MCP_ALLOWED_ORIGINS,
-    authToken: config.MCPCOMM_AUTH_TOKEN,
+    auth: authenticatorFor(config),
     maxMessageBytes: config.MAX_BODY_BYTES,
     sessionLimit,
     onerror,
@@ -133,7 +133,7 @@ export async function startToolbox(
     server: `Toolbox ${options.name}`,
     bindHost,
     port: server.addr.port,
-    token: config.MCPCOMM_AUTH_TOKEN,
+    token: guardOf(config),
     exposed: [`MCP at /mcp, /sse, /ws (${options.tools.join(", ")})`],
   });
   return {

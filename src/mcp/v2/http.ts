@@ -14,8 +14,9 @@
  * - Host/Origin (`../guards.ts`): the SDK's `validateHostHeader`/`validateOriginHeader` take a
  *   fixed allowlist; mcpcomm's rule depends on the bind address (loopback binds accept only
  *   loopback names, other binds accept IP literals) and accepts same-origin requests.
- * - Bearer (`../../auth.ts`): the SDK's `verifyBearerToken` verifies OAuth access tokens with an
- *   expiry; mcpcomm has one static shared token, compared in constant time.
+ * - Bearer (`../../auth.ts` `authenticatorFor`): the static shared token and/or OAuth access tokens
+ *   (`../../oauth/resource.ts` says why not the SDK's `verifyBearerToken`); with OAuth on, the RFC
+ *   9728 metadata document is served for paths outside MCP.
  * - Sessions (`../sessions.ts`, `../event_store.ts`): the SDK's sessionful wiring is left to the
  *   caller; the cap shared with `/ws`, idle expiry and the bounded event store are mcpcomm's.
  * - Errors are mcpcomm's JSON bodies (`{ error: { code, message } }`) up to the point where a
@@ -31,7 +32,7 @@ import {
   type ServerNotifier,
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
-import { requireBearer } from "../../auth.ts";
+import { authenticatorFor } from "../../auth.ts";
 import type { Config } from "../../config.ts";
 import { describeError, HttpError } from "../../errors.ts";
 import { errorResponse, methodNotAllowed } from "../../http.ts";
@@ -43,7 +44,6 @@ import {
   checkProtocolVersion,
   type HostPolicy,
   jsonRpcMessageOf,
-  oauthProbeAnswer,
   parseJsonRpcBody,
   requireAccept,
   requireJsonContentType,
@@ -369,12 +369,12 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     async handle(request, info) {
       const path = new URL(request.url).pathname;
       if (!MCP_HTTP_PATHS.includes(path)) {
-        return oauthProbeAnswer(path, config.MCPCOMM_AUTH_TOKEN);
+        return authenticatorFor(config).wellKnown(request);
       }
       try {
         limiter?.check(clientAddress(info));
         checkHostAndOrigin(request, policy);
-        requireBearer(request, config.MCPCOMM_AUTH_TOKEN);
+        await authenticatorFor(config).authenticate(request);
         if (closed) throw SHUTTING_DOWN;
         if (path === "/mcp") return await streamable(request);
         if (path === "/sse") return await openLegacySse(request);
