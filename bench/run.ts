@@ -342,18 +342,25 @@ async function main(): Promise<number> {
     startOnPort(name, denoArgs("server-b"), { ...bEnv, ...env }, "HTTP_PORT");
   const b = serverB("server-b", {});
   const bMem = serverB("server-b (memory ledger)", { MCPCOMM_DB: ":memory:" });
+  const bGuarded = serverB("server-b (memory ledger, on 0.0.0.0 behind the connection guard)", {
+    MCPCOMM_DB: ":memory:",
+    HTTP_HOST: "0.0.0.0",
+  });
   const bNormal = serverB("server-b (ledger file, MCPCOMM_DB_SYNC=normal)", {
     MCPCOMM_DB: `${cwd}/server-b-normal.db`,
     MCPCOMM_DB_SYNC: "normal",
   });
   const peerPort = Number((await peer.waitForLine(/^listening \d+/)).split(" ")[1]);
-  await Promise.all([ceiling, denoSdk, b, bMem, bNormal].map((started) => started.ready));
+  await Promise.all(
+    [ceiling, denoSdk, b, bMem, bGuarded, bNormal].map((started) => started.ready),
+  );
   const ceilingUrl = `${ceiling.url}/`;
   const peerUrl = `http://127.0.0.1:${peerPort}/mcp`;
   const denoSdkUrl = `${denoSdk.url}/mcp`;
   const bUrl = b.url;
   const bMemUrl = bMem.url;
   const bNormalUrl = bNormal.url;
+  const bGuardedUrl = bGuarded.url;
   const relayFloor = startOnPort(
     "relay floor",
     [
@@ -395,7 +402,7 @@ async function main(): Promise<number> {
   say("checking every target answers correctly");
   const echo = await postJson(ceilingUrl, ECHO_BODY) as { result?: unknown };
   if (!echo.result) throw new Error(`ceiling answered ${JSON.stringify(echo)}`);
-  for (const url of [bUrl, bMemUrl, bNormalUrl]) {
+  for (const url of [bUrl, bMemUrl, bGuardedUrl, bNormalUrl]) {
     const processed = await postJson(`${url}/process`, PROCESS_BODY) as { status?: string };
     if (processed.status !== "success") throw new Error(`/process answered ${processed}`);
   }
@@ -473,6 +480,11 @@ async function main(): Promise<number> {
     }),
     wrkLoad("b_process", { ...wrkBase, url: `${bUrl}/process`, body: PROCESS_BODY }),
     wrkLoad("b_process_mem", { ...wrkBase, url: `${bMemUrl}/process`, body: PROCESS_BODY }),
+    wrkLoad("b_process_guarded", {
+      ...wrkBase,
+      url: `${bGuardedUrl}/process`,
+      body: PROCESS_BODY,
+    }),
     wrkLoad("b_process_normal", {
       ...wrkBase,
       url: `${bNormalUrl}/process`,
@@ -704,6 +716,11 @@ async function main(): Promise<number> {
     "b_process_mem",
     "Server B POST /process, MCPCOMM_DB=:memory:",
     `${x(med("b_process_mem"), ceilingRps)} ceiling`,
+  );
+  throughputRow(
+    "b_process_guarded",
+    "the same on 0.0.0.0, behind the connection guard (READ_TIMEOUT_SECONDS, MAX_CONNECTIONS_PER_ADDRESS)",
+    `${x(med("b_process_guarded"), med("b_process_mem"))} unguarded`,
   );
   throughputRow(
     "b_process_normal",

@@ -1,10 +1,11 @@
 /**
  * The shared-secret token between the machines (`MCPCOMM_AUTH_TOKEN`): the `Authorization:
- * Bearer` check both servers use, compared in constant time, and the warning for an exposed bind.
+ * Bearer` check both servers use, compared in constant time, and the warning or refusal for an
+ * exposed bind.
  * @module
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { HttpError } from "./errors.ts";
+import { ConfigError, HttpError } from "./errors.ts";
 import { isLoopbackHost } from "./http.ts";
 import type { Logger } from "./log.ts";
 
@@ -87,4 +88,35 @@ export function warnIfExposed(log: Logger, info: ExposureInfo): boolean {
       `(--auth-token) or bind 127.0.0.1.`,
   );
   return true;
+}
+
+/** What {@linkcode refuseOpenBind} needs to decide, and to say how to get out. */
+export interface OpenBind {
+  /** What anyone reaching the port could use, e.g. `the openai provider` or `run_command`. */
+  serving: string;
+  /** The bound address. */
+  bindHost: string;
+  /** The settings or flags that choose the address, e.g. `HTTP_HOST, --host`. */
+  hostSetting: string;
+  token: string | undefined;
+  /** `MCPCOMM_INSECURE_NO_AUTH`: the operator accepts the risk. */
+  insecure: boolean;
+}
+
+/**
+ * Throws {@linkcode ConfigError} when `serving` would be open on a non-loopback address without
+ * MCPCOMM_AUTH_TOKEN and without MCPCOMM_INSECURE_NO_AUTH, naming the three ways out.
+ * @example
+ * ```ts
+ * refuseOpenBind({ serving: "run_command", bindHost: "0.0.0.0", hostSetting: "--host",
+ *   token: undefined, insecure: false }); // throws
+ * ```
+ */
+export function refuseOpenBind(bind: OpenBind): void {
+  if (bind.token || bind.insecure || isLoopbackHost(bind.bindHost)) return;
+  throw new ConfigError(
+    `Refusing to serve ${bind.serving} on ${bind.bindHost} without a token: set ` +
+      `MCPCOMM_AUTH_TOKEN (--auth-token), or bind 127.0.0.1 (${bind.hostSetting}), or accept ` +
+      `the risk with MCPCOMM_INSECURE_NO_AUTH=true (--insecure-no-auth)`,
+  );
 }

@@ -139,7 +139,7 @@ export const SETTINGS = {
   MCPCOMM_INSECURE_NO_AUTH: setting(
     z.stringbool().default(false),
     "true or false",
-    "Let Server B serve openai/bedrock on a non-loopback address without MCPCOMM_AUTH_TOKEN",
+    "Serve openai/bedrock (Server B), run_command (toolbox) on a non-loopback bind without a token",
   ),
   MCP_ALLOWED_HOSTS: setting(
     list.optional(),
@@ -175,6 +175,16 @@ export const SETTINGS = {
     nonNegativeInt.default(0),
     "a non-negative integer (0 = off)",
     "Requests per minute per client",
+  ),
+  READ_TIMEOUT_SECONDS: setting(
+    z.coerce.number().min(0).max(3600).default(60),
+    "seconds from 0 to 3600 (0 = off)",
+    "Time a request's headers, its body, or an idle connection may take before it is closed",
+  ),
+  MAX_CONNECTIONS_PER_ADDRESS: setting(
+    nonNegativeInt.default(64),
+    "a non-negative integer (0 = off)",
+    "Connections open at once from one client address; more are refused with 503",
   ),
   TLS_CERT_FILE: setting(z.string().optional(), "a file path", "Server B TLS certificate (PEM)"),
   TLS_KEY_FILE: setting(z.string().optional(), "a file path", "Server B TLS private key (PEM)"),

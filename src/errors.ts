@@ -26,6 +26,8 @@ export type ErrorCode =
   | "unauthorized"
   | "forbidden"
   | "rate_limited"
+  | "request_timeout"
+  | "too_many_connections"
   | "unavailable"
   | "provider_auth"
   | "provider_rate_limit"

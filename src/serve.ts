@@ -1,9 +1,17 @@
 /**
- * Starting an HTTP server the way every mcpcomm server does: `Deno.serve`, wait for the listening
+ * Starting an HTTP server the way every mcpcomm server does: `Deno.serve` behind the connection
+ * guard of `conn_guard.ts` (read timeout, connections per address), wait for the listening
  * address, show it as a URL, and name the setting when the address cannot be bound.
  * @module
  */
+import {
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  DEFAULT_READ_TIMEOUT_SECONDS,
+  serveGuarded,
+} from "./conn_guard.ts";
 import { ConfigError } from "./errors.ts";
+import { isLoopbackHost } from "./http.ts";
+import type { Logger } from "./log.ts";
 import { type TlsFiles, withTlsErrors } from "./tls.ts";
 
 /** What {@linkcode listen} binds. */
@@ -18,6 +26,12 @@ export interface ListenOptions {
   tls?: TlsFiles | undefined;
   signal?: AbortSignal | undefined;
   onError?: ((error: unknown) => Response | Promise<Response>) | undefined;
+  /** Seconds a request's headers, its body or an idle connection may take (`READ_TIMEOUT_SECONDS`). */
+  readTimeoutSeconds?: number | undefined;
+  /** Most connections from one client address (`MAX_CONNECTIONS_PER_ADDRESS`). */
+  maxConnectionsPerAddress?: number | undefined;
+  /** Where the guard logs refused connections. */
+  log?: Logger | undefined;
 }
 
 /** A server that listens. */
@@ -25,6 +39,8 @@ export interface Listening {
   server: Deno.HttpServer<Deno.NetAddr>;
   /** The bound address (the real port when 0 was asked). */
   addr: Deno.NetAddr;
+  /** Whether the connection guard stands in front of `Deno.serve`. */
+  guarded: boolean;
   /** Base URL to show and connect to, e.g. `http://127.0.0.1:8000` for a `0.0.0.0` bind. */
   url: string;
 }
@@ -60,7 +76,10 @@ function bindError(error: unknown, options: ListenOptions): unknown {
 
 /**
  * Serves `handler` and resolves once it listens. A port in use (or another bind failure) throws a
- * {@linkcode ConfigError} naming `portSetting` and the address.
+ * {@linkcode ConfigError} naming `portSetting` and the address. The connection guard stands in
+ * front on a non-loopback bind, where remote clients can reach the port, unless both
+ * `readTimeoutSeconds` and `maxConnectionsPerAddress` are 0 (e.g. behind nginx); a loopback bind
+ * serves only local processes, which it would not limit, so it goes without the guard's cost.
  * @example
  * ```ts
  * const { server, url } = await listen(
@@ -73,6 +92,43 @@ export async function listen(
   options: ListenOptions,
   handler: Deno.ServeHandler<Deno.NetAddr>,
 ): Promise<Listening> {
+  const readTimeoutSeconds = options.readTimeoutSeconds ?? DEFAULT_READ_TIMEOUT_SECONDS;
+  const maxPerAddress = options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
+  const scheme = options.tls ? "https" : "http";
+  if (!isLoopbackHost(options.hostname) && (readTimeoutSeconds > 0 || maxPerAddress > 0)) {
+    const { tls, hostname, port } = options;
+    let listener: Deno.TcpListener;
+    try {
+      listener = Deno.listen({ hostname, port });
+    } catch (error) {
+      throw bindError(error, options);
+    }
+    let tlsListener: Deno.TlsListener | undefined;
+    try {
+      tlsListener = withTlsErrors(tls, () =>
+        tls &&
+        Deno.listenTls({ ...tls, hostname: "127.0.0.1", port: 0, alpnProtocols: ["http/1.1"] }));
+    } catch (error) {
+      listener.close();
+      throw error;
+    }
+    const server = await serveGuarded({
+      listener,
+      tlsListener,
+      readTimeoutMs: readTimeoutSeconds * 1000,
+      maxPerAddress,
+      log: options.log,
+      signal: options.signal,
+      onError: options.onError,
+    }, handler);
+    const addr = server.addr;
+    return {
+      server,
+      addr,
+      guarded: true,
+      url: `${scheme}://${displayHost(addr.hostname)}:${addr.port}`,
+    };
+  }
   const listening = Promise.withResolvers<Deno.NetAddr>();
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -89,6 +145,10 @@ export async function listen(
     throw bindError(error, options);
   }
   const addr = await listening.promise;
-  const scheme = options.tls ? "https" : "http";
-  return { server, addr, url: `${scheme}://${displayHost(addr.hostname)}:${addr.port}` };
+  return {
+    server,
+    addr,
+    guarded: false,
+    url: `${scheme}://${displayHost(addr.hostname)}:${addr.port}`,
+  };
 }

@@ -41,6 +41,11 @@ Flags:
   --auth-token TOKEN   Send Authorization: Bearer TOKEN to Server B (only) and require it on
                        the HTTP routes (MCPCOMM_AUTH_TOKEN; the environment is safer: flags
                        show in ps). Upstreams get only their own --upstream-header headers
+  --read-timeout S     With --transport http: close a request whose headers or body take
+                       longer, or an idle connection, after S seconds (READ_TIMEOUT_SECONDS,
+                       default 60; 0 = off)
+  --max-conns N        With --transport http: connections at once from one client address;
+                       more get 503 (MAX_CONNECTIONS_PER_ADDRESS, default 64; 0 = off)
   -h, --help           Show this help
 
 With --transport http, MCP is served at /mcp (Streamable HTTP), with GET /health,
@@ -59,6 +64,8 @@ MCPCOMM_AUTH_TOKEN, ...) come from the environment or .env; see .env.example.`,
     db: { type: "string" },
     "db-sync": { type: "string" },
     "auth-token": { type: "string" },
+    "read-timeout": { type: "string" },
+    "max-conns": { type: "string" },
   },
   settingFlags: {
     "server-b-url": "SERVER_B_URL",
@@ -69,6 +76,8 @@ MCPCOMM_AUTH_TOKEN, ...) come from the environment or .env; see .env.example.`,
     db: "MCPCOMM_DB",
     "db-sync": "MCPCOMM_DB_SYNC",
     "auth-token": "MCPCOMM_AUTH_TOKEN",
+    "read-timeout": "READ_TIMEOUT_SECONDS",
+    "max-conns": "MAX_CONNECTIONS_PER_ADDRESS",
   },
   async run({ config, flags, signal, dataDir, childEnv, env }) {
     const transport = flags.transport ?? "stdio";

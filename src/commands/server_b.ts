@@ -33,6 +33,10 @@ Flags:
                        directory, e.g. ~/.local/share/mcpcomm; :memory: keeps none)
   --db-sync MODE       full: sync each ledger commit to disk (default); normal: faster, but
                        the last exchanges may be lost on power loss (MCPCOMM_DB_SYNC)
+  --read-timeout S     Close a request whose headers or body take longer, or an idle
+                       connection, after S seconds (READ_TIMEOUT_SECONDS, default 60; 0 = off)
+  --max-conns N        Connections at once from one client address; more get 503
+                       (MAX_CONNECTIONS_PER_ADDRESS, default 64; 0 = off; both 0 behind nginx)
   -h, --help           Show this help
 
 Every other setting comes from the environment or .env; see .env.example.`,
@@ -47,6 +51,8 @@ Every other setting comes from the environment or .env; see .env.example.`,
     "db-sync": { type: "string" },
     "auth-token": { type: "string" },
     "insecure-no-auth": { type: "boolean" },
+    "read-timeout": { type: "string" },
+    "max-conns": { type: "string" },
   },
   settingFlags: {
     host: "HTTP_HOST",
@@ -58,6 +64,8 @@ Every other setting comes from the environment or .env; see .env.example.`,
     "db-sync": "MCPCOMM_DB_SYNC",
     "auth-token": "MCPCOMM_AUTH_TOKEN",
     "insecure-no-auth": "MCPCOMM_INSECURE_NO_AUTH",
+    "read-timeout": "READ_TIMEOUT_SECONDS",
+    "max-conns": "MAX_CONNECTIONS_PER_ADDRESS",
   },
   async run({ config, flags, signal, dataDir }) {
     if (flags.mcp !== undefined && flags.mcp !== "stdio") {

@@ -5,8 +5,6 @@
 import { resolve } from "node:path";
 import type { Command } from "../cli.ts";
 import { UsageError } from "../errors.ts";
-import { isLoopbackHost } from "../http.ts";
-import { printError } from "../log.ts";
 import { startToolbox } from "../toolbox/mod.ts";
 import { selectTools, TOOLBOX_TOOLS } from "../toolbox/tools.ts";
 import { VERSION } from "../version.ts";
@@ -37,6 +35,14 @@ Flags:
   --allow-run-command    Needed, with run_command in --tools, to let clients run programs
   --root DIR             Directory list_files may show and run_command runs in (default: cwd)
   --transport T          http (default) or stdio
+  --read-timeout S       Close a request whose headers or body take longer, or an idle
+                         connection, after S seconds (READ_TIMEOUT_SECONDS, default 60; 0 = off)
+  --max-conns N          Connections at once from one client address; more get 503
+                         (MAX_CONNECTIONS_PER_ADDRESS, default 64; 0 = off)
+  --auth-token TOKEN     Require Authorization: Bearer TOKEN on /mcp, /sse and /ws
+                         (MCPCOMM_AUTH_TOKEN; the environment is safer: flags show in ps)
+  --insecure-no-auth     Serve run_command on a non-loopback address without a token
+                         (MCPCOMM_INSECURE_NO_AUTH; refused otherwise)
   -h, --help             Show this help
 
 Disabled tools are absent from tools/list; calling one answers "Tool X is not enabled on NAME".`,
@@ -48,8 +54,17 @@ Disabled tools are absent from tools/list; calling one answers "Tool X is not en
     "allow-run-command": { type: "boolean" },
     root: { type: "string" },
     transport: { type: "string" },
+    "read-timeout": { type: "string" },
+    "max-conns": { type: "string" },
+    "auth-token": { type: "string" },
+    "insecure-no-auth": { type: "boolean" },
   },
-  settingFlags: {},
+  settingFlags: {
+    "read-timeout": "READ_TIMEOUT_SECONDS",
+    "max-conns": "MAX_CONNECTIONS_PER_ADDRESS",
+    "auth-token": "MCPCOMM_AUTH_TOKEN",
+    "insecure-no-auth": "MCPCOMM_INSECURE_NO_AUTH",
+  },
   async run({ config, flags, signal }) {
     const transport = (flags.transport as string | undefined) ?? "http";
     if (transport !== "http" && transport !== "stdio") {
@@ -71,12 +86,6 @@ Disabled tools are absent from tools/list; calling one answers "Tool X is not en
     }
     const host = (flags.host as string | undefined) ?? "127.0.0.1";
     const port = parsePort((flags.port as string | undefined) ?? "8080");
-    if (transport === "http" && !isLoopbackHost(host) && !config.MCPCOMM_AUTH_TOKEN) {
-      printError(
-        `mcpcomm toolbox: warning: listening on ${host} without MCPCOMM_AUTH_TOKEN; anyone who ` +
-          `reaches this port can call ${tools.join(", ")}`,
-      );
-    }
     const box = await startToolbox(config, {
       name,
       version: VERSION,

@@ -163,6 +163,9 @@ export async function startServerA(
         port: config.SERVER_A_PORT,
         portSetting: "SERVER_A_PORT",
         hostSetting: "SERVER_A_HOST",
+        readTimeoutSeconds: config.READ_TIMEOUT_SECONDS,
+        maxConnectionsPerAddress: config.MAX_CONNECTIONS_PER_ADDRESS,
+        log,
       },
       observer.wrap(async (request, info) => {
         try {

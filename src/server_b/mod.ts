@@ -4,10 +4,9 @@
  */
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import process from "node:process";
-import { warnIfExposed } from "../auth.ts";
+import { refuseOpenBind, warnIfExposed } from "../auth.ts";
 import type { Config } from "../config.ts";
-import { ConfigError } from "../errors.ts";
-import { isLoopbackHost, publicUrl } from "../http.ts";
+import { publicUrl } from "../http.ts";
 import {
   countMcpSessions,
   createServerMetrics,
@@ -67,22 +66,19 @@ export const SERVER_B_ROUTES: readonly string[] = [
 ];
 
 /**
- * Throws {@linkcode ConfigError} when a real provider (openai, bedrock) would be served on a
+ * Throws `ConfigError` when a real provider (openai, bedrock) would be served on a
  * non-loopback address without MCPCOMM_AUTH_TOKEN and MCPCOMM_INSECURE_NO_AUTH is not set: anyone
  * reaching the port could spend the provider's credit. The mock provider stays open by default.
  */
 export function refuseOpenProvider(config: Config, provider: string): void {
-  if (
-    provider === "mock" || config.MCPCOMM_AUTH_TOKEN || config.MCPCOMM_INSECURE_NO_AUTH ||
-    isLoopbackHost(config.HTTP_HOST)
-  ) {
-    return;
-  }
-  throw new ConfigError(
-    `Refusing to serve the ${provider} provider on ${config.HTTP_HOST} without a token: set ` +
-      `MCPCOMM_AUTH_TOKEN (--auth-token), or bind 127.0.0.1 (HTTP_HOST, --host), or accept ` +
-      `the risk with MCPCOMM_INSECURE_NO_AUTH=true (--insecure-no-auth)`,
-  );
+  if (provider === "mock") return;
+  refuseOpenBind({
+    serving: `the ${provider} provider`,
+    bindHost: config.HTTP_HOST,
+    hostSetting: "HTTP_HOST, --host",
+    token: config.MCPCOMM_AUTH_TOKEN,
+    insecure: config.MCPCOMM_INSECURE_NO_AUTH,
+  });
 }
 
 /**
@@ -176,6 +172,9 @@ export async function startServerB(
       port: config.HTTP_PORT,
       portSetting: "HTTP_PORT",
       hostSetting: "HTTP_HOST",
+      readTimeoutSeconds: config.READ_TIMEOUT_SECONDS,
+      maxConnectionsPerAddress: config.MAX_CONNECTIONS_PER_ADDRESS,
+      log,
       onError: (error) => {
         log.error("request failed", { error: String(error) });
         return Response.json({ error: { code: "internal", message: "Internal server error" } }, {

@@ -5,6 +5,7 @@
  */
 import process from "node:process";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { refuseOpenBind, warnIfExposed } from "../auth.ts";
 import type { Config } from "../config.ts";
 import { HttpError } from "../errors.ts";
 import { errorResponse } from "../http.ts";
@@ -37,7 +38,8 @@ export interface RunningToolbox {
 }
 
 /**
- * Starts the toolbox and resolves once it serves.
+ * Starts the toolbox and resolves once it serves. Throws `ConfigError` when `run_command`
+ * would be served over HTTP on a non-loopback address without a token (see `refuseOpenBind`).
  * @example
  * ```ts
  * const box = await startToolbox(config, {
@@ -65,6 +67,15 @@ export async function startToolbox(
   }
 
   const bindHost = options.host ?? "127.0.0.1";
+  if (options.tools.includes("run_command")) {
+    refuseOpenBind({
+      serving: "run_command",
+      bindHost,
+      hostSetting: "--host",
+      token: config.MCPCOMM_AUTH_TOKEN,
+      insecure: config.MCPCOMM_INSECURE_NO_AUTH,
+    });
+  }
   const sessionLimit = new SessionLimit(config.MCP_MAX_SESSIONS);
   const webSocket = createWebSocketEndpoint({
     createServer,
@@ -95,6 +106,9 @@ export async function startToolbox(
     portSetting: "--port",
     hostSetting: "--host",
     signal: options.signal,
+    readTimeoutSeconds: config.READ_TIMEOUT_SECONDS,
+    maxConnectionsPerAddress: config.MAX_CONNECTIONS_PER_ADDRESS,
+    log,
   }, async (request, info) => {
     try {
       return await handle(request, info);
@@ -111,6 +125,13 @@ export async function startToolbox(
     url,
     endpoints: ["/mcp", "/sse", "/ws"],
     tools: options.tools,
+  });
+  warnIfExposed(log, {
+    server: `Toolbox ${options.name}`,
+    bindHost,
+    port: server.addr.port,
+    token: config.MCPCOMM_AUTH_TOKEN,
+    exposed: [`MCP at /mcp, /sse, /ws (${options.tools.join(", ")})`],
   });
   return {
     url,

@@ -1,5 +1,3 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import {
   type CallToolResult,
@@ -10,15 +8,16 @@ import { z } from "zod";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { MAIN, runCli, startTestServerB, testConfig } from "../_helpers.ts";
 import { startTestToolbox } from "../_toolbox.ts";
-import { createLogger, setLogLevel } from "../../src/log.ts";
-import { connectTarget, disconnect, parseTarget, parseTargetList } from "../../src/mcp/targets.ts";
+import { setLogLevel } from "../../src/log.ts";
+import { connectTarget, disconnect, parseTarget } from "../../src/mcp/targets.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
-import { Gateway, type GatewayOptions } from "../../src/server_a/gateway.ts";
+import type { Gateway } from "../../src/server_a/gateway.ts";
 import { parsePipelines } from "../../src/server_a/gateway_pipeline.ts";
 import { startServerA } from "../../src/server_a/mod.ts";
 import { serveOnLoopback } from "../_serve.ts";
+import { startGateway } from "./_gateway.ts";
 
 setLogLevel("error");
 
@@ -90,38 +89,6 @@ async function startCustomUpstream(port = 0) {
     async close() {
       await ws.closeAll();
       await served.stop();
-    },
-  };
-}
-
-async function startGateway(
-  upstreams: string,
-  extra: Partial<GatewayOptions> = {},
-  ownTool = "own_tool",
-) {
-  const gateway = new Gateway({
-    upstreams: parseTargetList(upstreams),
-    version: "0",
-    log: createLogger("gateway-test"),
-    timeoutMs: 20_000,
-    baseDelayMs: 20,
-    maxDelayMs: 200,
-    ...extra,
-  }).start();
-  await gateway.settled();
-  const mcp = new McpServer({ name: "messenger-server", version: "0" }, { capabilities: {} });
-  defineTool(mcp, ownTool, { description: "Server A's own" }, () => jsonResult({ own: true }));
-  gateway.attach(mcp);
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  await mcp.connect(b);
-  const client = new Client({ name: "downstream", version: "0" });
-  await client.connect(a);
-  return {
-    gateway,
-    client,
-    async [Symbol.asyncDispose]() {
-      await client.close();
-      await gateway.close();
     },
   };
 }

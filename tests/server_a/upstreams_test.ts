@@ -1,16 +1,13 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { runCli, startTestServerB, testConfig } from "../_helpers.ts";
 import { ENV_SERVER_SCRIPT, startRecordingMcp } from "../mcp/_harness.ts";
-import { createLogger, scrub, setLogLevel } from "../../src/log.ts";
-import type { NamedTarget } from "../../src/mcp/targets.ts";
-import { Gateway } from "../../src/server_a/gateway.ts";
+import { scrub, setLogLevel } from "../../src/log.ts";
 import { startServerA } from "../../src/server_a/mod.ts";
 import { resolveUpstreams } from "../../src/server_a/upstreams.ts";
+import { startGateway } from "./_gateway.ts";
 
 setLogLevel("error");
 
@@ -22,34 +19,6 @@ function text(result: unknown): string {
 
 function ws(url: string): string {
   return url.replace(/^http/, "ws") + "/ws";
-}
-
-/** A started gateway over `upstreams`, attached to a server an in-memory client talks to. */
-async function startGateway(upstreams: NamedTarget[]) {
-  const gateway = new Gateway({
-    upstreams,
-    version: "0",
-    log: createLogger("upstreams-test"),
-    timeoutMs: 20_000,
-    baseDelayMs: 20,
-    maxDelayMs: 200,
-  }).start();
-  await gateway.settled();
-  const mcp = gateway.attach(
-    new McpServer({ name: "messenger-server", version: "0" }, { capabilities: {} }),
-  );
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  await mcp.connect(b);
-  const client = new Client({ name: "downstream", version: "0" });
-  await client.connect(a);
-  return {
-    gateway,
-    client,
-    async [Symbol.asyncDispose]() {
-      await client.close();
-      await gateway.close();
-    },
-  };
 }
 
 Deno.test("startServerA() sends MCPCOMM_AUTH_TOKEN to Server B only, never to an upstream", async () => {

@@ -1,5 +1,6 @@
-import { assertEquals, assertMatch } from "../_assert.ts";
-import { baseEnv, MAIN, RUN_ARGS, runCli } from "../_helpers.ts";
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { baseEnv, MAIN, mcpcommCommand, RUN_ARGS, runCli } from "../_helpers.ts";
+import { startUntilLog } from "../_child.ts";
 
 Deno.test("mcpcomm toolbox refuses a bad command line with one line and exit 2", async (t) => {
   const cases: [string[], RegExp][] = [
@@ -54,4 +55,34 @@ Deno.test("mcpcomm toolbox --transport stdio exits when its stdin closes", async
   const output = await child.output();
   assertEquals(output.code, 0, new TextDecoder().decode(output.stderr));
   assertEquals(new TextDecoder().decode(output.stdout), "");
+});
+
+Deno.test("mcpcomm toolbox refuses run_command on an open address without a token", async (t) => {
+  const runCommand = ["toolbox", "--port", "0", "--tools", "run_command", "--allow-run-command"];
+  await t.step("0.0.0.0, no token: exit 2 and one line naming the ways out", async () => {
+    const { code, stderr } = await runCli([...runCommand, "--host", "0.0.0.0"]);
+    assertEquals(code, 2, stderr);
+    const lines = stderr.trim().split("\n");
+    assertEquals(lines.length, 1, stderr);
+    assertMatch(lines[0]!, /Refusing to serve run_command on 0\.0\.0\.0 without a token/);
+    for (const way of ["MCPCOMM_AUTH_TOKEN", "--auth-token", "127.0.0.1", "--insecure-no-auth"]) {
+      assert(lines[0]!.includes(way), `${way} missing from: ${stderr}`);
+    }
+  });
+  const token = "tok-Zr8Qm2Lx9Vb4Nc7Kd1";
+  const starts: [string, string[], Record<string, string>][] = [
+    ["with MCPCOMM_AUTH_TOKEN", [...runCommand, "--host", "0.0.0.0"], {
+      MCPCOMM_AUTH_TOKEN: token,
+    }],
+    ["with --auth-token", [...runCommand, "--host", "0.0.0.0", "--auth-token", token], {}],
+    ["with --insecure-no-auth", [...runCommand, "--host", "0.0.0.0", "--insecure-no-auth"], {}],
+    ["on 127.0.0.1", [...runCommand, "--host", "127.0.0.1"], {}],
+    ["without run_command on 0.0.0.0", ["toolbox", "--port", "0", "--host", "0.0.0.0"], {}],
+  ];
+  for (const [name, args, env] of starts) {
+    await t.step(`starts ${name}`, async () => {
+      const child = await startUntilLog(mcpcommCommand(args, { env }), "toolbox listening");
+      assertEquals((await child.stop()).code, 0, child.logs.join("\n"));
+    });
+  }
 });

@@ -6,6 +6,14 @@ import { assertBearerChallenge } from "../_helpers.ts";
 import { initializeBody, postMcp, rawHttp } from "../mcp/_harness.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 
+/** The headers of a WebSocket upgrade request, without a subprotocol. */
+const WS_UPGRADE: Record<string, string> = {
+  connection: "Upgrade",
+  upgrade: "websocket",
+  "sec-websocket-version": "13",
+  "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+};
+
 async function waitFor(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((r) => setTimeout(r, 10));
 }
@@ -67,13 +75,7 @@ Deno.test("startToolbox() refuses bad WebSocket handshakes and missing tokens wi
   });
   const handshake = (headers: Record<string, string>, path = "/ws") =>
     fetch(`${box.url}${path}`, {
-      headers: {
-        connection: "Upgrade",
-        upgrade: "websocket",
-        "sec-websocket-version": "13",
-        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-        ...headers,
-      },
+      headers: { ...WS_UPGRADE, ...headers },
     });
   await t.step("plain GET: 426", async () => {
     const response = await fetch(`${box.url}/ws`);
@@ -99,13 +101,7 @@ Deno.test("startToolbox() refuses bad WebSocket handshakes and missing tokens wi
     const requests = {
       "/ws": {
         method: "GET",
-        headers: {
-          connection: "Upgrade",
-          upgrade: "websocket",
-          "sec-websocket-version": "13",
-          "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-          "sec-websocket-protocol": "mcp",
-        },
+        headers: { ...WS_UPGRADE, "sec-websocket-protocol": "mcp" },
       },
       "/mcp": {
         method: "POST",
@@ -202,13 +198,7 @@ Deno.test("startToolbox() caps sessions over /ws, /mcp and /sse together (MCP_MA
   assertEquals(box.sessionCount, 3);
 
   const handshake = await fetch(`${box.url}/ws`, {
-    headers: {
-      connection: "Upgrade",
-      upgrade: "websocket",
-      "sec-websocket-version": "13",
-      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-      "sec-websocket-protocol": "mcp",
-    },
+    headers: { ...WS_UPGRADE, "sec-websocket-protocol": "mcp" },
   });
   assertEquals(handshake.status, 503);
   const retryAfter = Number(handshake.headers.get("retry-after"));

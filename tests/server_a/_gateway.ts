@@ -1,0 +1,43 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { createLogger } from "../../src/log.ts";
+import { type NamedTarget, parseTargetList } from "../../src/mcp/targets.ts";
+import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
+import { Gateway, type GatewayOptions } from "../../src/server_a/gateway.ts";
+
+/**
+ * A started gateway over `upstreams` (`NAME=TARGET` text or parsed targets), attached to a server
+ * with one own tool, which an in-memory SDK client talks to.
+ */
+export async function startGateway(
+  upstreams: string | NamedTarget[],
+  extra: Partial<GatewayOptions> = {},
+  ownTool = "own_tool",
+) {
+  const gateway = new Gateway({
+    upstreams: typeof upstreams === "string" ? parseTargetList(upstreams) : upstreams,
+    version: "0",
+    log: createLogger("gateway-test"),
+    timeoutMs: 20_000,
+    baseDelayMs: 20,
+    maxDelayMs: 200,
+    ...extra,
+  }).start();
+  await gateway.settled();
+  const mcp = new McpServer({ name: "messenger-server", version: "0" }, { capabilities: {} });
+  defineTool(mcp, ownTool, { description: "Server A's own" }, () => jsonResult({ own: true }));
+  gateway.attach(mcp);
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await mcp.connect(b);
+  const client = new Client({ name: "downstream", version: "0" });
+  await client.connect(a);
+  return {
+    gateway,
+    client,
+    async [Symbol.asyncDispose]() {
+      await client.close();
+      await gateway.close();
+    },
+  };
+}
