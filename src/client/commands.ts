@@ -8,7 +8,7 @@ import type {
   ReadResourceResult,
   Resource,
   Tool,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/client";
 import { describeError } from "../errors.ts";
 import { parseTarget, splitCommandLine } from "../mcp/targets.ts";
 import type { PerServer, ServerRegistry, ServerSummary } from "./registry.ts";
