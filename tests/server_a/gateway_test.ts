@@ -4,6 +4,11 @@ import {
   type Progress,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type CacheHint,
+  createMcpHandler,
+  McpServer as V2McpServer,
+} from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { MAIN, runCli, startTestServerB, testConfig } from "../_helpers.ts";
@@ -11,6 +16,7 @@ import { startTestToolbox } from "../_toolbox.ts";
 import { setLogLevel } from "../../src/log.ts";
 import { connectTarget, disconnect, parseTarget } from "../../src/mcp/targets.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
+import { defineTool as defineV2Tool, jsonResult as v2JsonResult } from "../../src/mcp/v2/tools.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
 import type { Gateway } from "../../src/server_a/gateway.ts";
@@ -646,4 +652,91 @@ Deno.test("Gateway does not send again a call that may have reached an upstream 
     await first.close();
     await second?.close();
   }
+});
+
+Deno.test("Gateway speaks 2026-07-28 to Server B and falls back to 2025 for a v1-only toolbox", async () => {
+  await using serverB = await startTestServerB();
+  await using box = await startTestToolbox("box", { tools: ["echo"] });
+  await using gw = await startGateway(`b=${serverB.url}/mcp; box=${box.url}/mcp`);
+  assertEquals(
+    gw.gateway.status().map((u) => [u.name, u.state, u.protocol]),
+    [["b", "up", "2026-07-28"], ["box", "up", "2025-11-25"]],
+  );
+  const { tools } = await gw.client.listTools();
+  assert(names(tools).includes("b_get_ai_stats"), names(tools).join(", "));
+  assertEquals(
+    text(await gw.client.callTool({ name: "box_echo", arguments: { message: "hi" } })),
+    "Echo: hi",
+  );
+  const history = await gw.client.callTool({
+    name: "b_get_ai_stats",
+    arguments: {},
+  });
+  assert(!history.isError, text(history));
+  const status = text(await gw.client.callTool({ name: "gateway_upstreams", arguments: {} }));
+  assertMatch(status, /^b up http:\/\/127\.0\.0\.1:\d+\/mcp MCP 2026-07-28 /m);
+  assertMatch(status, /^box up http:\/\/127\.0\.0\.1:\d+\/mcp MCP 2025-11-25 /m);
+});
+
+/**
+ * A 2026-07-28 upstream (SDK v2 `createMcpHandler`) whose tools/list carries `hint`, counting the
+ * tools/list requests it answers; `add(name)` adds a tool and announces the change.
+ */
+async function startModernUpstream(hint: CacheHint) {
+  const toolNames = ["alpha"];
+  let listed = 0;
+  const handler = createMcpHandler(() => {
+    const mcp = new V2McpServer({ name: "modern", version: "1" }, {
+      capabilities: { tools: { listChanged: true } },
+      cacheHints: { "tools/list": hint },
+    });
+    for (const name of toolNames) {
+      defineV2Tool(mcp, name, { description: `Tool ${name}` }, () => v2JsonResult({ name }));
+    }
+    return mcp;
+  }, { legacy: "reject" });
+  const served = await serveOnLoopback(async (request) => {
+    const body = request.method === "POST" ? await request.clone().json().catch(() => ({})) : {};
+    if ((body as { method?: string }).method === "tools/list") listed++;
+    return await handler.fetch(request);
+  });
+  return {
+    url: `${served.url}/mcp`,
+    get listed() {
+      return listed;
+    },
+    add(name: string) {
+      toolNames.push(name);
+      handler.notify.toolsChanged();
+    },
+    async [Symbol.asyncDispose]() {
+      await handler.close();
+      await served.stop();
+    },
+  };
+}
+
+Deno.test("Gateway serves an upstream's list from cache while its ttlMs says fresh, until list_changed", async () => {
+  await using upstream = await startModernUpstream({ ttlMs: 60_000, cacheScope: "public" });
+  await using gw = await startGateway(`m=${upstream.url}`);
+  assertEquals(gw.gateway.status()[0]!.protocol, "2026-07-28");
+  assertEquals(upstream.listed, 1);
+  for (let i = 0; i < 3; i++) {
+    const { tools } = await gw.client.listTools();
+    assert(names(tools).includes("m_alpha"));
+  }
+  assertEquals(upstream.listed, 1);
+  upstream.add("beta");
+  await until(() => upstream.listed === 2);
+  await until(async () => names((await gw.client.listTools()).tools).includes("m_beta"));
+  assertEquals(upstream.listed, 2);
+});
+
+Deno.test("Gateway asks again for an upstream's list whose ttlMs has run out", async () => {
+  await using upstream = await startModernUpstream({ ttlMs: 0, cacheScope: "public" });
+  await using gw = await startGateway(`m=${upstream.url}`);
+  assertEquals(upstream.listed, 1);
+  await gw.client.listTools();
+  await gw.client.listTools();
+  assertEquals(upstream.listed, 3);
 });
