@@ -1,5 +1,4 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { Client, InMemoryTransport } from "@modelcontextprotocol/client";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { createLogger } from "../../src/log.ts";
 import { type NamedTarget, parseTargetList } from "../../src/mcp/targets.ts";
@@ -8,7 +7,7 @@ import { Gateway, type GatewayOptions } from "../../src/server_a/gateway.ts";
 
 /**
  * A started gateway over `upstreams` (`NAME=TARGET` text or parsed targets), attached to a server
- * with one own tool, which an in-memory SDK client talks to.
+ * with one own tool (Server A's SDK v1 server), which an in-memory SDK v2 client talks to.
  */
 export async function startGateway(
   upstreams: string | NamedTarget[],

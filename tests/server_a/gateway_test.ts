@@ -1,9 +1,5 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import {
-  type CallToolResult,
-  type Progress,
-  ToolListChangedNotificationSchema,
-} from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Progress } from "@modelcontextprotocol/client";
 import {
   type CacheHint,
   createMcpHandler,
@@ -182,7 +178,6 @@ Deno.test("Gateway forwards progress and cancellation, and prompts", async (t) =
         const controller = new AbortController();
         const call = client.callTool(
           { name: "custom_slow", arguments: { n: 3, id: "c1" } },
-          undefined,
           {
             onprogress: (p: Progress) => {
               progress.push(p);
@@ -205,7 +200,7 @@ Deno.test("Gateway forwards progress and cancellation, and prompts", async (t) =
     await t.step("a tool added upstream appears downstream after list_changed", async () => {
       const changed = Promise.withResolvers<void>();
       client.setNotificationHandler(
-        ToolListChangedNotificationSchema as never,
+        "notifications/tools/list_changed",
         () => changed.resolve(),
       );
       defineTool(
@@ -257,7 +252,7 @@ Deno.test("Gateway reports an upstream that is down, serves the rest, and picks 
 
   const changed = Promise.withResolvers<void>();
   client.setNotificationHandler(
-    ToolListChangedNotificationSchema as never,
+    "notifications/tools/list_changed",
     () => changed.resolve(),
   );
   const custom = await startCustomUpstream(port);
@@ -267,7 +262,7 @@ Deno.test("Gateway reports an upstream that is down, serves the rest, and picks 
     assert(names((await client.listTools()).tools).includes("down_slow"));
     // And when it goes away again, its tools go with it.
     const gone = Promise.withResolvers<void>();
-    client.setNotificationHandler(ToolListChangedNotificationSchema as never, () => gone.resolve());
+    client.setNotificationHandler("notifications/tools/list_changed", () => gone.resolve());
     await custom.close();
     await gone.promise;
     await until(async () => !names((await client.listTools()).tools).includes("down_slow"));
@@ -289,7 +284,6 @@ Deno.test("Gateway pipeline passes a message through upstream tools in order", a
     const progress: Progress[] = [];
     const result = await gw.client.callTool(
       { name: "calc_then_echo", arguments: { message: "2 + 3" } },
-      undefined,
       {
         onprogress: (p: Progress) => progress.push(p),
       },
