@@ -5,34 +5,16 @@
  * @module
  */
 import { assert, assertEquals } from "../_assert.ts";
+import { conformanceCommand, conformanceUnavailable } from "../_conformance.ts";
 
 const SUITE = "npm:@modelcontextprotocol/conformance@0.2.0-alpha.12";
-const ROOT = new URL("../../", import.meta.url).pathname;
 const DRIVER = new URL("./_conformance_client.ts", import.meta.url).pathname;
 const BASELINE = new URL("./conformance_baseline.json", import.meta.url).pathname;
 const baseline = JSON.parse(await Deno.readTextFile(BASELINE)) as {
   required: Record<"2026-07-28" | "2025-11-25", string[]>;
 };
 const decoder = new TextDecoder();
-
-function conformance(args: string[]): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--frozen", SUITE, ...args],
-    cwd: ROOT,
-    signal: AbortSignal.timeout(300_000),
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  });
-}
-
-const probe = await conformance(["--version"]).output().catch((error) => ({
-  success: false,
-  stderr: new TextEncoder().encode(String(error)),
-}));
-const reason = probe.success
-  ? undefined
-  : decoder.decode(probe.stderr).trim().split("\n").at(-1) || "it exits non-zero";
+const reason = await conformanceUnavailable(SUITE);
 const skipped = reason ? ` (SKIPPED: ${SUITE} cannot run here: ${reason})` : "";
 
 /** Runs the client scenarios `select` picks; checks the baseline and the `required` scenarios. */
@@ -40,7 +22,7 @@ async function runClientSuite(select: string[], required: string[]): Promise<voi
   const out = await Deno.makeTempDir({ prefix: "conformance-client-" });
   try {
     const command = `${Deno.execPath()} run -A ${DRIVER}`;
-    const result = await conformance([
+    const result = await conformanceCommand(SUITE, [
       "client",
       "--command",
       command,
