@@ -743,7 +743,7 @@ export class Gateway {
     defineTool(mcp, GATEWAY_STATUS_TOOL, {
       title: "Gateway upstreams",
       description:
-        "The MCP servers this gateway aggregates: state, counts, last error, next retry.",
+        "The MCP servers this gateway aggregates: state, MCP revision, counts, last error, next retry.",
     }, () => {
       const upstreams = this.status();
       const lines = upstreams.map((u) =>
