@@ -13,8 +13,11 @@ import { describeError } from "../errors.ts";
 /** The WebSocket subprotocol MCP uses. */
 export const MCP_SUBPROTOCOL = "mcp";
 
-/** Close code for a frame larger than the limit (RFC 6455 "message too big"). */
-const TOO_BIG = 1009;
+/**
+ * Close code for a frame larger than the limit: RFC 6455's 1009 in the application range, as a
+ * browser-style `WebSocket` may close only with 1000 or 3000-4999.
+ */
+const TOO_BIG = 4009;
 
 /** Options of {@linkcode WebSocketClientTransport}. */
 export interface WebSocketClientOptions {
@@ -59,7 +62,7 @@ export class WebSocketClientTransport implements Transport {
       socket.onopen = () => {
         opened = true;
         if (socket.protocol !== MCP_SUBPROTOCOL) {
-          socket.close(1002, "subprotocol mcp required");
+          socket.close(1000, "subprotocol mcp required");
           reject(new Error(`${this.#url.href} did not accept the WebSocket subprotocol "mcp"`));
           return;
         }
