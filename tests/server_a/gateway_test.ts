@@ -734,3 +734,48 @@ Deno.test("Gateway asks again for an upstream's list whose ttlMs has run out", a
   await gw.client.listTools();
   assertEquals(upstream.listed, 3);
 });
+
+Deno.test("Gateway reports a stopped 2026-07-28 upstream down on the next call and picks it up again", async () => {
+  const first = await startTestServerB();
+  const port = Number(new URL(first.url).port);
+  let second: Awaited<ReturnType<typeof startTestServerB>> | undefined;
+  try {
+    await using gw = await startGateway(`b=${first.url}/mcp`);
+    const { client, gateway } = gw;
+    const call = () => client.callTool({ name: "b_get_ai_stats", arguments: {} });
+    assertEquals((await call()).isError, undefined);
+    await first.close();
+    const down = await call();
+    assert(down.isError);
+    assertMatch(text(down), /^Upstream b \(http:\/\/127\.0\.0\.1:\d+\/mcp\) is down: /);
+    second = await startTestServerB({ HTTP_PORT: String(port) });
+    await until(() => gateway.status()[0]!.state === "up");
+    const again = await call();
+    assertEquals(again.isError, undefined, text(again));
+    assertEquals(gateway.status()[0]!.protocol, "2026-07-28");
+  } finally {
+    await first.close();
+    await second?.close();
+  }
+});
+
+Deno.test("Gateway keeps a 2025 upstream's list, which has no ttlMs, without asking again", async () => {
+  await using box = await startTestToolbox("box", { tools: ["echo"] });
+  let listed = 0;
+  const proxy = await serveOnLoopback(async (request) => {
+    const body = request.method === "POST" ? await request.clone().json().catch(() => ({})) : {};
+    if ((body as { method?: string }).method === "tools/list") listed++;
+    const url = new URL(request.url);
+    return await fetch(new Request(`${box.url}${url.pathname}${url.search}`, request));
+  });
+  try {
+    await using gw = await startGateway(`box=${proxy.url}/mcp`);
+    assertEquals(gw.gateway.status()[0]!.protocol, "2025-11-25");
+    for (let i = 0; i < 3; i++) {
+      assert(names((await gw.client.listTools()).tools).includes("box_echo"));
+    }
+    assertEquals(listed, 1);
+  } finally {
+    await proxy.stop();
+  }
+});
