@@ -679,16 +679,18 @@ Deno.test("Gateway speaks 2026-07-28 to Server B and falls back to 2025 for a v1
 async function startModernUpstream(hint: CacheHint) {
   const toolNames = ["alpha"];
   let listed = 0;
-  const handler = createMcpHandler(() => {
-    const mcp = new V2McpServer({ name: "modern", version: "1" }, {
-      capabilities: { tools: { listChanged: true } },
-      cacheHints: { "tools/list": hint },
-    });
-    for (const name of toolNames) {
-      defineV2Tool(mcp, name, { description: `Tool ${name}` }, () => v2JsonResult({ name }));
-    }
-    return mcp;
-  }, { legacy: "reject" });
+  const create = () =>
+    createMcpHandler(() => {
+      const mcp = new V2McpServer({ name: "modern", version: "1" }, {
+        capabilities: { tools: { listChanged: true } },
+        cacheHints: { "tools/list": hint },
+      });
+      for (const name of toolNames) {
+        defineV2Tool(mcp, name, { description: `Tool ${name}` }, () => v2JsonResult({ name }));
+      }
+      return mcp;
+    }, { legacy: "reject" });
+  let handler = create();
   const served = await serveOnLoopback(async (request) => {
     const body = request.method === "POST" ? await request.clone().json().catch(() => ({})) : {};
     if ((body as { method?: string }).method === "tools/list") listed++;
@@ -702,6 +704,12 @@ async function startModernUpstream(hint: CacheHint) {
     add(name: string) {
       toolNames.push(name);
       handler.notify.toolsChanged();
+    },
+    /** Ends the open subscriptions/listen streams, serving on with a new handler. */
+    async endStreams() {
+      const old = handler;
+      handler = create();
+      await old.close();
     },
     async [Symbol.asyncDispose]() {
       await handler.close();
@@ -778,4 +786,15 @@ Deno.test("Gateway keeps a 2025 upstream's list, which has no ttlMs, without ask
   } finally {
     await proxy.stop();
   }
+});
+
+Deno.test("Gateway re-initialises a 2026-07-28 upstream whose subscriptions/listen stream ends", async () => {
+  await using upstream = await startModernUpstream({ ttlMs: 60_000, cacheScope: "public" });
+  await using gw = await startGateway(`m=${upstream.url}`);
+  assertEquals(gw.gateway.status()[0]!.connections, 1);
+  await upstream.endStreams();
+  await until(() => gw.gateway.status()[0]!.connections === 2);
+  assertEquals(gw.gateway.status()[0]!.state, "up");
+  upstream.add("gamma");
+  await until(async () => names((await gw.client.listTools()).tools).includes("m_gamma"));
 });
