@@ -8,7 +8,7 @@ import type {
   ReadResourceResult,
   Resource,
   Tool,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/client";
 import { describeError } from "../errors.ts";
 import { parseTarget, splitCommandLine } from "../mcp/targets.ts";
 import type { PerServer, ServerRegistry, ServerSummary } from "./registry.ts";
@@ -27,10 +27,11 @@ export const COMMAND_USAGE: readonly (readonly [string, string, string])[] = [
   ["quit", "quit", "Disconnect everything and exit (also exit, Ctrl-D)"],
 ];
 
-/** A tool as listed. */
+/** A tool as listed; `inputSchema` as the server sent it (shown in `--json` only). */
 export interface ToolInfo {
   name: string;
   description?: string;
+  inputSchema: Tool["inputSchema"];
 }
 /** A resource as listed. */
 export interface ResourceInfo {
@@ -107,7 +108,11 @@ function parseArguments(text: string, word: string): Record<string, unknown> {
 }
 
 function toolInfo(tool: Tool): ToolInfo {
-  return { name: tool.name, ...(tool.description ? { description: tool.description } : {}) };
+  return {
+    name: tool.name,
+    ...(tool.description ? { description: tool.description } : {}),
+    inputSchema: tool.inputSchema,
+  };
 }
 
 function resourceInfo(r: Resource): ResourceInfo {

@@ -3,7 +3,7 @@
  * terminal that allows it, or one JSON object per command for machines.
  * @module
  */
-import type { CallToolResult, ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, ReadResourceResult } from "@modelcontextprotocol/client";
 import { COMMAND_USAGE, type Outcome } from "./commands.ts";
 
 /** Text decorations; identity functions when colour is off. */
@@ -112,7 +112,7 @@ export function formatOutcome(outcome: Outcome, style: Style): string {
         `Connected servers (${outcome.servers.length}):`,
         ...outcome.servers.map((s) =>
           `  ${style.label(s.name.padEnd(width))}  ${s.transport.padEnd(15)} ${s.target}  ${
-            style.dim(`${s.serverName} ${s.serverVersion}`)
+            style.dim(`${s.serverName} ${s.serverVersion} MCP ${s.protocol}`)
           }${s.connected ? "" : style.error("  (disconnected)")}`
         ),
       ].join("\n");

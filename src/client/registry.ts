@@ -3,18 +3,19 @@
  * server and concurrent broadcast to all.
  * @module
  */
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Client } from "@modelcontextprotocol/client";
 import type {
   CallToolResult,
   ReadResourceResult,
   Resource,
   Tool,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/client";
 import { describeError } from "../errors.ts";
 import {
   connectTarget,
   describeTarget,
   disconnect,
+  protocolOf,
   type Target,
   transportLabel,
   validateName,
@@ -30,8 +31,10 @@ export interface Connection {
   name: string;
   target: Target;
   client: Client;
-  /** `initialize` answer: server name and version. */
+  /** The server's name and version (`initialize` answer or `server/discover` metadata). */
   serverInfo: { name: string; version: string };
+  /** The negotiated MCP revision, e.g. `2026-07-28` or `2025-11-25`. */
+  protocol: string;
   /** Set when the transport closed under us. */
   closedReason?: string;
 }
@@ -43,6 +46,8 @@ export interface ServerSummary {
   target: string;
   serverName: string;
   serverVersion: string;
+  /** The negotiated MCP revision. */
+  protocol: string;
   connected: boolean;
 }
 
@@ -137,6 +142,7 @@ export class ServerRegistry implements AsyncDisposable {
       target,
       client,
       serverInfo: { name: info?.name ?? "?", version: info?.version ?? "?" },
+      protocol: protocolOf(client).revision,
     };
     client.onclose = () => {
       connection.closedReason ??= "the connection closed";
@@ -184,6 +190,7 @@ export class ServerRegistry implements AsyncDisposable {
       target: describeTarget(c.target),
       serverName: c.serverInfo.name,
       serverVersion: c.serverInfo.version,
+      protocol: c.protocol,
       connected: c.closedReason === undefined,
     };
   }
@@ -193,33 +200,20 @@ export class ServerRegistry implements AsyncDisposable {
     return [...this.#connections.values()].map((c) => this.#summary(c));
   }
 
-  /** The tools of one server. */
+  /** The tools of one server (every page; none when it does not offer tools). */
   async tools(name: string): Promise<Tool[]> {
     const { client } = this.#get(name);
     if (!client.getServerCapabilities()?.tools) return [];
-    const tools: Tool[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor ? { cursor } : {}, this.#request());
-      tools.push(...page.tools);
-      cursor = page.nextCursor;
-    } while (cursor);
+    const { tools } = await client.listTools(undefined, this.#request());
     this.#toolNames.set(name, tools.map((t) => t.name));
     return tools;
   }
 
-  /** The resources of one server (none when it does not offer resources). */
+  /** The resources of one server (every page; none when it does not offer resources). */
   async resources(name: string): Promise<Resource[]> {
     const { client } = this.#get(name);
     if (!client.getServerCapabilities()?.resources) return [];
-    const resources: Resource[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listResources(cursor ? { cursor } : {}, this.#request());
-      resources.push(...page.resources);
-      cursor = page.nextCursor;
-    } while (cursor);
-    return resources;
+    return (await client.listResources(undefined, this.#request())).resources;
   }
 
   /** Reads one resource. */
@@ -235,11 +229,7 @@ export class ServerRegistry implements AsyncDisposable {
     signal?: AbortSignal,
   ): Promise<CallToolResult> {
     const { client } = this.#get(name);
-    return await client.callTool(
-      { name: tool, arguments: args },
-      undefined,
-      this.#request(signal),
-    ) as CallToolResult;
+    return await client.callTool({ name: tool, arguments: args }, this.#request(signal));
   }
 
   #request(signal?: AbortSignal) {

@@ -3,7 +3,7 @@
  * (tools, filtering against `server://info`, calls, disabled tools, broadcast, add/remove).
  * @module
  */
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { describeError } from "../errors.ts";
 import { resultText } from "./format.ts";
 import type { ServerRegistry } from "./registry.ts";

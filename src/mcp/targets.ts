@@ -4,18 +4,20 @@
  *
  * TARGET is `http(s)://.../mcp` (Streamable HTTP), `http(s)://.../sse` (legacy HTTP+SSE),
  * `ws(s)://...` (WebSocket, subprotocol `mcp`) or `stdio:COMMAND ARGS` (a spawned process).
+ * Connections speak MCP 2026-07-28 when the server offers it (a `server/discover` probe) and the
+ * 2025 `initialize` handshake otherwise.
  * @module
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import {
-  getDefaultEnvironment,
-  StdioClientTransport,
-} from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+  Client,
+  type ClientOptions,
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+  type Transport,
+} from "@modelcontextprotocol/client";
+import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { UsageError } from "../errors.ts";
-import { WebSocketClientTransport } from "./websocket.ts";
+import { WebSocketClientTransport } from "./ws_client.ts";
 
 /**
  * A parsed TARGET. `headers` (HTTP and WebSocket) and `env` (stdio) are secrets: they are sent
@@ -187,6 +189,8 @@ export interface ConnectOptions {
   childEnv?: Record<string, string> | undefined;
   /** Called before connecting, to install notification handlers on the client. */
   setup?: (client: Client) => void;
+  /** Client options besides the version negotiation, e.g. the response cache's. */
+  client?: Omit<ClientOptions, "versionNegotiation">;
 }
 
 /** Creates the SDK transport for a target (not yet started). */
@@ -213,8 +217,10 @@ export function createTransport(
 }
 
 /**
- * Connects a new SDK `Client` to `target`; rejects with a message naming the target when the
- * server cannot be reached or does not complete `initialize` within the timeout.
+ * Connects a new SDK `Client` to `target`, speaking 2026-07-28 when the server answers
+ * `server/discover` and falling back to `initialize` (2025) when it does not; rejects with a
+ * message naming the target when the server cannot be reached or does not complete the handshake
+ * within the timeout.
  * @example
  * ```ts
  * const client = await connectTarget(parseTarget("http://127.0.0.1:8080/mcp"), {
@@ -227,7 +233,7 @@ export function createTransport(
 export async function connectTarget(target: Target, options: ConnectOptions): Promise<Client> {
   const client = new Client(
     { name: options.clientName, version: options.version },
-    { capabilities: {} },
+    { capabilities: {}, ...options.client, versionNegotiation: { mode: "auto" } },
   );
   options.setup?.(client);
   const transport = createTransport(target, options);
@@ -269,6 +275,14 @@ export async function disconnect(client: Client): Promise<void> {
     await transport.terminateSession().catch(() => {});
   }
   await client.close().catch(() => {});
+}
+
+/** The negotiated protocol revision and its era, e.g. `2026-07-28 (modern)`, once connected. */
+export function protocolOf(client: Client): { revision: string; era: "modern" | "legacy" } {
+  return {
+    revision: client.getNegotiatedProtocolVersion() ?? "unknown",
+    era: client.getProtocolEra() ?? "legacy",
+  };
 }
 
 /** Keeps the last 4 KiB a stdio child wrote to stderr; returns a reader of it. */

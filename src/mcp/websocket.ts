@@ -1,14 +1,11 @@
 /**
- * MCP over WebSocket (subprotocol `mcp`, one JSON-RPC message per text frame): a server-side
+ * MCP over WebSocket (subprotocol `mcp`, one JSON-RPC message per text frame): the server-side
  * transport (SDK v2 `Transport`) for a socket from `Deno.upgradeWebSocket`, served through the
  * SDK's `serveStdio` entry so that one connection opens with either handshake (2026-07-28
- * `server/discover`, or 2025 `initialize`); and a client transport (still SDK v1) that can send
- * headers (the SDK's own cannot).
+ * `server/discover`, or 2025 `initialize`), and the `/ws` endpoint. The client side is in
+ * `ws_client.ts`.
  * @module
  */
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import {
   type JSONRPCMessage as ServerMessage,
   type McpServer,
@@ -19,11 +16,11 @@ import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import { authenticate, type Authenticator } from "../auth.ts";
 import { describeError, HttpError } from "../errors.ts";
 import { checkHostAndOrigin } from "./guards.ts";
+import { MCP_SUBPROTOCOL } from "./ws_client.ts";
 import type { SessionLimit } from "./sessions.ts";
 import type { McpEra } from "./v2/http.ts";
 
-/** The WebSocket subprotocol MCP uses. */
-export const MCP_SUBPROTOCOL = "mcp";
+export { MCP_SUBPROTOCOL } from "./ws_client.ts";
 
 /** Close code for a frame larger than the limit (RFC 6455 "message too big"). */
 const TOO_BIG = 1009;
@@ -121,97 +118,6 @@ export class WebSocketServerTransport implements ServerTransport {
       this.#socket.close(1000, "closed");
     }
     this.#finish();
-    return Promise.resolve();
-  }
-}
-
-/** Options of {@linkcode WebSocketClientTransport}. */
-export interface WebSocketClientOptions {
-  /** Extra handshake headers, e.g. `authorization` (a Deno extension of `WebSocket`). */
-  headers?: Record<string, string>;
-  maxMessageBytes?: number;
-}
-
-/**
- * The client side: connects to `ws(s)://.../ws` with subprotocol `mcp`.
- * @example
- * ```ts
- * await client.connect(new WebSocketClientTransport(new URL("ws://127.0.0.1:8080/ws")));
- * ```
- */
-export class WebSocketClientTransport implements Transport {
-  onclose?: () => void;
-  onerror?: (error: Error) => void;
-  onmessage?: (message: JSONRPCMessage) => void;
-  #url: URL;
-  #options: WebSocketClientOptions;
-  #socket?: WebSocket;
-  #closed = false;
-
-  constructor(url: URL, options: WebSocketClientOptions = {}) {
-    this.#url = url;
-    this.#options = options;
-  }
-
-  start(): Promise<void> {
-    if (this.#socket) throw new Error("WebSocketClientTransport already started");
-    const init = { protocols: [MCP_SUBPROTOCOL], headers: this.#options.headers ?? {} };
-    const socket = new WebSocket(this.#url, init as unknown as string[]);
-    this.#socket = socket;
-    attach(
-      this,
-      socket,
-      this.#options.maxMessageBytes ?? 16 * 1024 * 1024,
-      (value) => JSONRPCMessageSchema.parse(value),
-    );
-    return new Promise((resolve, reject) => {
-      let opened = false;
-      socket.onopen = () => {
-        opened = true;
-        if (socket.protocol !== MCP_SUBPROTOCOL) {
-          socket.close(1002, "subprotocol mcp required");
-          reject(new Error(`${this.#url.href} did not accept the WebSocket subprotocol "mcp"`));
-          return;
-        }
-        resolve();
-      };
-      socket.onerror = (event) => {
-        const error = new Error(
-          `WebSocket to ${this.#url.href} failed: ${(event as ErrorEvent).message ?? "error"}`,
-        );
-        if (!opened) reject(error);
-        else this.onerror?.(error);
-      };
-      socket.onclose = () => {
-        if (!opened) {
-          reject(new Error(`WebSocket to ${this.#url.href} closed during the handshake`));
-        }
-        if (this.#closed) return;
-        this.#closed = true;
-        this.onclose?.();
-      };
-    });
-  }
-
-  send(message: JSONRPCMessage): Promise<void> {
-    if (this.#socket?.readyState !== WebSocket.OPEN) {
-      return Promise.reject(new Error("Not connected"));
-    }
-    this.#socket.send(JSON.stringify(message));
-    return Promise.resolve();
-  }
-
-  close(): Promise<void> {
-    const socket = this.#socket;
-    if (
-      socket && (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING)
-    ) {
-      socket.close(1000, "closed");
-    }
-    if (!this.#closed) {
-      this.#closed = true;
-      this.onclose?.();
-    }
     return Promise.resolve();
   }
 }

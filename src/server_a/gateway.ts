@@ -4,21 +4,28 @@
  * `upstream://NAME/<encoded uri>`), forwarding calls with progress and cancellation, following
  * their `list_changed` notifications, and reconnecting with backoff to an upstream that is down
  * without holding up the others.
+ *
+ * Upstreams are reached with the SDK v2 client, speaking 2026-07-28 where offered (`server/discover`,
+ * change notifications over `subscriptions/listen`) and 2025 `initialize` otherwise. A list is
+ * served from the client's response cache while the upstream's `ttlMs` hint says it is fresh
+ * (a list without a hint is held until the upstream says it changed); `list_changed` evicts it.
+ * The downstream side is Server A's SDK v1 `McpServer`: upstream results are plain JSON and pass
+ * to its handlers unchanged.
  * @module
  */
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SseError } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { McpServer } from "@modelcontextprotocol/server";
 import {
+  type CacheMode,
   type CallToolResult,
+  type Client,
+  MAX_CACHE_TTL_MS,
+  type McpSubscription,
   type Prompt,
-  PromptListChangedNotificationSchema,
   type Resource,
-  ResourceListChangedNotificationSchema,
+  SdkHttpError,
+  SseError,
   type Tool,
-  ToolListChangedNotificationSchema,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/client";
+import type { McpServer } from "@modelcontextprotocol/server";
 import type { Config } from "../config.ts";
 import { describeError, UsageError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -28,6 +35,7 @@ import {
   disconnect,
   isConnectionRefused,
   type NamedTarget,
+  protocolOf,
 } from "../mcp/targets.ts";
 import { errorResult, type ToolExtra } from "../mcp/tools.ts";
 import type { McpEra } from "../mcp/v2/http.ts";
@@ -58,6 +66,8 @@ export interface UpstreamStatus {
   connections: number;
   /** When the current connection was initialised (ISO time), while up. */
   connectedAt?: string;
+  /** The MCP revision negotiated with it (e.g. `2026-07-28`, `2025-11-25`), while up. */
+  protocol?: string;
 }
 
 /** One of the lists the gateway merges. */
@@ -85,6 +95,8 @@ interface Upstream {
   recovery?: PromiseWithResolvers<Client | undefined>;
   /** Each list as downstream sessions were last told of it (JSON). */
   published: Record<ListKind, string>;
+  /** The list requests in flight, one per kind. */
+  loading: Partial<Record<ListKind, Promise<void>>>;
 }
 
 /** An upstream cannot take requests now; the message names it, its state and why. */
@@ -98,7 +110,7 @@ class UpstreamUnavailableError extends Error {
  * when the request may have been processed.
  */
 function unsentLoss(error: unknown): string | undefined {
-  if (error instanceof StreamableHTTPError && (error as { code?: number }).code === 404) {
+  if (error instanceof SdkHttpError && error.status === 404) {
     return "the upstream no longer knows the session (HTTP 404)";
   }
   if (error instanceof TypeError && isConnectionRefused(error)) return "connection refused";
@@ -121,22 +133,6 @@ export interface GatewayOptions {
   maxDelayMs?: number;
   /** Chains offered as tools. */
   pipelines?: Pipeline[];
-}
-
-async function listAll<T>(
-  fetchPage: (
-    cursor?: string,
-  ) => Promise<{ nextCursor?: string | undefined } & Record<string, unknown>>,
-  key: string,
-): Promise<T[]> {
-  const out: T[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await fetchPage(cursor);
-    out.push(...(page[key] as T[]));
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
 }
 
 /**
@@ -171,6 +167,7 @@ export class Gateway {
         settled: Promise.withResolvers<void>(),
         connections: 0,
         published: { tools: "[]", resources: "[]", prompts: "[]" },
+        loading: {},
       });
     }
   }
@@ -231,6 +228,7 @@ export class Gateway {
       ...(u.state === "up" && u.connectedAt !== undefined
         ? { connectedAt: new Date(u.connectedAt).toISOString() }
         : {}),
+      ...(u.state === "up" && u.client ? { protocol: protocolOf(u.client).revision } : {}),
     }));
   }
 
@@ -290,6 +288,11 @@ export class Gateway {
       const lost = Promise.withResolvers<string>();
       upstream.lost = lost;
       current.onclose = () => this.#lose(upstream, current, "the connection closed");
+      this.#subscriptions.get(current)?.closed.then((how) => {
+        if (how !== "local") {
+          this.#lose(upstream, current, `the subscriptions/listen stream ended (${how})`);
+        }
+      });
       current.onerror = (error: unknown) => {
         if (error instanceof SseError) {
           this.#lose(upstream, current, `the SSE stream broke: ${describeError(error)}`);
@@ -309,6 +312,7 @@ export class Gateway {
       log.info(upstream.connections === 1 ? "upstream connected" : "upstream reconnected", {
         upstream: upstream.name,
         target: describeTarget(upstream.spec.target),
+        protocol: protocolOf(current).revision,
         tools: upstream.tools.length,
         resources: upstream.resources.length,
         prompts: upstream.prompts.length,
@@ -420,6 +424,9 @@ export class Gateway {
     }
   }
 
+  /** The `subscriptions/listen` stream of each 2026-07-28 connection that has one. */
+  readonly #subscriptions = new WeakMap<Client, McpSubscription>();
+
   async #connect(upstream: Upstream): Promise<Client> {
     upstream.state = upstream.failures === 0 ? "connecting" : "down";
     const client = await connectTarget(upstream.spec.target, {
@@ -427,22 +434,25 @@ export class Gateway {
       version: this.#options.version,
       childEnv: this.#options.childEnv,
       timeoutMs: this.#options.connectTimeoutMs ?? 15_000,
+      // A list without a ttlMs hint stays fresh until the upstream says it changed.
+      client: { defaultCacheTtlMs: MAX_CACHE_TTL_MS },
       setup: (c) => {
         c.setNotificationHandler(
-          ToolListChangedNotificationSchema as never,
+          "notifications/tools/list_changed",
           () => this.#refresh(upstream, c, "tools"),
         );
         c.setNotificationHandler(
-          ResourceListChangedNotificationSchema as never,
+          "notifications/resources/list_changed",
           () => this.#refresh(upstream, c, "resources"),
         );
         c.setNotificationHandler(
-          PromptListChangedNotificationSchema as never,
+          "notifications/prompts/list_changed",
           () => this.#refresh(upstream, c, "prompts"),
         );
       },
     });
     try {
+      await this.#listen(client);
       await this.#load(upstream, client, "tools");
       await this.#load(upstream, client, "resources");
       await this.#load(upstream, client, "prompts");
@@ -453,37 +463,69 @@ export class Gateway {
     return client;
   }
 
-  async #load(upstream: Upstream, client: Client, kind: ListKind) {
+  /**
+   * On a 2026-07-28 connection, opens the `subscriptions/listen` stream for the lists the
+   * upstream says can change (2025-era servers send those notifications unasked).
+   */
+  async #listen(client: Client): Promise<void> {
+    if (client.getProtocolEra() !== "modern") return;
     const caps = client.getServerCapabilities() ?? {};
-    const options = { timeout: this.#options.timeoutMs };
+    const filter = {
+      ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),
+      ...(caps.resources?.listChanged ? { resourcesListChanged: true } : {}),
+      ...(caps.prompts?.listChanged ? { promptsListChanged: true } : {}),
+    };
+    if (Object.keys(filter).length === 0) return;
+    this.#subscriptions.set(
+      client,
+      await client.listen(filter, { timeout: this.#options.connectTimeoutMs ?? 15_000 }),
+    );
+  }
+
+  /**
+   * Reads one list of the upstream into its entry: from the client's response cache when
+   * `mode` is `use` and the upstream's hint says it is still fresh, else from the upstream.
+   */
+  async #load(upstream: Upstream, client: Client, kind: ListKind, mode: CacheMode = "use") {
+    const caps = client.getServerCapabilities() ?? {};
+    const options = { timeout: this.#options.timeoutMs, cacheMode: mode };
     if (kind === "tools") {
-      upstream.tools = caps.tools
-        ? await listAll<Tool>(
-          (cursor) => client.listTools(cursor ? { cursor } : {}, options),
-          "tools",
-        )
-        : [];
+      upstream.tools = caps.tools ? (await client.listTools(undefined, options)).tools : [];
     } else if (kind === "resources") {
       upstream.resources = caps.resources
-        ? await listAll<Resource>(
-          (cursor) => client.listResources(cursor ? { cursor } : {}, options),
-          "resources",
-        )
+        ? (await client.listResources(undefined, options)).resources
         : [];
     } else {
-      upstream.prompts = caps.prompts
-        ? await listAll<Prompt>(
-          (cursor) => client.listPrompts(cursor ? { cursor } : {}, options),
-          "prompts",
-        )
-        : [];
+      upstream.prompts = caps.prompts ? (await client.listPrompts(undefined, options)).prompts : [];
     }
+  }
+
+  /**
+   * Brings every connected upstream's `kind` list up to date before it is served downstream
+   * (one request per upstream and list at a time); an upstream that fails keeps the list it had.
+   */
+  async freshen(kind: ListKind): Promise<void> {
+    await Promise.all([...this.#upstreams.values()].map(async (upstream) => {
+      const client = upstream.client;
+      if (!client) return;
+      upstream.loading[kind] ??= this.#load(upstream, client, kind)
+        .then(() => this.#publish(upstream))
+        .catch((error) =>
+          this.#options.log.warn("cannot refresh upstream list", {
+            upstream: upstream.name,
+            kind,
+            error: describeError(error),
+          })
+        )
+        .finally(() => delete upstream.loading[kind]);
+      await upstream.loading[kind];
+    }));
   }
 
   async #refresh(upstream: Upstream, client: Client, kind: ListKind) {
     if (upstream.client !== client) return;
     try {
-      await this.#load(upstream, client, kind);
+      await this.#load(upstream, client, kind, "refresh");
       this.#options.log.info("upstream list changed", { upstream: upstream.name, kind });
       this.#publish(upstream);
     } catch (error) {
@@ -593,7 +635,7 @@ export class Gateway {
       return await this.#send(
         upstream,
         (client) =>
-          client.callTool({ name: tool.name, arguments: args ?? {} }, undefined, {
+          client.callTool({ name: tool.name, arguments: args ?? {} }, {
             signal: extra.signal,
             timeout: this.#options.timeoutMs,
             resetTimeoutOnProgress: true,
@@ -608,7 +650,7 @@ export class Gateway {
               }
               : {}),
           }),
-      ) as CallToolResult;
+      );
     } catch (error) {
       if (extra.signal.aborted) throw error;
       if (error instanceof UpstreamUnavailableError) return errorResult(error.message);

@@ -6,7 +6,7 @@
  * the text (default: the tool's first required string argument).
  * @module
  */
-import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Tool } from "@modelcontextprotocol/client";
 import { UsageError } from "../errors.ts";
 import { errorResult, type ToolExtra } from "../mcp/tools.ts";
 
@@ -72,10 +72,7 @@ export function textArgument(tool: Tool): string | undefined {
 }
 
 function textOf(result: CallToolResult): string {
-  return (result.content ?? [])
-    .filter((c: { type: string }) => c.type === "text")
-    .map((c: { text?: string }) => c.text ?? "")
-    .join("\n");
+  return (result.content ?? []).flatMap((c) => c.type === "text" ? [c.text] : []).join("\n");
 }
 
 /** What {@linkcode runPipeline} needs from the gateway. */

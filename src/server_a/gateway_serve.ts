@@ -73,11 +73,14 @@ export function serveGateway(
 
   defineTool(mcp, GATEWAY_STATUS_TOOL, {
     title: "Gateway upstreams",
-    description: "The MCP servers this gateway aggregates: state, counts, last error, next retry.",
+    description:
+      "The MCP servers this gateway aggregates: state, MCP revision, counts, last error, next retry.",
   }, () => {
     const upstreams = gateway.status();
     const lines = upstreams.map((u) =>
-      `${u.name} ${u.state} ${u.target} (${u.tools} tools, ${u.resources} resources, ${u.prompts} prompts)${
+      `${u.name} ${u.state} ${u.target}${
+        u.protocol ? ` MCP ${u.protocol}` : ""
+      } (${u.tools} tools, ${u.resources} resources, ${u.prompts} prompts)${
         u.lastError ? `: ${u.lastError}` : ""
       }`
     );
@@ -102,7 +105,8 @@ export function serveGateway(
   // Server A's own tools win over an upstream tool that happens to get the same name.
   const own = definedTools(mcp);
   const server = mcp.server;
-  server.setRequestHandler("tools/list", () => {
+  server.setRequestHandler("tools/list", async () => {
+    await gateway.freshen("tools");
     const tools = [...own].filter(([, d]) => d.tool.enabled).map(([name, d]) =>
       toolDefinition(name, d.tool)
     );
@@ -116,13 +120,19 @@ export function serveGateway(
     if (!answer) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${name} not found`);
     return answer as CallToolResult;
   });
-  server.setRequestHandler("resources/list", () => ({ resources: gateway.resources() }));
+  server.setRequestHandler("resources/list", async () => {
+    await gateway.freshen("resources");
+    return { resources: gateway.resources() };
+  });
   server.setRequestHandler("resources/read", async (request, ctx) => {
     const result = await gateway.readResource(request.params.uri, ctx.mcpReq.signal);
     if (!result) throw new ResourceNotFoundError(request.params.uri);
     return result as never;
   });
-  server.setRequestHandler("prompts/list", () => ({ prompts: gateway.prompts() as never }));
+  server.setRequestHandler("prompts/list", async () => {
+    await gateway.freshen("prompts");
+    return { prompts: gateway.prompts() as never };
+  });
   server.setRequestHandler("prompts/get", async (request, ctx) => {
     const { name, arguments: args } = request.params;
     const result = await gateway.getPrompt(name, args, ctx.mcpReq.signal);

@@ -7,7 +7,7 @@ import { parseTarget } from "../../src/mcp/targets.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
-import { MAIN } from "../_helpers.ts";
+import { MAIN, startTestServerB } from "../_helpers.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 import { serveOnLoopback } from "../_serve.ts";
 
@@ -257,4 +257,19 @@ Deno.test("broadcast calls every server at once, not one after another", async (
     await ws.closeAll();
     await served.stop();
   }
+});
+
+Deno.test("servers shows the MCP revision each server speaks", async () => {
+  await using serverB = await startTestServerB();
+  await using box = await startTestToolbox("box", { tools: ["echo"] });
+  await using servers = registry();
+  await servers.add("modern", parseTarget(`${serverB.url}/mcp`));
+  await servers.add("legacy", parseTarget(`${box.url}/mcp`));
+  const [outcome, text] = await run(servers, "servers");
+  assert(outcome.command === "servers");
+  assertEquals(outcome.servers.map((s) => [s.name, s.protocol]), [
+    ["modern", "2026-07-28"],
+    ["legacy", "2025-11-25"],
+  ]);
+  assertMatch(text, /modern .* MCP 2026-07-28\n.*legacy .* MCP 2025-11-25$/);
 });

@@ -1,13 +1,19 @@
-import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../_assert.ts";
+import { MAIN, startTestServerB } from "../_helpers.ts";
+import { startTestToolbox } from "../_toolbox.ts";
 import { UsageError } from "../../src/errors.ts";
+import { setLogLevel } from "../../src/log.ts";
 import {
   connectTarget,
   describeTarget,
+  disconnect,
   parseNamedTarget,
   parseTarget,
   parseTargetList,
+  protocolOf,
   splitCommandLine,
   TargetError,
+  transportLabel,
 } from "../../src/mcp/targets.ts";
 
 Deno.test("parseTarget() recognises each transport", async (t) => {
@@ -109,4 +115,42 @@ Deno.test("connectTarget() names the target it cannot reach", async (t) => {
       "Cannot connect to stdio:mcpcomm-no-such-binary",
     );
   });
+});
+
+Deno.test("connectTarget() speaks 2026-07-28 to a server offering it, 2025 to one that does not", async (t) => {
+  setLogLevel("error");
+  await using serverB = await startTestServerB();
+  await using box = await startTestToolbox("box", { tools: ["echo"] });
+  const cases: [string, string, "modern" | "legacy"][] = [
+    [`${serverB.url}/mcp`, "streamable-http", "modern"],
+    [`${serverB.url}/sse`, "sse", "legacy"],
+    [`${box.url}/mcp`, "streamable-http", "legacy"],
+    [`${box.url}/sse`, "sse", "legacy"],
+    [`${box.url.replace(/^http/, "ws")}/ws`, "websocket", "legacy"],
+    [
+      `stdio:${Deno.execPath()} run -A ${MAIN} toolbox --transport stdio --name box --tools echo`,
+      "stdio",
+      "legacy",
+    ],
+  ];
+  for (const [text, label, era] of cases) {
+    await t.step(`${label} ${era}: ${text.slice(0, 40)}`, async () => {
+      const target = parseTarget(text);
+      assertEquals(transportLabel(target), label);
+      const client = await connectTarget(target, {
+        clientName: "t",
+        version: "0",
+        timeoutMs: 20_000,
+      });
+      try {
+        const protocol = protocolOf(client);
+        assertEquals(protocol.era, era);
+        assertMatch(protocol.revision, era === "modern" ? /^2026-07-28$/ : /^2025-/);
+        const { tools } = await client.listTools();
+        assert(tools.length > 0);
+      } finally {
+        await disconnect(client);
+      }
+    });
+  }
 });

@@ -1,4 +1,4 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { Client } from "@modelcontextprotocol/client";
 import { InMemoryTransport, McpServer } from "@modelcontextprotocol/server";
 import { createLogger } from "../../src/log.ts";
 import { type NamedTarget, parseTargetList } from "../../src/mcp/targets.ts";
@@ -7,7 +7,7 @@ import { Gateway, type GatewayOptions } from "../../src/server_a/gateway.ts";
 
 /**
  * A started gateway over `upstreams` (`NAME=TARGET` text or parsed targets), attached to a server
- * with one own tool, which an in-memory SDK client talks to.
+ * with one own tool, which an in-memory SDK v2 client talks to.
  */
 export async function startGateway(
   upstreams: string | NamedTarget[],

@@ -1,9 +1,10 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult, Progress } from "@modelcontextprotocol/client";
 import {
-  type CallToolResult,
-  type Progress,
-  ToolListChangedNotificationSchema,
-} from "@modelcontextprotocol/sdk/types.js";
+  type CacheHint,
+  createMcpHandler,
+  McpServer as V2McpServer,
+} from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { MAIN, runCli, startTestServerB, testConfig } from "../_helpers.ts";
@@ -11,6 +12,7 @@ import { startTestToolbox } from "../_toolbox.ts";
 import { setLogLevel } from "../../src/log.ts";
 import { connectTarget, disconnect, parseTarget } from "../../src/mcp/targets.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
+import { defineTool as defineV2Tool, jsonResult as v2JsonResult } from "../../src/mcp/v2/tools.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
 import type { Gateway } from "../../src/server_a/gateway.ts";
@@ -181,7 +183,6 @@ Deno.test("Gateway forwards progress and cancellation, and prompts", async (t) =
         const controller = new AbortController();
         const call = client.callTool(
           { name: "custom_slow", arguments: { n: 3, id: "c1" } },
-          undefined,
           {
             onprogress: (p: Progress) => {
               progress.push(p);
@@ -204,7 +205,7 @@ Deno.test("Gateway forwards progress and cancellation, and prompts", async (t) =
     await t.step("a tool added upstream appears downstream after list_changed", async () => {
       const changed = Promise.withResolvers<void>();
       client.setNotificationHandler(
-        ToolListChangedNotificationSchema as never,
+        "notifications/tools/list_changed",
         () => changed.resolve(),
       );
       defineTool(
@@ -256,7 +257,7 @@ Deno.test("Gateway reports an upstream that is down, serves the rest, and picks 
 
   const changed = Promise.withResolvers<void>();
   client.setNotificationHandler(
-    ToolListChangedNotificationSchema as never,
+    "notifications/tools/list_changed",
     () => changed.resolve(),
   );
   const custom = await startCustomUpstream(port);
@@ -266,7 +267,7 @@ Deno.test("Gateway reports an upstream that is down, serves the rest, and picks 
     assert(names((await client.listTools()).tools).includes("down_slow"));
     // And when it goes away again, its tools go with it.
     const gone = Promise.withResolvers<void>();
-    client.setNotificationHandler(ToolListChangedNotificationSchema as never, () => gone.resolve());
+    client.setNotificationHandler("notifications/tools/list_changed", () => gone.resolve());
     await custom.close();
     await gone.promise;
     await until(async () => !names((await client.listTools()).tools).includes("down_slow"));
@@ -288,7 +289,6 @@ Deno.test("Gateway pipeline passes a message through upstream tools in order", a
     const progress: Progress[] = [];
     const result = await gw.client.callTool(
       { name: "calc_then_echo", arguments: { message: "2 + 3" } },
-      undefined,
       {
         onprogress: (p: Progress) => progress.push(p),
       },
@@ -651,4 +651,155 @@ Deno.test("Gateway does not send again a call that may have reached an upstream 
     await first.close();
     await second?.close();
   }
+});
+
+Deno.test("Gateway speaks 2026-07-28 to Server B and falls back to 2025 for a v1-only toolbox", async () => {
+  await using serverB = await startTestServerB();
+  await using box = await startTestToolbox("box", { tools: ["echo"] });
+  await using gw = await startGateway(`b=${serverB.url}/mcp; box=${box.url}/mcp`);
+  assertEquals(
+    gw.gateway.status().map((u) => [u.name, u.state, u.protocol]),
+    [["b", "up", "2026-07-28"], ["box", "up", "2025-11-25"]],
+  );
+  const { tools } = await gw.client.listTools();
+  assert(names(tools).includes("b_get_ai_stats"), names(tools).join(", "));
+  assertEquals(
+    text(await gw.client.callTool({ name: "box_echo", arguments: { message: "hi" } })),
+    "Echo: hi",
+  );
+  const history = await gw.client.callTool({
+    name: "b_get_ai_stats",
+    arguments: {},
+  });
+  assert(!history.isError, text(history));
+  const status = text(await gw.client.callTool({ name: "gateway_upstreams", arguments: {} }));
+  assertMatch(status, /^b up http:\/\/127\.0\.0\.1:\d+\/mcp MCP 2026-07-28 /m);
+  assertMatch(status, /^box up http:\/\/127\.0\.0\.1:\d+\/mcp MCP 2025-11-25 /m);
+});
+
+/**
+ * A 2026-07-28 upstream (SDK v2 `createMcpHandler`) whose tools/list carries `hint`, counting the
+ * tools/list requests it answers; `add(name)` adds a tool and announces the change.
+ */
+async function startModernUpstream(hint: CacheHint) {
+  const toolNames = ["alpha"];
+  let listed = 0;
+  const create = () =>
+    createMcpHandler(() => {
+      const mcp = new V2McpServer({ name: "modern", version: "1" }, {
+        capabilities: { tools: { listChanged: true } },
+        cacheHints: { "tools/list": hint },
+      });
+      for (const name of toolNames) {
+        defineV2Tool(mcp, name, { description: `Tool ${name}` }, () => v2JsonResult({ name }));
+      }
+      return mcp;
+    }, { legacy: "reject" });
+  let handler = create();
+  const served = await serveOnLoopback(async (request) => {
+    const body = request.method === "POST" ? await request.clone().json().catch(() => ({})) : {};
+    if ((body as { method?: string }).method === "tools/list") listed++;
+    return await handler.fetch(request);
+  });
+  return {
+    url: `${served.url}/mcp`,
+    get listed() {
+      return listed;
+    },
+    add(name: string) {
+      toolNames.push(name);
+      handler.notify.toolsChanged();
+    },
+    /** Ends the open subscriptions/listen streams, serving on with a new handler. */
+    async endStreams() {
+      const old = handler;
+      handler = create();
+      await old.close();
+    },
+    async [Symbol.asyncDispose]() {
+      await handler.close();
+      await served.stop();
+    },
+  };
+}
+
+Deno.test("Gateway serves an upstream's list from cache while its ttlMs says fresh, until list_changed", async () => {
+  await using upstream = await startModernUpstream({ ttlMs: 60_000, cacheScope: "public" });
+  await using gw = await startGateway(`m=${upstream.url}`);
+  assertEquals(gw.gateway.status()[0]!.protocol, "2026-07-28");
+  assertEquals(upstream.listed, 1);
+  for (let i = 0; i < 3; i++) {
+    const { tools } = await gw.client.listTools();
+    assert(names(tools).includes("m_alpha"));
+  }
+  assertEquals(upstream.listed, 1);
+  upstream.add("beta");
+  await until(() => upstream.listed === 2);
+  await until(async () => names((await gw.client.listTools()).tools).includes("m_beta"));
+  assertEquals(upstream.listed, 2);
+});
+
+Deno.test("Gateway asks again for an upstream's list whose ttlMs has run out", async () => {
+  await using upstream = await startModernUpstream({ ttlMs: 0, cacheScope: "public" });
+  await using gw = await startGateway(`m=${upstream.url}`);
+  assertEquals(upstream.listed, 1);
+  await gw.client.listTools();
+  await gw.client.listTools();
+  assertEquals(upstream.listed, 3);
+});
+
+Deno.test("Gateway reports a stopped 2026-07-28 upstream down on the next call and picks it up again", async () => {
+  const first = await startTestServerB();
+  const port = Number(new URL(first.url).port);
+  let second: Awaited<ReturnType<typeof startTestServerB>> | undefined;
+  try {
+    await using gw = await startGateway(`b=${first.url}/mcp`);
+    const { client, gateway } = gw;
+    const call = () => client.callTool({ name: "b_get_ai_stats", arguments: {} });
+    assertEquals((await call()).isError, undefined);
+    await first.close();
+    const down = await call();
+    assert(down.isError);
+    assertMatch(text(down), /^Upstream b \(http:\/\/127\.0\.0\.1:\d+\/mcp\) is down: /);
+    second = await startTestServerB({ HTTP_PORT: String(port) });
+    await until(() => gateway.status()[0]!.state === "up");
+    const again = await call();
+    assertEquals(again.isError, undefined, text(again));
+    assertEquals(gateway.status()[0]!.protocol, "2026-07-28");
+  } finally {
+    await first.close();
+    await second?.close();
+  }
+});
+
+Deno.test("Gateway keeps a 2025 upstream's list, which has no ttlMs, without asking again", async () => {
+  await using box = await startTestToolbox("box", { tools: ["echo"] });
+  let listed = 0;
+  const proxy = await serveOnLoopback(async (request) => {
+    const body = request.method === "POST" ? await request.clone().json().catch(() => ({})) : {};
+    if ((body as { method?: string }).method === "tools/list") listed++;
+    const url = new URL(request.url);
+    return await fetch(new Request(`${box.url}${url.pathname}${url.search}`, request));
+  });
+  try {
+    await using gw = await startGateway(`box=${proxy.url}/mcp`);
+    assertEquals(gw.gateway.status()[0]!.protocol, "2025-11-25");
+    for (let i = 0; i < 3; i++) {
+      assert(names((await gw.client.listTools()).tools).includes("box_echo"));
+    }
+    assertEquals(listed, 1);
+  } finally {
+    await proxy.stop();
+  }
+});
+
+Deno.test("Gateway re-initialises a 2026-07-28 upstream whose subscriptions/listen stream ends", async () => {
+  await using upstream = await startModernUpstream({ ttlMs: 60_000, cacheScope: "public" });
+  await using gw = await startGateway(`m=${upstream.url}`);
+  assertEquals(gw.gateway.status()[0]!.connections, 1);
+  await upstream.endStreams();
+  await until(() => gw.gateway.status()[0]!.connections === 2);
+  assertEquals(gw.gateway.status()[0]!.state, "up");
+  upstream.add("gamma");
+  await until(async () => names((await gw.client.listTools()).tools).includes("m_gamma"));
 });

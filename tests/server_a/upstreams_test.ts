@@ -1,6 +1,8 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type CallToolResult,
+  Client,
+  StreamableHTTPClientTransport,
+} from "@modelcontextprotocol/client";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { runCli, startTestServerB, testConfig } from "../_helpers.ts";
 import { ENV_SERVER_SCRIPT, startRecordingMcp } from "../mcp/_harness.ts";
