@@ -311,6 +311,19 @@ export const SETTINGS = {
     "one of full, normal",
     "When ledger commits reach the disk: full at each commit, normal at checkpoints (faster)",
   ),
+  MCPCOMM_REDIS: setting(
+    z.string().refine((s) => {
+      try {
+        const url = new URL(s);
+        return (url.protocol === "redis:" || url.protocol === "rediss:") && url.hostname !== "";
+      } catch {
+        return false;
+      }
+    }).optional(),
+    "a redis:// or rediss:// URL",
+    "Redis the replicas share 2025-era MCP sessions, their resumable events and the rate limit in",
+    true,
+  ),
   LEDGER_MAX_AGE_DAYS: setting(
     z.coerce.number().min(0).default(0),
     "days, 0 or more (0 = no age limit)",
@@ -387,6 +400,7 @@ export function secretValues(config: Config): string[] {
     config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME,
     config.OAUTH_INTROSPECTION_URL,
     config.SERVER_B_OAUTH_TOKEN_URL,
+    config.MCPCOMM_REDIS,
     ...config.SERVER_B_URL,
   ];
   const passwords = urls.flatMap((url) => {

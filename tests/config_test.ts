@@ -143,6 +143,22 @@ Deno.test("secretValues() includes passwords written inside URL settings", () =>
   assertEquals(secretValues(config).sort(), ["b-secret", "bad%zz", "p%40ss", "p@ss"]);
 });
 
+Deno.test("MCPCOMM_REDIS takes redis:// and rediss:// URLs, hides a bad one, and redacts its password", () => {
+  const config = loadConfig({
+    env: { MCPCOMM_REDIS: "rediss://:r%40dis-pass@cache.local:6380/2" },
+  });
+  assertEquals(config.MCPCOMM_REDIS, "rediss://:r%40dis-pass@cache.local:6380/2");
+  const secrets = secretValues(config);
+  assert(secrets.includes("r%40dis-pass") && secrets.includes("r@dis-pass"), secrets.join(" "));
+  for (const bad of ["http://cache.local:6379", "redis://", "cache.local:6379"]) {
+    assertThrows(
+      () => loadConfig({ env: { MCPCOMM_REDIS: bad } }),
+      Error,
+      "Invalid setting MCPCOMM_REDIS=(hidden): expected a redis:// or rediss:// URL",
+    );
+  }
+});
+
 Deno.test("mcpcomm server-b reads .env in the working directory, under the environment and flags", async (t) => {
   const cwd = Deno.makeTempDirSync();
   await t.step(".env over defaults", async () => {

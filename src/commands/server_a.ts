@@ -46,6 +46,8 @@ Flags:
                        default 60; 0 = off)
   --max-conns N        With --transport http: connections at once from one client address;
                        more get 503 (MAX_CONNECTIONS_PER_ADDRESS, default 64; 0 = off)
+  --redis URL          Share 2025-era MCP sessions, their resumable events and the rate limit
+                       with the other replicas through Redis (MCPCOMM_REDIS: redis://...)
   -h, --help           Show this help
 
 With --transport http, MCP is served at /mcp (Streamable HTTP), with GET /health,
@@ -66,6 +68,7 @@ MCPCOMM_AUTH_TOKEN, ...) come from the environment or .env; see .env.example.`,
     "auth-token": { type: "string" },
     "read-timeout": { type: "string" },
     "max-conns": { type: "string" },
+    redis: { type: "string" },
   },
   settingFlags: {
     "server-b-url": "SERVER_B_URL",
@@ -78,6 +81,7 @@ MCPCOMM_AUTH_TOKEN, ...) come from the environment or .env; see .env.example.`,
     "auth-token": "MCPCOMM_AUTH_TOKEN",
     "read-timeout": "READ_TIMEOUT_SECONDS",
     "max-conns": "MAX_CONNECTIONS_PER_ADDRESS",
+    redis: "MCPCOMM_REDIS",
   },
   async run({ config, flags, signal, dataDir, childEnv, env }) {
     const transport = flags.transport ?? "stdio";

@@ -37,6 +37,8 @@ Flags:
                        connection, after S seconds (READ_TIMEOUT_SECONDS, default 60; 0 = off)
   --max-conns N        Connections at once from one client address; more get 503
                        (MAX_CONNECTIONS_PER_ADDRESS, default 64; 0 = off; both 0 behind nginx)
+  --redis URL          Share 2025-era MCP sessions, their resumable events and the rate limit
+                       with the other replicas through Redis (MCPCOMM_REDIS: redis://...)
   -h, --help           Show this help
 
 Every other setting comes from the environment or .env; see .env.example.`,
@@ -53,6 +55,7 @@ Every other setting comes from the environment or .env; see .env.example.`,
     "insecure-no-auth": { type: "boolean" },
     "read-timeout": { type: "string" },
     "max-conns": { type: "string" },
+    redis: { type: "string" },
   },
   settingFlags: {
     host: "HTTP_HOST",
@@ -66,6 +69,7 @@ Every other setting comes from the environment or .env; see .env.example.`,
     "insecure-no-auth": "MCPCOMM_INSECURE_NO_AUTH",
     "read-timeout": "READ_TIMEOUT_SECONDS",
     "max-conns": "MAX_CONNECTIONS_PER_ADDRESS",
+    redis: "MCPCOMM_REDIS",
   },
   async run({ config, flags, signal, dataDir }) {
     if (flags.mcp !== undefined && flags.mcp !== "stdio") {

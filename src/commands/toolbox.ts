@@ -43,6 +43,8 @@ Flags:
                          (MCPCOMM_AUTH_TOKEN; the environment is safer: flags show in ps)
   --insecure-no-auth     Serve run_command on a non-loopback address without a token
                          (MCPCOMM_INSECURE_NO_AUTH; refused otherwise)
+  --redis URL            Share 2025-era MCP sessions, their resumable events and the rate limit
+                         with the other replicas through Redis (MCPCOMM_REDIS: redis://...)
   -h, --help             Show this help
 
 /mcp serves MCP 2026-07-28 per request and 2025-era sessions; stdio and /ws accept either
@@ -58,12 +60,14 @@ on NAME".`,
     transport: { type: "string" },
     "read-timeout": { type: "string" },
     "max-conns": { type: "string" },
+    redis: { type: "string" },
     "auth-token": { type: "string" },
     "insecure-no-auth": { type: "boolean" },
   },
   settingFlags: {
     "read-timeout": "READ_TIMEOUT_SECONDS",
     "max-conns": "MAX_CONNECTIONS_PER_ADDRESS",
+    redis: "MCPCOMM_REDIS",
     "auth-token": "MCPCOMM_AUTH_TOKEN",
     "insecure-no-auth": "MCPCOMM_INSECURE_NO_AUTH",
   },

@@ -305,7 +305,7 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
         return authenticatorFor(config).wellKnown(request);
       }
       try {
-        limiter?.check(clientAddress(info));
+        await limiter?.check(clientAddress(info));
         checkHostAndOrigin(request, policy);
         await authenticatorFor(config).authenticate(request);
         if (path === "/mcp") return await streamable(request);

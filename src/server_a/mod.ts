@@ -20,6 +20,7 @@ import type { Ledger } from "../ledger.ts";
 import { openServerLedger } from "../ledger_sqlite.ts";
 import { createLogger } from "../log.ts";
 import { createMcpHttpHandler, MCP_HTTP_PATHS, type McpEra } from "../mcp/v2/http.ts";
+import { sharedRedisOf } from "../redis.ts";
 import type { MetricsRegistry } from "../metrics.ts";
 import { createHttpObserver } from "../observe.ts";
 import { listen, type Listening } from "../serve.ts";
@@ -144,6 +145,7 @@ export async function startServerA(
     bindHost: config.SERVER_A_HOST,
     log,
     directCalls: config.MCP_DIRECT_CALLS,
+    shared: await sharedRedisOf(config, "server-a", log),
   });
   gateway?.onListChanged((kinds) => {
     if (kinds.includes("tools")) mcpHttp.notify.toolsChanged();

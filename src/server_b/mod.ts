@@ -20,7 +20,8 @@ import type { MetricsRegistry } from "../metrics.ts";
 import { createHttpObserver } from "../observe.ts";
 import { createProvider } from "../providers/mod.ts";
 import type { Provider } from "../providers/types.ts";
-import { createRateLimiter } from "../rate_limit.ts";
+import { createRateLimiter, createSharedRateLimiter } from "../rate_limit.ts";
+import { sharedRedisOf } from "../redis.ts";
 import { listen, type Listening } from "../serve.ts";
 import { readServerTls } from "../tls.ts";
 import { createServerBHandler } from "./routes.ts";
@@ -131,7 +132,10 @@ export async function startServerB(
     attempts: config.RETRY_ATTEMPTS,
     log,
   });
-  const rateLimiter = createRateLimiter(config.RATE_LIMIT_PER_MINUTE);
+  const shared = await sharedRedisOf(config, "server-b", log);
+  const rateLimiter = shared
+    ? createSharedRateLimiter(config.RATE_LIMIT_PER_MINUTE, shared)
+    : createRateLimiter(config.RATE_LIMIT_PER_MINUTE);
   const hostPolicy = {
     bindHost: config.HTTP_HOST,
     allowedHosts: config.MCP_ALLOWED_HOSTS,
@@ -143,6 +147,7 @@ export async function startServerB(
     bindHost: hostPolicy.bindHost,
     log,
     rateLimiter,
+    shared,
     // Server B's tools send nothing before their result (createServerBMcp).
     jsonResponses: config.MCP_DIRECT_CALLS,
   });

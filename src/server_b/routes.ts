@@ -231,7 +231,7 @@ export function createServerBHandler(
         if (other) return other;
       }
       const probe = path === "/health" || path === "/health/ready";
-      if (!probe) deps.rateLimiter?.check(clientAddress(info));
+      if (!probe) await deps.rateLimiter?.check(clientAddress(info));
       checkHostAndOrigin(request, deps.hostPolicy);
       if (!probe) await authenticate(request, deps.auth);
       if (!route) throw new HttpError(404, "not_found", `No route ${path}`);

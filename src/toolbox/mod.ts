@@ -14,6 +14,7 @@ import { createLogger } from "../log.ts";
 import { createMcpHttpHandler } from "../mcp/v2/http.ts";
 import { SessionLimit } from "../mcp/sessions.ts";
 import { createWebSocketEndpoint } from "../mcp/websocket.ts";
+import { sharedRedisOf } from "../redis.ts";
 import { listen } from "../serve.ts";
 import { createToolboxMcp, type ToolboxOptions } from "./tools.ts";
 
@@ -90,7 +91,15 @@ export async function startToolbox(
     onerror,
   });
 
-  const mcpHttp = createMcpHttpHandler({ createServer, config, bindHost, log, sessionLimit });
+  const shared = await sharedRedisOf(config, `toolbox:${options.name}`, log);
+  const mcpHttp = createMcpHttpHandler({
+    createServer,
+    config,
+    bindHost,
+    log,
+    sessionLimit,
+    shared,
+  });
 
   const handle = async (request: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
     const { pathname } = new URL(request.url);

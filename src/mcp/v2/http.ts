@@ -19,6 +19,8 @@
  *   9728 metadata document is served for paths outside MCP.
  * - Sessions (`../sessions.ts`, `../event_store.ts`): the SDK's sessionful wiring is left to the
  *   caller; the cap shared with `/ws`, idle expiry and the bounded event store are mcpcomm's.
+ *   With `shared` (`MCPCOMM_REDIS`), 2025-era sessions, their events and the rate limit live in
+ *   Redis (`../shared_sessions.ts`) so any replica serves any session: see `adopt` below.
  * - Errors are mcpcomm's JSON bodies (`{ error: { code, message } }`) up to the point where a
  *   request reaches the SDK; the SDK's JSON-RPC error answers after that.
  * Roles still on SDK v1 use `../http.ts`.
@@ -37,7 +39,13 @@ import type { Config } from "../../config.ts";
 import { describeError, HttpError } from "../../errors.ts";
 import { errorResponse, methodNotAllowed } from "../../http.ts";
 import type { Logger } from "../../log.ts";
-import { clientAddress, createRateLimiter, type RateLimiter } from "../../rate_limit.ts";
+import {
+  clientAddress,
+  createRateLimiter,
+  createSharedRateLimiter,
+  type RateLimiter,
+} from "../../rate_limit.ts";
+import type { SharedRedis } from "../../redis.ts";
 import { BoundedEventStore } from "../event_store.ts";
 import {
   checkHostAndOrigin,
@@ -48,6 +56,7 @@ import {
   requireAccept,
   requireJsonContentType,
 } from "../guards.ts";
+import { type SessionRecord, SharedSessions } from "../shared_sessions.ts";
 import {
   newSessionId,
   type SessionEntry,
@@ -99,6 +108,12 @@ export interface McpHttpOptions {
    * servers with tools that stream progress, where `jsonResponses` would lose it.
    */
   directCalls?: boolean;
+  /**
+   * Redis shared with the other replicas (`MCPCOMM_REDIS`): 2025-era sessions (record, events)
+   * and, unless `rateLimiter` is given, the rate limit. `MCP_MAX_SESSIONS` stays per replica.
+   * `close()` closes it.
+   */
+  shared?: SharedRedis | undefined;
 }
 
 /** MCP over HTTP as a request handler. */
@@ -123,6 +138,8 @@ type Live =
     transport: WebStandardStreamableHTTPServerTransport;
     /** Calls being answered directly, by request ID (for `notifications/cancelled`). */
     calls: Map<string | number, AbortController>;
+    /** What Redis keeps of the session (with `shared`). */
+    record?: SessionRecord;
   }
   | { kind: "sse"; server: McpServer; transport: LegacySseTransport };
 
@@ -137,6 +154,10 @@ function unknownSession(): HttpError {
     "not_found",
     "Unknown or ended MCP session; start a new one with an initialize request",
   );
+}
+
+function idleMs(config: Config): number {
+  return config.MCP_SESSION_IDLE_MINUTES * 60_000;
 }
 
 /**
@@ -160,7 +181,11 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     allowedHosts: config.MCP_ALLOWED_HOSTS,
     allowedOrigins: config.MCP_ALLOWED_ORIGINS,
   };
-  const limiter = options.rateLimiter ?? createRateLimiter(config.RATE_LIMIT_PER_MINUTE);
+  const shared = options.shared ? new SharedSessions(options.shared, idleMs(config)) : undefined;
+  const limiter = options.rateLimiter ??
+    (options.shared
+      ? createSharedRateLimiter(config.RATE_LIMIT_PER_MINUTE, options.shared)
+      : createRateLimiter(config.RATE_LIMIT_PER_MINUTE));
   const maxBody = config.MAX_BODY_BYTES;
   let closed = false;
   const modern = createMcpHandler(({ era }) => options.createServer(era), {
@@ -170,7 +195,7 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     onerror: (error) => log.debug("MCP request refused", { error: describeError(error) }),
   });
   const sessions = new SessionTable<Live>({
-    idleMs: config.MCP_SESSION_IDLE_MINUTES * 60_000,
+    idleMs: idleMs(config),
     maxSessions: config.MCP_MAX_SESSIONS,
     limit: options.sessionLimit,
     close: async (live, id, reason) => {
@@ -213,10 +238,12 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     const release = sessions.reserve();
     try {
       const id = newSessionId();
+      const record: SessionRecord = { initialize: body, created: Date.now() };
+      await shared?.save(id, record);
       let entry: SessionEntry<Live> | undefined;
       const transport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: () => id,
-        eventStore: new BoundedEventStore(),
+        eventStore: shared?.eventStore(id) ?? new BoundedEventStore(),
         retryInterval: RETRY_INTERVAL_MS,
         maxRequestBodySize: maxBody,
         enableJsonResponse: options.jsonResponses ?? false,
@@ -229,11 +256,13 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
         server: options.createServer("legacy"),
         transport,
         calls: new Map(),
+        ...(shared ? { record } : {}),
       };
       await connect(live, id);
       const response = await transport.handleRequest(request, { parsedBody: body });
       if (!entry) {
         await live.server.close();
+        await shared?.remove(id).catch(() => {});
         return response;
       }
       log.debug("MCP session started", { session: id.slice(0, 8), transport: "streamable" });
@@ -251,7 +280,8 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
       if (!body) throw new HttpError(400, "invalid_request", "Mcp-Session-Id header is required");
       return await startSession(request, body);
     }
-    const entry = sessions.get(sessionId);
+    if (shared && request.method === "DELETE") return await endShared(request, sessionId);
+    const entry = shared ? await sharedEntry(request, sessionId) : sessions.get(sessionId);
     if (!entry || entry.value.kind !== "streamable") throw unknownSession();
     const live = entry.value;
     const done = sessions.openStream(entry);
@@ -272,6 +302,119 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     } catch (error) {
       done();
       throw error;
+    }
+  };
+
+  /**
+   * The local entry of a shared session, checked against Redis (a `DELETE` elsewhere ends it
+   * here), or the session rebuilt from its Redis record when this replica does not hold it.
+   */
+  const sharedEntry = async (
+    request: Request,
+    id: string,
+  ): Promise<SessionEntry<Live> | undefined> => {
+    const store = shared!;
+    const local = sessions.get(id);
+    if (!local) return await adopt(request, id);
+    const record = local.value.kind === "streamable" ? local.value.record : undefined;
+    if (!record) return local;
+    let goesOn = true;
+    try {
+      goesOn = await store.touch(id, record);
+    } catch {
+      // Redis is down: the session this replica holds goes on (the outage is logged once).
+    }
+    if (goesOn) return local;
+    await local.value.server.close();
+    return undefined;
+  };
+
+  /**
+   * A `DELETE` of a shared session: the record goes first (no replica adopts it afterwards, and
+   * the ones holding it end it at their next request), then this replica's copy if it has one.
+   */
+  const endShared = async (request: Request, id: string): Promise<Response> => {
+    const existed = await shared!.remove(id);
+    const local = sessions.get(id);
+    if (local?.value.kind === "streamable") {
+      return await local.value.transport.handleRequest(request);
+    }
+    if (!existed) throw unknownSession();
+    return new Response(null, { status: 200 });
+  };
+
+  const adopting = new Map<string, Promise<SessionEntry<Live> | undefined>>();
+  const adopt = (request: Request, id: string): Promise<SessionEntry<Live> | undefined> => {
+    let pending = adopting.get(id);
+    if (!pending) {
+      pending = rebuild(request, id).finally(() => adopting.delete(id));
+      adopting.set(id, pending);
+    }
+    return pending;
+  };
+
+  /**
+   * Builds a session this replica does not hold from its Redis record, through PUBLIC SDK API
+   * only: SDK 2.4.0 has no option to create a transport that is already initialized with a given
+   * session ID (`_initialized` is private), so the client's stored `initialize` request and its
+   * `notifications/initialized` are replayed into a fresh transport + McpServer with
+   * `handleRequest` (the generator returns the stored ID). That gives the server the client's
+   * protocol version, capabilities and info exactly as on the first replica; the answers to the
+   * replay are discarded and not stored as events (`muted`).
+   */
+  const rebuild = async (request: Request, id: string): Promise<SessionEntry<Live> | undefined> => {
+    const store = shared!;
+    const record = await store.load(id);
+    if (!record) return undefined;
+    const release = sessions.reserve();
+    try {
+      const events = store.eventStore(id);
+      events.muted = true;
+      let entry: SessionEntry<Live> | undefined;
+      const transport = new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: () => id,
+        eventStore: events,
+        retryInterval: RETRY_INTERVAL_MS,
+        maxRequestBodySize: maxBody,
+        enableJsonResponse: options.jsonResponses ?? false,
+        onsessioninitialized: () => {
+          entry = sessions.add(id, live);
+        },
+      });
+      const live: Live = {
+        kind: "streamable",
+        server: options.createServer("legacy"),
+        transport,
+        calls: new Map(),
+        record,
+      };
+      await connect(live, id);
+      const replay = (headers: Record<string, string>, parsedBody: unknown) =>
+        transport.handleRequest(
+          new Request(request.url, {
+            method: "POST",
+            headers: {
+              accept: "application/json, text/event-stream",
+              "content-type": "application/json",
+              ...headers,
+            },
+          }),
+          { parsedBody },
+        );
+      await (await replay({}, record.initialize)).text();
+      if (!entry) {
+        await live.server.close();
+        return undefined;
+      }
+      await (await replay({ "mcp-session-id": id }, {
+        jsonrpc: "2.0",
+        method: "notifications/initialized",
+      })).text();
+      events.muted = false;
+      log.debug("MCP session adopted", { session: id.slice(0, 8) });
+      return entry;
+    } finally {
+      release();
     }
   };
 
@@ -372,7 +515,7 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
         return authenticatorFor(config).wellKnown(request);
       }
       try {
-        limiter?.check(clientAddress(info));
+        await limiter?.check(clientAddress(info));
         checkHostAndOrigin(request, policy);
         await authenticatorFor(config).authenticate(request);
         if (closed) throw SHUTTING_DOWN;
@@ -390,6 +533,7 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     async close() {
       closed = true;
       await Promise.all([modern.close(), sessions.closeAll()]);
+      await options.shared?.close();
     },
   };
 }
