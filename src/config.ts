@@ -302,9 +302,17 @@ export const SETTINGS = {
     "Server A gateway tools that pass a message through upstream tools in order",
   ),
   MCPCOMM_DB: setting(
-    z.string().optional(),
-    "a file path or :memory:",
-    "Ledger database (default: server-a.db / server-b.db in the user's data directory)",
+    z.string().min(1).refine((db) => {
+      if (!/^postgres(ql)?:/i.test(db)) return true;
+      try {
+        return /^postgres(ql)?:\/\/[^/]/i.test(db) && new URL(db).hostname !== "";
+      } catch {
+        return false;
+      }
+    }).optional(),
+    "a file path, :memory: or postgres://user:password@host/database",
+    "Ledger database: a SQLite file (default: server-a.db / server-b.db in the user's data " +
+      "directory), :memory:, or a PostgreSQL URL shared by replicas",
   ),
   MCPCOMM_DB_SYNC: setting(
     z.enum(["full", "normal"]).default("full"),
@@ -388,7 +396,11 @@ export function secretValues(config: Config): string[] {
     config.OAUTH_INTROSPECTION_URL,
     config.SERVER_B_OAUTH_TOKEN_URL,
     ...config.SERVER_B_URL,
+    ...(/^postgres(ql)?:\/\//i.test(config.MCPCOMM_DB ?? "") ? [config.MCPCOMM_DB] : []),
   ];
+  const dbPassword = /^postgres(ql)?:\/\//i.test(config.MCPCOMM_DB ?? "")
+    ? new URL(config.MCPCOMM_DB!).searchParams.get("password")
+    : null;
   const passwords = urls.flatMap((url) => {
     const password = url ? new URL(url).password : "";
     try {
@@ -397,7 +409,7 @@ export function secretValues(config: Config): string[] {
       return [password];
     }
   });
-  return [...new Set([...secrets, ...passwords])].filter((v): v is string =>
+  return [...new Set([...secrets, ...passwords, dbPassword])].filter((v): v is string =>
     typeof v === "string" && v !== ""
   );
 }
