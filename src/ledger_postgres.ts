@@ -10,7 +10,7 @@
 import postgres from "postgres";
 import { clearImmediate, setImmediate } from "node:timers";
 import { describeError, HttpError, StorageError } from "./errors.ts";
-import type { Ledger, LedgerEntry } from "./ledger.ts";
+import type { Ledger, LedgerEntry, LedgerStats } from "./ledger.ts";
 import { ledgerStatsOf, ledgerTotalsOf, toLedgerEntry } from "./ledger_sqlite.ts";
 import type { Logger } from "./log.ts";
 
@@ -55,6 +55,7 @@ export interface PostgresLedger extends Ledger {
   record(entry: LedgerEntry): Promise<void>;
   recent(limit?: number, offset?: number): Promise<LedgerEntry[]>;
   readonly size: Promise<number>;
+  stats(): Promise<LedgerStats>;
   close(): Promise<void>;
 }
 
