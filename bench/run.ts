@@ -333,6 +333,12 @@ async function main(): Promise<number> {
   ).split("\n")[0] ?? "";
   const nodeVersion = (await runToEnd("node", ["--version"])).trim();
 
+  const noPostgres = await postgresSkipReason();
+  if (noPostgres) say(`no PostgreSQL row: ${noPostgres}`);
+  else {
+    say("starting PostgreSQL (fsync on) for the PostgreSQL row");
+    postgresServer = await startPostgres({ durable: true });
+  }
   say("starting the ceiling, the Node peer and Server B");
   const ceiling = startOnPort("ceiling", ["run", "--allow-net", `${ROOT}bench/ceiling.ts`]);
   const peer = startProc("node peer", "node", [`${ROOT}bench/peers/server.mjs`, "0"]);
@@ -362,9 +368,6 @@ async function main(): Promise<number> {
     MCPCOMM_DB: `${cwd}/server-b-normal.db`,
     MCPCOMM_DB_SYNC: "normal",
   });
-  const noPostgres = await postgresSkipReason();
-  if (noPostgres) say(`no PostgreSQL row: ${noPostgres}`);
-  else postgresServer = await startPostgres({ durable: true });
   const bPg = postgresServer
     ? serverB("server-b (ledger on PostgreSQL)", {
       MCPCOMM_DB: await postgresServer.database("bench"),

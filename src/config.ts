@@ -302,7 +302,7 @@ export const SETTINGS = {
     "Server A gateway tools that pass a message through upstream tools in order",
   ),
   MCPCOMM_DB: setting(
-    z.string().min(1).refine((db) => {
+    z.string().refine((db) => {
       if (!/^postgres(ql)?:/i.test(db)) return true;
       try {
         return /^postgres(ql)?:\/\/[^/]/i.test(db) && new URL(db).hostname !== "";
@@ -380,7 +380,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const issue = result.error.issues[0];
   const name = String(issue?.path[0]) as SettingName;
   const spec = SETTINGS[name];
-  const shown = spec.secret ? "(hidden)" : JSON.stringify(merged[name]);
+  const shown = spec.secret
+    ? "(hidden)"
+    : JSON.stringify(merged[name])?.replace(/(\/\/[^/@:"]*:)[^@/"]*@/g, "$1***@");
   throw new ConfigError(`Invalid setting ${name}=${shown}: expected ${spec.accepts}`);
 }
 

@@ -64,6 +64,8 @@ const PROBE_INTERVAL_MS = 1000;
 /** Deadlock and serialization failures: the transaction is tried again. */
 const RETRY_CODES = new Set(["40P01", "40001"]);
 const ATTEMPTS = 3;
+/** Most entries in one transaction (PostgreSQL takes at most 65,535 parameters a statement). */
+const MAX_BATCH = 1000;
 
 /** Numbered migrations: index 0 is version 1. Never edit one that shipped; add the next. */
 const MIGRATIONS: readonly (readonly string[])[] = [
@@ -221,9 +223,10 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
   let closed = false;
   let failure: { message: string; at: number } | undefined;
   let probing = false;
-  let queue: Pending[] = [];
+  const queue: Pending[] = [];
   let scheduled: ReturnType<typeof setImmediate> | undefined;
-  const inFlight = new Set<Promise<void>>();
+  /** The commit in flight: one at a time, the next batch gathers meanwhile (group commit). */
+  let writing: Promise<void> | undefined;
 
   const unavailable = (message: string) =>
     new HttpError(503, "unavailable", message, { "retry-after": "1" });
@@ -340,14 +343,20 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
     }
   };
 
+  /**
+   * Commits what is queued, one transaction at a time: every commit of a ledger updates the same
+   * totals rows, so concurrent ones would only wait for each other's locks; entries that arrive
+   * during a commit go together in the next.
+   */
   const flush = () => {
     if (scheduled !== undefined) clearImmediate(scheduled);
     scheduled = undefined;
-    const batch = queue;
-    queue = [];
-    if (batch.length === 0) return;
-    const done = commitBatch(batch).finally(() => inFlight.delete(done));
-    inFlight.add(done);
+    if (writing || queue.length === 0) return;
+    const batch = queue.splice(0, MAX_BATCH);
+    writing = commitBatch(batch).finally(() => {
+      writing = undefined;
+      flush();
+    });
   };
 
   /** Runs a read; a failure answers 503 like a failed write. */
@@ -381,7 +390,7 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
       if (closed) return Promise.reject(unavailable("The server is shutting down"));
       const { promise, resolve, reject } = Promise.withResolvers<void>();
       queue.push({ entry, resolve, reject });
-      if (scheduled === undefined) scheduled = setImmediate(flush);
+      if (scheduled === undefined && !writing) scheduled = setImmediate(flush);
       return promise;
     },
     recent(limit = -1, offset = 0) {
@@ -414,7 +423,7 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
       if (closed) return;
       flush();
       closed = true;
-      await Promise.allSettled([...inFlight]);
+      while (writing) await writing.catch(() => {});
       await sql.end({ timeout: 5 }).catch((error) =>
         log?.warn("ledger close failed", { db: location, error: reasonOf(error) })
       );

@@ -62,8 +62,12 @@ Deno.test("a postgres:// MCPCOMM_DB is recognised, redacted in logs and its pass
   assertThrows(
     () => loadConfig({ env: { MCPCOMM_DB: "postgres:///nohost" } }),
     Error,
-    "MCPCOMM_DB",
+    'Invalid setting MCPCOMM_DB="postgres:///nohost": expected a file path, :memory: or postgres://',
   );
+  const bad = assertThrows(() =>
+    loadConfig({ env: { MCPCOMM_DB: "postgres://mcpcomm:hunter2@db:notaport/x" } })
+  );
+  assertMatch(bad.message, /^Invalid setting MCPCOMM_DB="postgres:\/\/mcpcomm:\*\*\*@db:notaport/);
 });
 
 Deno.test("an unreachable PostgreSQL fails the start with one line, without the password", async () => {
