@@ -19,6 +19,7 @@ import {
   type RpcMessage,
   toolCall,
 } from "./_mcp.ts";
+import { postgresSkipReason, startPostgres, type TestPostgres } from "../tests/_postgres.ts";
 import {
   baseEnv,
   freePort,
@@ -143,8 +144,13 @@ function startOnPort(
   return { proc, url: `http://127.0.0.1:${port}`, ready: waitForPort(proc, port) };
 }
 
+/** The PostgreSQL the bench started for its PostgreSQL row, if it could. */
+let postgresServer: TestPostgres | undefined;
+
 async function stopAll(): Promise<void> {
   await Promise.all(procs.map((p) => p.stop()));
+  await postgresServer?.stop();
+  postgresServer = undefined;
 }
 
 async function ensurePeerInstalled(): Promise<void> {
@@ -327,6 +333,12 @@ async function main(): Promise<number> {
   ).split("\n")[0] ?? "";
   const nodeVersion = (await runToEnd("node", ["--version"])).trim();
 
+  const noPostgres = await postgresSkipReason();
+  if (noPostgres) say(`no PostgreSQL row: ${noPostgres}`);
+  else {
+    say("starting PostgreSQL (fsync on) for the PostgreSQL row");
+    postgresServer = await startPostgres({ durable: true });
+  }
   say("starting the ceiling, the Node peer and Server B");
   const ceiling = startOnPort("ceiling", ["run", "--allow-net", `${ROOT}bench/ceiling.ts`]);
   const peer = startProc("node peer", "node", [`${ROOT}bench/peers/server.mjs`, "0"]);
@@ -356,9 +368,14 @@ async function main(): Promise<number> {
     MCPCOMM_DB: `${cwd}/server-b-normal.db`,
     MCPCOMM_DB_SYNC: "normal",
   });
+  const bPg = postgresServer
+    ? serverB("server-b (ledger on PostgreSQL)", {
+      MCPCOMM_DB: await postgresServer.database("bench"),
+    })
+    : undefined;
   const peerPort = Number((await peer.waitForLine(/^listening \d+/)).split(" ")[1]);
   await Promise.all(
-    [ceiling, denoSdk, b, bMem, bGuarded, bNormal].map((started) => started.ready),
+    [ceiling, denoSdk, b, bMem, bGuarded, bNormal, bPg].map((started) => started?.ready),
   );
   const ceilingUrl = `${ceiling.url}/`;
   const peerUrl = `http://127.0.0.1:${peerPort}/mcp`;
@@ -366,6 +383,7 @@ async function main(): Promise<number> {
   const bUrl = b.url;
   const bMemUrl = bMem.url;
   const bNormalUrl = bNormal.url;
+  const bPgUrl = bPg?.url;
   const bGuardedUrl = bGuarded.url;
   const relayFloor = startOnPort(
     "relay floor",
@@ -408,7 +426,7 @@ async function main(): Promise<number> {
   say("checking every target answers correctly");
   const echo = await postJson(ceilingUrl, ECHO_BODY) as { result?: unknown };
   if (!echo.result) throw new Error(`ceiling answered ${JSON.stringify(echo)}`);
-  for (const url of [bUrl, bMemUrl, bGuardedUrl, bNormalUrl]) {
+  for (const url of [bUrl, bMemUrl, bGuardedUrl, bNormalUrl, ...bPgUrl ? [bPgUrl] : []]) {
     const processed = await postJson(`${url}/process`, PROCESS_BODY) as { status?: string };
     if (processed.status !== "success") throw new Error(`/process answered ${processed}`);
   }
@@ -497,6 +515,11 @@ async function main(): Promise<number> {
       body: PROCESS_BODY,
     }),
   ];
+  if (bPgUrl) {
+    loads.push(
+      wrkLoad("b_process_pg", { ...wrkBase, url: `${bPgUrl}/process`, body: PROCESS_BODY }),
+    );
+  }
   if (withA) {
     loads.push(wrkLoad("a_http", {
       ...wrkBase,
@@ -756,6 +779,13 @@ async function main(): Promise<number> {
     "Server B POST /process, ledger file with MCPCOMM_DB_SYNC=normal",
     `${x(med("b_process_normal"), ceilingRps)} ceiling`,
   );
+  if (throughput.b_process_pg) {
+    throughputRow(
+      "b_process_pg",
+      "Server B POST /process, ledger on PostgreSQL (local, fsync on)",
+      `${x(med("b_process_pg"), bRps)} SQLite file`,
+    );
+  }
   targets.push({
     name: "Server B /process vs ceiling",
     goal: ">= 0.40x",

@@ -302,9 +302,17 @@ export const SETTINGS = {
     "Server A gateway tools that pass a message through upstream tools in order",
   ),
   MCPCOMM_DB: setting(
-    z.string().optional(),
-    "a file path or :memory:",
-    "Ledger database (default: server-a.db / server-b.db in the user's data directory)",
+    z.string().refine((db) => {
+      if (!/^postgres(ql)?:/i.test(db)) return true;
+      try {
+        return /^postgres(ql)?:\/\/[^/]/i.test(db) && new URL(db).hostname !== "";
+      } catch {
+        return false;
+      }
+    }).optional(),
+    "a file path, :memory: or postgres://user:password@host/database",
+    "Ledger database: a SQLite file (default: server-a.db / server-b.db in the user's data " +
+      "directory), :memory:, or a PostgreSQL URL shared by replicas",
   ),
   MCPCOMM_DB_SYNC: setting(
     z.enum(["full", "normal"]).default("full"),
@@ -385,7 +393,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const issue = result.error.issues[0];
   const name = String(issue?.path[0]) as SettingName;
   const spec = SETTINGS[name];
-  const shown = spec.secret ? "(hidden)" : JSON.stringify(merged[name]);
+  const shown = spec.secret
+    ? "(hidden)"
+    : JSON.stringify(merged[name])?.replace(/(\/\/[^/@:"]*:)[^@/"]*@/g, "$1***@");
   throw new ConfigError(`Invalid setting ${name}=${shown}: expected ${spec.accepts}`);
 }
 
@@ -402,7 +412,11 @@ export function secretValues(config: Config): string[] {
     config.SERVER_B_OAUTH_TOKEN_URL,
     config.MCPCOMM_REDIS,
     ...config.SERVER_B_URL,
+    ...(/^postgres(ql)?:\/\//i.test(config.MCPCOMM_DB ?? "") ? [config.MCPCOMM_DB] : []),
   ];
+  const dbPassword = /^postgres(ql)?:\/\//i.test(config.MCPCOMM_DB ?? "")
+    ? new URL(config.MCPCOMM_DB!).searchParams.get("password")
+    : null;
   const passwords = urls.flatMap((url) => {
     const password = url ? new URL(url).password : "";
     try {
@@ -411,7 +425,7 @@ export function secretValues(config: Config): string[] {
       return [password];
     }
   });
-  return [...new Set([...secrets, ...passwords])].filter((v): v is string =>
+  return [...new Set([...secrets, ...passwords, dbPassword])].filter((v): v is string =>
     typeof v === "string" && v !== ""
   );
 }

@@ -67,7 +67,10 @@ export function instrumentLedger(ledger: Ledger, metrics: MetricsRegistry): Ledg
   const kept = metrics.gauge("mcpcomm_ledger_entries", "Entries the ledger keeps for history");
   const up = metrics.gauge("mcpcomm_ledger_up", "1 while the ledger can record new work, else 0");
   metrics.onCollect(() => {
-    kept.set({}, ledger.size);
+    const size = ledger.size;
+    // A remote store's count arrives after this scrape: the next scrape shows it.
+    if (typeof size === "number") kept.set({}, size);
+    else size.then((n) => kept.set({}, n), () => {});
     up.set({}, ledger.problem() === undefined ? 1 : 0);
   });
 

@@ -48,7 +48,10 @@ export interface LedgerStats {
   models: Record<string, ModelStats>;
 }
 
-/** Where exchanges are recorded; in memory here, in SQLite in `ledger_sqlite.ts`. */
+/**
+ * Where exchanges are recorded: in memory here, in SQLite in `ledger_sqlite.ts`, in PostgreSQL in
+ * `ledger_postgres.ts`. Reads answer promises where the store is remote: readers await them.
+ */
 export interface Ledger {
   /**
    * Records one exchange; the caller awaits it before returning the answer. Fails (throws, or
@@ -56,15 +59,23 @@ export interface Ledger {
    */
   record(entry: LedgerEntry): void | Promise<void>;
   /** The newest `limit` entries, oldest first, skipping the newest `offset`. */
-  recent(limit?: number, offset?: number): LedgerEntry[];
+  recent(limit?: number, offset?: number): LedgerEntry[] | Promise<LedgerEntry[]>;
   /** Entries currently kept. */
-  readonly size: number;
-  stats(): LedgerStats;
-  /** `"memory"` or the database file. */
+  readonly size: number | Promise<number>;
+  stats(): LedgerStats | Promise<LedgerStats>;
+  /** `"memory"`, the database file, or the database URL without its password. */
   readonly location: string;
   /** Why new work cannot be recorded now (readiness), or `undefined` when it can. */
   problem(): string | undefined;
   /** Flushes and closes the store; later calls do nothing. */
+  close(): void | Promise<void>;
+}
+
+/** A {@linkcode Ledger} whose reads answer at once (memory, SQLite). */
+export interface SyncLedger extends Ledger {
+  recent(limit?: number, offset?: number): LedgerEntry[];
+  readonly size: number;
+  stats(): LedgerStats;
   close(): void;
 }
 
@@ -99,7 +110,7 @@ export function emptyLedgerStats(): LedgerStats {
  * ledger.stats().totalRequests; // 0
  * ```
  */
-export function createMemoryLedger(maxEntries: number): Ledger {
+export function createMemoryLedger(maxEntries: number): SyncLedger {
   const ring: LedgerEntry[] = [];
   let start = 0;
   let totalResponseTime = 0;

@@ -14,10 +14,10 @@ import { describeError, HttpError, StorageError } from "./errors.ts";
 import {
   createMemoryLedger,
   emptyLedgerStats,
-  type Ledger,
   type LedgerEntry,
   type LedgerStats,
   roundLedgerValue,
+  type SyncLedger,
 } from "./ledger.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
@@ -110,7 +110,7 @@ export interface OpenLedgerOptions {
 }
 
 /** The SQLite ledger: a {@linkcode Ledger} that also tells how its commits reach the disk. */
-export interface SqliteLedger extends Ledger {
+export interface SqliteLedger extends SyncLedger {
   /** Records once the entry's transaction is committed; rejects with `HttpError` 503 if it fails. */
   record(entry: LedgerEntry): Promise<void>;
   /** `PRAGMA synchronous` of the ledger's connection: 2 (FULL) or 1 (NORMAL). */
@@ -125,7 +125,7 @@ interface Pending {
 }
 
 /** What one group commit adds to one model's row of `totals`. */
-interface TotalsDelta {
+export interface TotalsDelta {
   requests: number;
   successes: number;
   failures: number;
@@ -164,7 +164,7 @@ function isBusy(error: unknown): boolean {
 }
 
 /** The `totals` rows a batch adds to, one per model, summed exactly (integers). */
-function totalsOf(entries: LedgerEntry[]): Map<string, TotalsDelta> {
+export function ledgerTotalsOf(entries: LedgerEntry[]): Map<string, TotalsDelta> {
   const deltas = new Map<string, TotalsDelta>();
   for (const entry of entries) {
     let delta = deltas.get(entry.model);
@@ -198,7 +198,8 @@ function totalsOf(entries: LedgerEntry[]): Map<string, TotalsDelta> {
   return deltas;
 }
 
-function toEntry(row: Row): LedgerEntry {
+/** An `entries` row (SQLite or PostgreSQL) as the entry that was recorded. */
+export function toLedgerEntry(row: Record<string, unknown>): LedgerEntry {
   const entry: LedgerEntry = {
     messageId: String(row.message_id),
     timestamp: String(row.timestamp),
@@ -322,7 +323,7 @@ export function openSqliteLedger(options: SqliteLedgerOptions): SqliteLedger {
       );
     }
     if (entries.length > maxEntries) statements.trimCount.run(maxEntries);
-    for (const [model, delta] of totalsOf(entries)) {
+    for (const [model, delta] of ledgerTotalsOf(entries)) {
       statements.total.run(
         model,
         delta.requests,
@@ -413,7 +414,7 @@ export function openSqliteLedger(options: SqliteLedgerOptions): SqliteLedger {
     },
     recent(limit = -1, offset = 0) {
       const rows = statements.recent.all(limit, Math.max(0, offset)) as Row[];
-      return rows.reverse().map(toEntry);
+      return rows.reverse().map(toLedgerEntry);
     },
     get size() {
       return num((statements.count.get() as Row).n);
@@ -422,7 +423,7 @@ export function openSqliteLedger(options: SqliteLedgerOptions): SqliteLedger {
       return num((statements.synchronous.get() as Row).synchronous);
     },
     stats() {
-      return statsOf(statements.totals.all() as Row[]);
+      return ledgerStatsOf(statements.totals.all() as Row[]);
     },
     problem() {
       if (closed) return "The ledger database is closed";
@@ -562,7 +563,8 @@ function makePrivateFiles(path: string): void {
   }
 }
 
-function statsOf(rows: Row[]): LedgerStats {
+/** Exact totals from the `totals` rows, one per model (costs in integer units). */
+export function ledgerStatsOf(rows: readonly Record<string, unknown>[]): LedgerStats {
   const stats: LedgerStats = emptyLedgerStats();
   let costUnits = 0;
   let responseMs = 0;
@@ -602,7 +604,7 @@ function statsOf(rows: Row[]): LedgerStats {
  * const ledger = openLedger({ db: config.MCPCOMM_DB, defaultPath, maxEntries: 1000 });
  * ```
  */
-export function openLedger(options: OpenLedgerOptions): Ledger {
+export function openLedger(options: OpenLedgerOptions): SyncLedger {
   const path = options.db ?? options.defaultPath;
   if (path === undefined || path === MEMORY_DB) return createMemoryLedger(options.maxEntries);
   return openSqliteLedger({
@@ -628,7 +630,7 @@ export function openServerLedger(
     "MCPCOMM_DB" | "MCPCOMM_DB_SYNC" | "MAX_STORED_MESSAGES" | "LEDGER_MAX_AGE_DAYS"
   >,
   options: { server: string; dataDir?: string | undefined; log?: Logger },
-): Ledger {
+): SyncLedger {
   return openLedger({
     db: config.MCPCOMM_DB,
     defaultPath: options.dataDir ? defaultDatabasePath(options.dataDir, options.server) : undefined,

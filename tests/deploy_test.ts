@@ -351,7 +351,11 @@ Deno.test({
       ]).finally(() => clearTimeout(timer));
       assert(!first.done);
       assertMatch(new TextDecoder().decode(first.value), /\[MOCK/);
-      assertEquals(b.service.ledger.stats().totalRequests, 0, "the answer is still being written");
+      assertEquals(
+        (await b.service.ledger.stats()).totalRequests,
+        0,
+        "the answer is still being written",
+      );
       gate.resolve();
       const whole = new ReadableStream<Uint8Array>({
         start: (controller) => controller.enqueue(first.value),
@@ -365,7 +369,7 @@ Deno.test({
       assertEquals(events.at(-1)?.event, "done");
       const text = events.slice(0, -1).map((e) => JSON.parse(e.data).text).join("");
       assertMatch(text, /^\[MOCK RESPONSE #1\] You said: 'through nginx'/);
-      assertEquals(b.service.ledger.stats().totalRequests, 1);
+      assertEquals((await b.service.ledger.stats()).totalRequests, 1);
     } finally {
       gate.resolve();
       client.close();
@@ -406,7 +410,9 @@ Deno.test({
         assertEquals(r.status, 200);
         assertEquals((await r.json()).status, "success");
       }
-      const counts = [b1, b2].map((b) => b.service.ledger.stats().totalRequests);
+      const counts = await Promise.all(
+        [b1, b2].map(async (b) => (await b.service.ledger.stats()).totalRequests),
+      );
       assertEquals(counts[0]! + counts[1]!, 6);
       assert(counts.every((n) => n > 0), `every replica served some: ${counts}`);
     } finally {

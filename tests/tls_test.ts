@@ -140,7 +140,7 @@ Deno.test({
         }
       }
       assertEquals(
-        b.service.ledger.stats().totalRequests,
+        (await b.service.ledger.stats()).totalRequests,
         1,
         "only the trusted client got through",
       );

@@ -34,8 +34,9 @@ Flags:
   --transport T        stdio (default: the MCP client spawns this process) or http
   --host HOST          Bind address with --transport http (SERVER_A_HOST, default 127.0.0.1)
   --port N             Port with --transport http (SERVER_A_PORT, default 8001; 0 picks a free one)
-  --db PATH            Ledger database (MCPCOMM_DB; default server-a.db in the user's data
-                       directory, e.g. ~/.local/share/mcpcomm; :memory: keeps none)
+  --db PATH|URL        Ledger database (MCPCOMM_DB; default server-a.db in the user's data
+                       directory, e.g. ~/.local/share/mcpcomm; :memory: keeps none;
+                       postgres://user:password@host/db shares one ledger among replicas)
   --db-sync MODE       full: sync each ledger commit to disk (default); normal: faster, but
                        the last exchanges may be lost on power loss (MCPCOMM_DB_SYNC)
   --auth-token TOKEN   Send Authorization: Bearer TOKEN to Server B (only) and require it on

@@ -29,8 +29,9 @@ Flags:
                        show in ps)
   --insecure-no-auth   Serve openai/bedrock on a non-loopback address without a token
                        (MCPCOMM_INSECURE_NO_AUTH; refused otherwise)
-  --db PATH            Ledger database (MCPCOMM_DB; default server-b.db in the user's data
-                       directory, e.g. ~/.local/share/mcpcomm; :memory: keeps none)
+  --db PATH|URL        Ledger database (MCPCOMM_DB; default server-b.db in the user's data
+                       directory, e.g. ~/.local/share/mcpcomm; :memory: keeps none;
+                       postgres://user:password@host/db shares one ledger among replicas)
   --db-sync MODE       full: sync each ledger commit to disk (default); normal: faster, but
                        the last exchanges may be lost on power loss (MCPCOMM_DB_SYNC)
   --read-timeout S     Close a request whose headers or body take longer, or an idle

@@ -17,7 +17,7 @@ import {
   instrumentServerBClient,
 } from "../instrument.ts";
 import type { Ledger } from "../ledger.ts";
-import { openServerLedger } from "../ledger_sqlite.ts";
+import { openConfiguredLedger } from "../ledger_open.ts";
 import { createLogger } from "../log.ts";
 import { createMcpHttpHandler, MCP_HTTP_PATHS, type McpEra } from "../mcp/v2/http.ts";
 import { sharedRedisOf } from "../redis.ts";
@@ -85,7 +85,7 @@ export async function startServerA(
   const version = options.version ?? "0.0.0";
   const metrics = createServerMetrics("server-a", version);
   const ledger = instrumentLedger(
-    openServerLedger(config, { server: "server-a", dataDir: options.dataDir, log }),
+    await openConfiguredLedger(config, { server: "server-a", dataDir: options.dataDir, log }),
     metrics,
   );
   const onRetry = countServerBRetries(metrics);
@@ -125,9 +125,10 @@ export async function startServerA(
       stdio.close().catch(() => {});
       client.close();
       void gateway?.close();
-      ledger.close();
-      log.info("Server A stopped", { reason, ledger: ledger.location });
-      stopped.resolve();
+      void Promise.resolve(ledger.close()).finally(() => {
+        log.info("Server A stopped", { reason, ledger: ledger.location });
+        stopped.resolve();
+      });
     };
     process.stdin.once("end", () => stop("stdin closed"));
     signal?.addEventListener("abort", () => stop("signal"), { once: true });
@@ -191,7 +192,7 @@ export async function startServerA(
     await mcpHttp.close();
     client.close();
     await gateway?.close();
-    ledger.close();
+    await ledger.close();
     throw error;
   }
   const { server, addr, url } = listening;
@@ -215,7 +216,7 @@ export async function startServerA(
     await mcpHttp.close();
     client.close();
     await gateway?.close();
-    ledger.close();
+    await ledger.close();
     log.info("Server A stopped", { reason: "signal", ledger: ledger.location });
   });
   return { url, client, ledger, gateway, metrics, finished };

@@ -66,7 +66,7 @@ export function createServerAOpsHandler(
         status: "healthy",
         server: SERVER_A_NAME,
         serverB: deps.client.url,
-        messagesSent: deps.ledger.stats().totalRequests,
+        messagesSent: (await deps.ledger.stats()).totalRequests,
       });
     }
     if (path === "/health/ready") {

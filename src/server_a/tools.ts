@@ -170,15 +170,18 @@ export function createServerAMcp(
       "The newest are kept in the ledger; the totals count every message. Page back with " +
       "offset: offset 50 skips the 50 newest.",
     inputSchema: historyShape,
-  }, ({ limit, offset }) => {
-    const stats = ledger.stats();
-    const messages = ledger.recent(limit ?? 50, offset ?? 0);
+  }, async ({ limit, offset }) => {
+    const [stats, messages, kept] = await Promise.all([
+      ledger.stats(),
+      ledger.recent(limit ?? 50, offset ?? 0),
+      ledger.size,
+    ]);
     return jsonResult({
       serverBUrl: client.url,
       totalMessages: stats.totalRequests,
       totalAIResponses: stats.successfulRequests,
       failedMessages: stats.failedRequests,
-      kept: ledger.size,
+      kept,
       offset: offset ?? 0,
       returned: messages.length,
       messages,
@@ -191,7 +194,7 @@ export function createServerAMcp(
     description:
       "Totals over every message sent to Server B: requests, failures, tokens, estimated cost " +
       "(USD), a per-model breakdown and the average response time in seconds as Server A measured it.",
-  }, () => jsonResult({ serverBUrl: client.url, ...ledger.stats() }));
+  }, async () => jsonResult({ serverBUrl: client.url, ...await ledger.stats() }));
 
   return mcp;
 }

@@ -13,7 +13,7 @@ import {
   instrumentLedger,
   instrumentProvider,
 } from "../instrument.ts";
-import { openServerLedger } from "../ledger_sqlite.ts";
+import { openConfiguredLedger } from "../ledger_open.ts";
 import { createLogger } from "../log.ts";
 import { createMcpHttpHandler } from "../mcp/v2/http.ts";
 import type { MetricsRegistry } from "../metrics.ts";
@@ -110,7 +110,7 @@ export async function startServerB(
     ["provider"],
   );
   const ledger = instrumentLedger(
-    openServerLedger(config, { server: "server-b", dataDir: options.dataDir, log }),
+    await openConfiguredLedger(config, { server: "server-b", dataDir: options.dataDir, log }),
     metrics,
   );
   const observer = createHttpObserver({
@@ -189,7 +189,7 @@ export async function startServerB(
       },
     }, observer.wrap(handler));
   } catch (error) {
-    ledger.close();
+    await ledger.close();
     throw error;
   }
   const { server, addr, url } = listening;
@@ -217,7 +217,7 @@ export async function startServerB(
   });
   const finished = server.finished.then(async () => {
     await mcpHttp.close();
-    ledger.close();
+    await ledger.close();
     log.info("Server B stopped", { ledger: ledger.location });
   });
   const status = provider.status();

@@ -166,13 +166,13 @@ export function createServerBHandler(
         },
       },
       "/health": {
-        GET: () => {
+        GET: async () => {
           const status = service.provider.status();
           const body: HealthResponse = {
             status: "healthy",
             server: SERVER_B_NAME,
             provider: service.provider.name,
-            messagesProcessed: service.ledger.stats().totalRequests,
+            messagesProcessed: (await service.ledger.stats()).totalRequests,
             ai: status.configured ? { configured: true, status: "healthy" } : {
               configured: false,
               status: "not configured",

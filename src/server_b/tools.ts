@@ -78,11 +78,15 @@ export function createServerBMcp(service: AiService, version: string): McpServer
     description: "Messages Server B received and its AI answers, newest last. Page back with " +
       "offset: offset 50 skips the 50 newest.",
     inputSchema: receivedShape,
-  }, ({ limit, offset }) => {
-    const messages = service.ledger.recent(limit ?? 50, offset ?? 0);
+  }, async ({ limit, offset }) => {
+    const [messages, stats, kept] = await Promise.all([
+      service.ledger.recent(limit ?? 50, offset ?? 0),
+      service.ledger.stats(),
+      service.ledger.size,
+    ]);
     return jsonResult({
-      totalReceived: service.ledger.stats().totalRequests,
-      kept: service.ledger.size,
+      totalReceived: stats.totalRequests,
+      kept,
       offset: offset ?? 0,
       returned: messages.length,
       messages,
@@ -92,7 +96,7 @@ export function createServerBMcp(service: AiService, version: string): McpServer
   defineTool(mcp, "get_ai_stats", {
     title: "AI usage statistics",
     description: "Requests, tokens, cost, per-model breakdown and average response time.",
-  }, () => jsonResult({ provider: service.provider.name, ...service.ledger.stats() }));
+  }, async () => jsonResult({ provider: service.provider.name, ...await service.ledger.stats() }));
 
   defineTool(mcp, "configure_ai_model", {
     title: "Configure the AI model",

@@ -25,7 +25,7 @@ Deno.test("mcpcomm test proves the chain against a real Server B and exits 0", a
   ) {
     assert(stdout.includes(line), `missing ${JSON.stringify(line)} in:\n${stdout}`);
   }
-  const received = b.service.ledger.recent().map((e) => e.message);
+  const received = (await b.service.ledger.recent()).map((e) => e.message);
   assertEquals(received, ["What is Python?", "Explain AI in one sentence"]);
 });
 
@@ -43,9 +43,9 @@ Deno.test("mcpcomm test --json prints one machine-readable result", async () => 
     [3, "message", true],
     [4, "message", true],
   ]);
-  const ids = b.service.ledger.recent().map((e) => e.messageId);
+  const ids = (await b.service.ledger.recent()).map((e) => e.messageId);
   assertEquals(report.steps.slice(2).map((s) => s.messageId), ids);
-  assertEquals(report.steps[2]!.tokens, b.service.ledger.recent()[0]!.usage.totalTokens);
+  assertEquals(report.steps[2]!.tokens, (await b.service.ledger.recent())[0]!.usage.totalTokens);
 });
 
 Deno.test("mcpcomm test with Server B unreachable fails at step 1, naming the URL", async (t) => {

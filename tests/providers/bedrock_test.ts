@@ -64,11 +64,11 @@ Deno.test("createBedrockProvider() answers /process with Converse, signed with t
   });
 
   await t.step("an unknown model costs null and is counted as unpriced", async () => {
-    const before = b.service.ledger.stats();
+    const before = await b.service.ledger.stats();
     const model = "meta.llama3-70b-instruct-v1:0";
     const body = await (await postJson(`${b.url}/process`, { message: "Hi", model })).json();
     assertEquals(body.estimatedCost, null);
-    const after = b.service.ledger.stats();
+    const after = await b.service.ledger.stats();
     assertEquals(after.unpricedRequests, before.unpricedRequests + 1);
     assertEquals(after.estimatedTotalCost, before.estimatedTotalCost);
     assertEquals(after.models[model]?.unpricedRequests, 1);

@@ -66,13 +66,13 @@ Deno.test("createOpenAIProvider() answers /process through the SDK with the prov
   });
 
   await t.step("an unknown model costs null and is counted as unpriced", async () => {
-    const before = b.service.ledger.stats();
+    const before = await b.service.ledger.stats();
     fake.plan({ usage: { input: 10, output: 20 } });
     const response = await postJson(`${b.url}/process`, { message: "Hi", model: "llama3.2:1b" });
     const body = await response.json();
     assertEquals(body.model, "llama3.2:1b");
     assertEquals(body.estimatedCost, null);
-    const after = b.service.ledger.stats();
+    const after = await b.service.ledger.stats();
     assertEquals(after.unpricedRequests, before.unpricedRequests + 1);
     assertEquals(after.estimatedTotalCost, before.estimatedTotalCost);
     assertEquals(after.models["llama3.2:1b"]?.unpricedRequests, 1);
@@ -131,14 +131,14 @@ Deno.test("createOpenAIProvider() streams each delta as it arrives, with streame
   );
 
   await t.step("an error event mid-stream ends the SSE stream with event: error", async () => {
-    const failuresBefore = b.service.ledger.stats().failedRequests;
+    const failuresBefore = (await b.service.ledger.stats()).failedRequests;
     fake.plan({ pieces: ["Part", " two", " three"], failAfter: 1, failWith: "error" });
     const events = await readSse(await postJson(`${b.url}/stream`, { message: "Go" }));
     assertEquals(events.map((e) => e.event ?? "delta"), ["delta", "error"]);
     const error = JSON.parse(events[1]!.data).error;
     assertEquals(error.code, "provider_error");
     assertMatch(error.message, /error while processing/);
-    assertEquals(b.service.ledger.stats().failedRequests, failuresBefore + 1);
+    assertEquals((await b.service.ledger.stats()).failedRequests, failuresBefore + 1);
   });
 
   await t.step("a body that ends early is an error, never a truncated success", async () => {

@@ -113,8 +113,8 @@ Deno.test("createBalancedServerBClient() spreads requests round robin", async ()
   });
   try {
     for (let i = 0; i < 6; i++) await balanced.process({ message: `m${i}` });
-    assertEquals(b1.service.ledger.stats().totalRequests, 3);
-    assertEquals(b2.service.ledger.stats().totalRequests, 3);
+    assertEquals((await b1.service.ledger.stats()).totalRequests, 3);
+    assertEquals((await b2.service.ledger.stats()).totalRequests, 3);
     assertEquals(balanced.backends().map((b) => [b.served, b.circuit]), [[3, "closed"], [
       3,
       "closed",
@@ -159,7 +159,7 @@ Deno.test("createBalancedServerBClient(): one Server B stopping mid-run loses no
         ).size,
         10,
       );
-      assertEquals(b1.service.ledger.stats().totalRequests, 10);
+      assertEquals((await b1.service.ledger.stats()).totalRequests, 10);
       const [s1, s2] = balanced.backends();
       assertEquals(s1!.served, 10);
       assertEquals(s2!.circuit, "open");
@@ -169,7 +169,7 @@ Deno.test("createBalancedServerBClient(): one Server B stopping mid-run loses no
       const before = balanced.backends()[1]!.failed;
       for (let i = 0; i < 4; i++) await balanced.process({ message: `after${i}` });
       assertEquals(balanced.backends()[1]!.failed, before);
-      assertEquals(b1.service.ledger.stats().totalRequests, 14);
+      assertEquals((await b1.service.ledger.stats()).totalRequests, 14);
     });
   } finally {
     gate2.release();
@@ -237,7 +237,7 @@ Deno.test("createBalancedServerBClient() opens a circuit, then probes the Server
     await balanced.checkHealth();
     assertEquals(balanced.backends()[0]!.circuit, "open");
     for (let i = 0; i < 4; i++) await balanced.process({ message: `x${i}` });
-    assertEquals(b2.service.ledger.stats().totalRequests, 4);
+    assertEquals((await b2.service.ledger.stats()).totalRequests, 4);
 
     await using back = await startTestServerB({ HTTP_PORT: String(port) });
     while (balanced.backends()[0]!.circuit !== "closed") {
@@ -246,7 +246,7 @@ Deno.test("createBalancedServerBClient() opens a circuit, then probes the Server
     }
     await balanced.process({ message: "y1" });
     await balanced.process({ message: "y2" });
-    assertEquals(back.service.ledger.stats().totalRequests, 1);
+    assertEquals((await back.service.ledger.stats()).totalRequests, 1);
   } finally {
     balanced.close();
   }

@@ -372,7 +372,7 @@ Deno.test("startServerA() with --upstream aggregates a toolbox over each transpo
           arguments: { message: "hi" },
         });
         assertEquals(result.isError, undefined);
-        assertEquals(b.service.ledger.stats().totalRequests, 1);
+        assertEquals((await b.service.ledger.stats()).totalRequests, 1);
       });
     } finally {
       await disconnect(client);
@@ -421,7 +421,7 @@ Deno.test("startServerA() spreads send_message_to_ai over several SERVER_B_URLs"
     } finally {
       await disconnect(client);
     }
-    assertEquals(b1.service.ledger.stats().totalRequests, 6);
+    assertEquals((await b1.service.ledger.stats()).totalRequests, 6);
   } finally {
     controller.abort();
     await a.finished;

@@ -89,7 +89,7 @@ Deno.test({
       assertEquals(result.isError, undefined, JSON.stringify(result));
       const first = result.content[0];
       assert(first?.type === "text" && first.text.includes("You said: 'Through mcp-remote'"));
-      assertEquals(a.ledger.stats().totalRequests, 1);
+      assertEquals((await a.ledger.stats()).totalRequests, 1);
     } finally {
       await client.close();
     }

@@ -102,7 +102,7 @@ Deno.test("a v2 client pinned to 2026-07-28 lists and calls Server A's tools wit
       "Streamed modern",
     );
     assertEquals(transport.sessionId, undefined);
-    assertEquals(pair.a.ledger.stats().totalRequests, 2);
+    assertEquals((await pair.a.ledger.stats()).totalRequests, 2);
   } finally {
     await client.close();
   }
@@ -283,7 +283,7 @@ Deno.test("Server A answers a quiet 2025-era tools/call as JSON, a call with a p
       }) as Answer;
       assertEquals(result.isError, true);
       assertMatch(result.content[0]?.text ?? "", /Invalid arguments for tool send_message_to_ai/);
-      assertEquals(a.ledger.stats().totalRequests, 0);
+      assertEquals((await a.ledger.stats()).totalRequests, 0);
     } finally {
       await client.close();
     }

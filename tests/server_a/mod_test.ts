@@ -37,7 +37,7 @@ Deno.test("startServerA() over HTTP lists its tools while Server B is down, then
     const up = await callTool(client, "send_message_to_ai", { message: "now?" });
     assert(!up.isError, text(up));
     assertMatch(text(up), /You said: 'now\?'/);
-    assertEquals(serverB.service.ledger.stats().totalRequests, 1);
+    assertEquals((await serverB.service.ledger.stats()).totalRequests, 1);
   } finally {
     await client.close();
   }
@@ -82,7 +82,7 @@ Deno.test("mcpcomm server-a over stdio carries a message to Server B and back", 
     const answer = await callTool(client, "send_message_to_ai", { message: "Over stdio?" });
     assert(!answer.isError, text(answer));
     assertMatch(text(answer), /You said: 'Over stdio\?'/);
-    assertEquals(serverB.service.ledger.recent().map((e) => e.message), ["Over stdio?"]);
+    assertEquals((await serverB.service.ledger.recent()).map((e) => e.message), ["Over stdio?"]);
   } finally {
     await client.close();
   }

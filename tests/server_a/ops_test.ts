@@ -252,11 +252,15 @@ Deno.test({
       }
       assert(failure, "the disk never filled up");
       assertMatch(failure.content[0]?.text ?? "", /ledger database is full/);
-      const sentToB = b.service.ledger.stats().totalRequests;
+      const sentToB = (await b.service.ledger.stats()).totalRequests;
       const next = await mcp.call("send_message_to_ai", { message: "small" });
       assertEquals(next.isError, true);
       assertMatch(next.content[0]?.text ?? "", /^Not sent to Server B: .*full/);
-      assertEquals(b.service.ledger.stats().totalRequests, sentToB, "nothing reached Server B");
+      assertEquals(
+        (await b.service.ledger.stats()).totalRequests,
+        sentToB,
+        "nothing reached Server B",
+      );
       const ready = await fetch(`${a.url}/health/ready`);
       assertEquals(ready.status, 503);
       assertEquals((await ready.json()).checks.database.ok, false);

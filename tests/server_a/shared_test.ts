@@ -52,7 +52,10 @@ Deno.test({
       }
       assertEquals(transport.sessionId, sessionId);
       assert(landed.includes(replicas[0]!) && landed.includes(replicas[1]!), landed.join(" "));
-      assertEquals(a1.ledger.stats().totalRequests + a2.ledger.stats().totalRequests, 3);
+      assertEquals(
+        (await a1.ledger.stats()).totalRequests + (await a2.ledger.stats()).totalRequests,
+        3,
+      );
       await transport.terminateSession();
       for (const url of replicas) {
         const gone = await postMcp(url, { jsonrpc: "2.0", id: 9, method: "ping" }, {

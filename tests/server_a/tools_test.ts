@@ -98,7 +98,7 @@ Deno.test("send_message_to_ai answers through a real Server B, and history and s
   assertEquals(text(answer), result.aiResponse);
   assertMatch(result.aiResponse, /^\[MOCK RESPONSE #1\] You said: 'What is Python\?'/);
   assertEquals(result.model, "mock-model");
-  assertEquals(serverB.service.ledger.stats().totalRequests, 1);
+  assertEquals((await serverB.service.ledger.stats()).totalRequests, 1);
 
   const history = (await m.call("get_conversation_history")).structuredContent!;
   assertEquals(history.totalMessages, 1);
@@ -192,7 +192,7 @@ Deno.test("send_message_to_ai recovers without restart when Server B goes away a
   const back = await m.call("send_message_to_ai", { message: "three" });
   assert(!back.isError, text(back));
   assertMatch(text(back), /You said: 'three'/);
-  assertEquals(second.service.ledger.stats().totalRequests, 1);
+  assertEquals((await second.service.ledger.stats()).totalRequests, 1);
   const stats = (await m.call("get_ai_usage_stats")).structuredContent!;
   assertEquals([stats.successfulRequests, stats.failedRequests], [2, 1]);
 });

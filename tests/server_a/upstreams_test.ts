@@ -62,7 +62,7 @@ Deno.test("startServerA() sends MCPCOMM_AUTH_TOKEN to Server B only, never to an
         arguments: { message: "hi" },
       });
       assertEquals(sent.isError, undefined, text(sent));
-      assertEquals(b.service.ledger.stats().totalRequests, 1, "Server B got the token");
+      assertEquals((await b.service.ledger.stats()).totalRequests, 1, "Server B got the token");
     } finally {
       await client.close();
     }

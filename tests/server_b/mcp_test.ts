@@ -50,7 +50,7 @@ Deno.test("a v2 client pinned to 2026-07-28 lists and calls Server B's tools wit
     const text = await listAndCall(client, "Hello modern");
     assert(text.includes("You said: 'Hello modern'"), text);
     assertEquals(transport.sessionId, undefined);
-    assertEquals(b.service.ledger.stats().totalRequests, 1);
+    assertEquals((await b.service.ledger.stats()).totalRequests, 1);
   } finally {
     await client.close();
   }
@@ -194,7 +194,7 @@ Deno.test({
       assertEquals(client.getServerVersion()?.name, "ai-responder-server");
       const text = await listAndCall(client, "Hello remote");
       assert(text.includes("You said: 'Hello remote'"), text);
-      assertEquals(b.service.ledger.stats().totalRequests, 1);
+      assertEquals((await b.service.ledger.stats()).totalRequests, 1);
     } finally {
       await client.close();
     }

@@ -50,8 +50,8 @@ Deno.test("startServerB() with a database keeps 3 messages and their cost across
       await response.body?.cancel();
     }
     before = {
-      stats: b.service.ledger.stats(),
-      recent: b.service.ledger.recent(),
+      stats: await b.service.ledger.stats(),
+      recent: await b.service.ledger.recent(),
       health: await (await fetch(`${b.url}/health`)).json(),
     };
     assertEquals(b.service.ledger.location, db);
@@ -61,9 +61,9 @@ Deno.test("startServerB() with a database keeps 3 messages and their cost across
 
   await using again = await startTestServerB(env);
   assertEquals((await (await fetch(`${again.url}/health`)).json()).messagesProcessed, 3);
-  assertEquals(again.service.ledger.stats(), before.stats);
-  assertEquals(again.service.ledger.recent(), before.recent);
-  assertEquals(again.service.ledger.recent(2, 1).map((e) => e.message), ["one", "two"]);
+  assertEquals(await again.service.ledger.stats(), before.stats);
+  assertEquals(await again.service.ledger.recent(), before.recent);
+  assertEquals((await again.service.ledger.recent(2, 1)).map((e) => e.message), ["one", "two"]);
 });
 
 Deno.test("POST /process with a database: 100 concurrent requests each recorded before answering", async () => {
@@ -76,7 +76,7 @@ Deno.test("POST /process with a database: 100 concurrent requests each recorded 
       assertEquals(response.status, 200, await response.clone().text());
       const { messageId } = await response.json();
       assert(
-        b.service.ledger.recent().some((e) => e.messageId === messageId),
+        (await b.service.ledger.recent()).some((e) => e.messageId === messageId),
         `${message} answered before it was recorded`,
       );
       return messageId as string;
@@ -169,7 +169,7 @@ Deno.test("GET /metrics shows the load of a run in the Prometheus text format", 
     4,
   );
   assertEquals(sampleValue(m, "mcpcomm_ai_requests_total", { model, status: "success" }), 4);
-  const stats = b.service.ledger.stats();
+  const stats = await b.service.ledger.stats();
   assertEquals(
     sampleValue(m, "mcpcomm_ai_tokens_total", { model, type: "prompt" }),
     stats.promptTokens,
@@ -238,7 +238,7 @@ Deno.test({
       const body = await refused.json();
       assertEquals(body.error.code, "unavailable");
       assertMatch(body.error.message, /full/);
-      const recorded = b.service.ledger.stats().totalRequests;
+      const recorded = (await b.service.ledger.stats()).totalRequests;
       assertEquals(recorded, b.service.ledger.size, "no half-recorded exchange");
 
       const next = await postJson(`${b.url}/process`, { message: "small" });
@@ -249,7 +249,7 @@ Deno.test({
       assertEquals((await ready.json()).checks.database.ok, false);
       const health = await fetch(`${b.url}/health`);
       assertEquals((await health.json()).messagesProcessed, recorded);
-      assertEquals(b.service.ledger.stats().totalRequests, recorded);
+      assertEquals((await b.service.ledger.stats()).totalRequests, recorded);
     } finally {
       await new Deno.Command("umount", { args: ["-l", dir] }).output();
     }
@@ -445,7 +445,7 @@ Deno.test("GET /metrics shows the load of an `mcpcomm test` run, which also land
   const report = JSON.parse(stdout) as { steps: { name: string; ok: boolean }[] };
   assert(report.steps.every((s) => s.ok));
   const m = await metricsOf(b.url);
-  const recorded = b.service.ledger.stats().totalRequests;
+  const recorded = (await b.service.ledger.stats()).totalRequests;
   assert(recorded >= 2, `the run sent ${recorded} messages`);
   assertEquals(sampleValue(m, "mcpcomm_ai_requests_total", { status: "success" }), recorded);
   assertEquals(

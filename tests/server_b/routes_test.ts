@@ -161,7 +161,7 @@ Deno.test("createServerBHandler() ends a stream that fails midway with event: er
   assertMatch(error.error.message, /connection reset/);
   assert(!events.some((e) => e.event === "done"), "a failed stream must not end with done");
   await expectHealthy(b.url);
-  const stats = b.service.ledger.stats();
+  const stats = await b.service.ledger.stats();
   assertEquals([stats.totalRequests, stats.failedRequests], [1, 1]);
 });
 
@@ -222,7 +222,7 @@ Deno.test("createServerBHandler() answers bad input with 400 and keeps serving",
       });
     }
   }
-  assertEquals(b.service.ledger.stats().totalRequests, 0);
+  assertEquals((await b.service.ledger.stats()).totalRequests, 0);
 });
 
 Deno.test("createServerBHandler() answers 404 for an unknown path and 405 for a wrong method", async (t) => {
@@ -486,7 +486,7 @@ Deno.test("POST /process stops the provider call when the client disconnects", a
   assert((await pending) instanceof Error);
   await aborted.promise;
   await expectHealthy(b.url);
-  assertEquals(b.service.ledger.stats().failedRequests, 1);
+  assertEquals((await b.service.ledger.stats()).failedRequests, 1);
 });
 
 /** A provider that streams `deltas`, then waits until its request is aborted. */
@@ -523,9 +523,9 @@ async function firstEvent(response: Response): Promise<ReadableStreamDefaultRead
   return reader;
 }
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert(check(), `timed out waiting for ${what}`);
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !await check(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert(await check(), `timed out waiting for ${what}`);
 }
 
 Deno.test("POST /stream abandoned by the client is recorded as an error with the text sent", async () => {
@@ -534,8 +534,11 @@ Deno.test("POST /stream abandoned by the client is recorded as an error with the
   const reader = await firstEvent(await postJson(`${b.url}/stream`, { message: "leave early" }));
   await reader.cancel();
   await provider.aborted;
-  await until(() => b.service.ledger.stats().failedRequests === 1, "the abandoned stream's entry");
-  const [entry] = b.service.ledger.recent(1);
+  await until(
+    async () => (await b.service.ledger.stats()).failedRequests === 1,
+    "the abandoned stream's entry",
+  );
+  const [entry] = await b.service.ledger.recent(1);
   assertEquals(entry!.status, "error");
   assertEquals(entry!.message, "leave early");
   assertEquals(entry!.model, "stall-model");
@@ -635,7 +638,7 @@ Deno.test("Server B's HTTP API refuses a rebinding Host or Origin with 403 on ev
     }
   });
   assertEquals(provider.calls(), 0, "no refused request reached the provider");
-  assertEquals(b.service.ledger.stats().totalRequests, 0);
+  assertEquals((await b.service.ledger.stats()).totalRequests, 0);
   await t.step("loopback Host names and Origins are served", async () => {
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::ffff:127.0.0.1]:${port}`]) {
       const answer = await rawHttp(
@@ -676,7 +679,7 @@ Deno.test("Server B's HTTP API answers 415 to a POST that is not application/jso
     assertEquals(none.status, 415);
   }
   assertEquals(provider.calls(), 0, "the provider was never called");
-  assertEquals(b.service.ledger.stats().totalRequests, 0);
+  assertEquals((await b.service.ledger.stats()).totalRequests, 0);
   const ok = await postJson(`${b.url}/process`, { message: "fine" }, {
     "content-type": "application/json; charset=utf-8",
   });
