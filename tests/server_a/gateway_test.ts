@@ -797,10 +797,15 @@ Deno.test("Gateway speaks 2026-07-28 to Server B and the toolbox, and falls back
 
 /**
  * A 2026-07-28 upstream (SDK v2 `createMcpHandler`) whose tools/list carries `hint`, counting the
- * tools/list requests it answers; `add(name)` adds a tool and announces the change.
+ * tools/list requests it answers; `add(name)` adds a tool and announces the change. On a free
+ * port unless `port` is given (to restart one where the last one was), with `tools` (default
+ * `alpha`).
  */
-async function startModernUpstream(hint: CacheHint) {
-  const toolNames = ["alpha"];
+async function startModernUpstream(
+  hint: CacheHint,
+  options: { port?: number; tools?: string[] } = {},
+) {
+  const toolNames = [...(options.tools ?? ["alpha"])];
   let listed = 0;
   const create = () =>
     createMcpHandler(() => {
@@ -818,9 +823,10 @@ async function startModernUpstream(hint: CacheHint) {
     const body = request.method === "POST" ? await request.clone().json().catch(() => ({})) : {};
     if ((body as { method?: string }).method === "tools/list") listed++;
     return await handler.fetch(request);
-  });
+  }, { port: options.port ?? 0 });
   return {
     url: `${served.url}/mcp`,
+    port: served.port,
     get listed() {
       return listed;
     },
@@ -920,4 +926,28 @@ Deno.test("Gateway re-initialises a 2026-07-28 upstream whose subscriptions/list
   assertEquals(gw.gateway.status()[0]!.state, "up");
   upstream.add("gamma");
   await until(async () => names((await gw.client.listTools()).tools).includes("m_gamma"));
+});
+
+Deno.test("Gateway re-initialises a 2026-07-28 upstream restarted on the same port and follows its changes again", async () => {
+  const hint: CacheHint = { ttlMs: 60_000, cacheScope: "public" };
+  const first = await startModernUpstream(hint);
+  let second: Awaited<ReturnType<typeof startModernUpstream>> | undefined;
+  try {
+    await using gw = await startGateway(`m=${first.url}`);
+    const m = () => gw.gateway.status()[0]!;
+    assertEquals([m().protocol, m().connections], ["2026-07-28", 1]);
+    await first[Symbol.asyncDispose]();
+    second = await startModernUpstream(hint, { port: first.port, tools: ["alpha", "beta"] });
+    await eventually("a new connection", () => m().state === "up" && m().connections === 2);
+    assert(names((await gw.client.listTools()).tools).includes("m_beta"));
+    second.add("gamma");
+    await eventually(
+      "the new upstream's change followed",
+      async () => names((await gw.client.listTools()).tools).includes("m_gamma"),
+    );
+    const alpha = await gw.client.callTool({ name: "m_alpha", arguments: {} });
+    assertEquals(alpha.structuredContent, { name: "alpha" });
+  } finally {
+    await second?.[Symbol.asyncDispose]();
+  }
 });
