@@ -10,6 +10,7 @@ import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
 import { MAIN, startTestServerB } from "../_helpers.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 import { serveOnLoopback } from "../_serve.ts";
+import { startLegacyOnlyMcp } from "../mcp/_harness.ts";
 
 const plain = createStyle(false);
 
@@ -211,16 +212,28 @@ Deno.test("registry marks a server whose connection dropped", async () => {
 });
 
 Deno.test("ServerRegistry frees the server-side session on remove and close, over every transport", async () => {
+  // 2025 sessions over each transport (a 2025-only server), and the toolbox's 2026-07-28
+  // WebSocket connection; its 2026-07-28 /mcp keeps no session at all.
+  await using old = await startLegacyOnlyMcp();
   await using box = await startTestToolbox("box");
   const servers = registry();
-  await servers.add("h", parseTarget(`${box.url}/mcp`));
-  await servers.add("s", parseTarget(`${box.url}/sse`));
-  await servers.add("w", parseTarget(wsUrl(box.url)));
-  assertEquals(box.sessionCount, 3);
+  await servers.add("h", parseTarget(`${old.url}/mcp`));
+  await servers.add("s", parseTarget(`${old.url}/sse`));
+  await servers.add("w", parseTarget(wsUrl(old.url)));
+  await servers.add("m", parseTarget(`${box.url}/mcp`));
+  await servers.add("mw", parseTarget(wsUrl(box.url)));
+  assertEquals(servers.servers().map((s) => s.protocol), [
+    "2025-11-25",
+    "2025-11-25",
+    "2025-11-25",
+    "2026-07-28",
+    "2026-07-28",
+  ]);
+  assertEquals([old.sessionCount, box.sessionCount], [3, 1]);
   await servers.remove("h");
-  await until(() => box.sessionCount === 2);
+  await until(() => old.sessionCount === 2);
   await servers.close();
-  await until(() => box.sessionCount === 0);
+  await until(() => old.sessionCount === 0 && box.sessionCount === 0);
 });
 
 Deno.test("broadcast calls every server at once, not one after another", async () => {
@@ -261,10 +274,10 @@ Deno.test("broadcast calls every server at once, not one after another", async (
 
 Deno.test("servers shows the MCP revision each server speaks", async () => {
   await using serverB = await startTestServerB();
-  await using box = await startTestToolbox("box", { tools: ["echo"] });
+  await using old = await startLegacyOnlyMcp();
   await using servers = registry();
   await servers.add("modern", parseTarget(`${serverB.url}/mcp`));
-  await servers.add("legacy", parseTarget(`${box.url}/mcp`));
+  await servers.add("legacy", parseTarget(`${old.url}/mcp`));
   const [outcome, text] = await run(servers, "servers");
   assert(outcome.command === "servers");
   assertEquals(outcome.servers.map((s) => [s.name, s.protocol]), [

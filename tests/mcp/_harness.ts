@@ -12,7 +12,11 @@ import { createLogger, setLogSink } from "../../src/log.ts";
 import { createMcpHttpHandler, type McpHttpHandler } from "../../src/mcp/http.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
-import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
+import {
+  createWebSocketEndpoint,
+  offersMcpSubprotocol,
+  WebSocketServerTransport,
+} from "../../src/mcp/websocket.ts";
 import { testConfig } from "../_helpers.ts";
 import { serveOnLoopback } from "../_serve.ts";
 
@@ -88,6 +92,79 @@ export async function startMcpHttp(
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** A running 2025-only test server (see {@linkcode startLegacyOnlyMcp}). */
+export interface LegacyOnlyMcpServer extends AsyncDisposable {
+  /** `http://127.0.0.1:PORT`: MCP at `/mcp`, `/sse` and `/ws`. */
+  url: string;
+  port: number;
+  /** Open Streamable HTTP and SSE sessions and WebSocket connections. */
+  readonly sessionCount: number;
+  /** Every MCP server created, one per session or connection, in order. */
+  servers: McpServer[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the test MCP server on the SDK v1 only, so it speaks nothing newer than 2025-11-25: a
+ * `server/discover` probe is refused and a client falls back to `initialize`. Streamable HTTP
+ * and legacy SSE through the v1 `createMcpHttpHandler`, WebSocket through a v1 `McpServer`
+ * connected straight to the socket's transport; on a free port unless `port` is given (to
+ * restart one where the last one was).
+ */
+export async function startLegacyOnlyMcp(
+  options: { port?: number; tools?: (mcp: McpServer) => void } = {},
+): Promise<LegacyOnlyMcpServer> {
+  const servers: McpServer[] = [];
+  const createServer = () => {
+    const server = createTestMcp(() => Promise.resolve());
+    options.tools?.(server);
+    servers.push(server);
+    return server;
+  };
+  const mcp = createMcpHttpHandler({
+    createServer,
+    config: testConfig(),
+    bindHost: "127.0.0.1",
+    log: createLogger("legacy-only-mcp"),
+  });
+  const sockets = new Set<WebSocketServerTransport>();
+  const served = await serveOnLoopback(async (request, info) => {
+    if (new URL(request.url).pathname === "/ws") {
+      if (!offersMcpSubprotocol(request)) return new Response("subprotocol mcp", { status: 400 });
+      const { socket, response } = Deno.upgradeWebSocket(request, { protocol: "mcp" });
+      const transport = new WebSocketServerTransport(socket);
+      sockets.add(transport);
+      void transport.closed.then(() => sockets.delete(transport));
+      await createServer().connect(transport as never);
+      return response;
+    }
+    const answer = await mcp.handle(request, info);
+    return answer ?? errorResponse(new HttpError(404, "not_found", "No route"));
+  }, { port: options.port ?? 0 });
+  const close = async () => {
+    await Promise.all([...sockets].map((t) => t.close()));
+    await mcp.close();
+    await served.stop();
+  };
+  return {
+    url: served.url,
+    port: served.port,
+    get sessionCount() {
+      return mcp.sessionCount + sockets.size;
+    },
+    servers,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** The `stdio:` target of a 2025-only test MCP server (SDK v1) spawned from source. */
+export function legacyOnlyStdioTarget(): string {
+  return `stdio:${Deno.execPath()} run -A ${
+    new URL("./_legacy_stdio.ts", import.meta.url).pathname
+  }`;
 }
 
 /** An MCP server that records the headers of every request it receives. */

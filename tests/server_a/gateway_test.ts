@@ -14,11 +14,12 @@ import { connectTarget, disconnect, parseTarget } from "../../src/mcp/targets.ts
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { defineTool as defineV2Tool, jsonResult as v2JsonResult } from "../../src/mcp/v2/tools.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
-import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
+import { createWebSocketEndpoint, WebSocketServerTransport } from "../../src/mcp/websocket.ts";
 import type { Gateway } from "../../src/server_a/gateway.ts";
 import { parsePipelines } from "../../src/server_a/gateway_pipeline.ts";
 import { startServerA } from "../../src/server_a/mod.ts";
 import { serveOnLoopback } from "../_serve.ts";
+import { type LegacyOnlyMcpServer, startLegacyOnlyMcp } from "../mcp/_harness.ts";
 import { startGateway } from "./_gateway.ts";
 
 setLogLevel("error");
@@ -35,64 +36,144 @@ async function until(condition: () => boolean | Promise<boolean>): Promise<void>
   while (!(await condition())) await new Promise((r) => setTimeout(r, 10));
 }
 
-/** An upstream of our own over WebSocket: a slow tool with progress and cancellation, a prompt. */
-async function startCustomUpstream(port = 0) {
-  const servers: McpServer[] = [];
-  const cancelled: string[] = [];
-  const started: string[] = [];
-  const createServer = () => {
-    const mcp = new McpServer({ name: "custom", version: "1" }, {
-      capabilities: { tools: {}, prompts: {} },
-    });
-    defineTool(mcp, "slow", {
-      description: "Counts to n, one progress notification per step, until released",
-      inputSchema: { n: z.number().int(), id: z.string() },
-    }, async ({ n, id }, extra) => {
-      started.push(id);
-      for (let i = 1; i <= n; i++) {
-        await extra.sendNotification({
-          method: "notifications/progress",
-          params: { progressToken: extra._meta?.progressToken ?? 0, progress: i, total: n },
-        });
-      }
-      await new Promise<void>((resolve) => {
-        if (extra.signal.aborted) return resolve();
-        extra.signal.addEventListener("abort", () => resolve(), { once: true });
+/** The upstream's side of the custom tools: `slow` and the prompt `greet`, in either SDK. */
+interface CustomTools {
+  started: string[];
+  cancelled: string[];
+}
+
+function customV2(tools: CustomTools): V2McpServer {
+  const mcp = new V2McpServer({ name: "custom", version: "1" }, {
+    capabilities: { tools: { listChanged: true }, prompts: {} },
+  });
+  defineV2Tool(mcp, "slow", {
+    description: "Counts to n, one progress notification per step, until released",
+    inputSchema: { n: z.number().int(), id: z.string() },
+  }, async ({ n, id }, ctx) => {
+    tools.started.push(id);
+    for (let i = 1; i <= n; i++) {
+      await ctx.mcpReq.notify({
+        method: "notifications/progress",
+        params: { progressToken: ctx.mcpReq._meta?.progressToken ?? 0, progress: i, total: n },
       });
-      cancelled.push(id);
-      return jsonResult({ cancelled: id });
-    });
-    mcp.registerPrompt(
-      "greet",
-      {
-        description: "A greeting",
-        argsSchema: { who: z.string() } as never,
-      },
-      ((args: { who: string }) => ({
-        messages: [{ role: "user", content: { type: "text", text: `Hello ${args.who}` } }],
-      })) as never,
-    );
-    servers.push(mcp);
-    return mcp;
-  };
+    }
+    await aborted(ctx.mcpReq.signal);
+    tools.cancelled.push(id);
+    return v2JsonResult({ cancelled: id });
+  });
+  mcp.registerPrompt(
+    "greet",
+    { description: "A greeting", argsSchema: z.object({ who: z.string() }) },
+    ({ who }) => ({
+      messages: [{ role: "user", content: { type: "text", text: `Hello ${who}` } }],
+    }),
+  );
+  return mcp;
+}
+
+function customV1(tools: CustomTools): McpServer {
+  const mcp = new McpServer({ name: "custom", version: "1" }, {
+    capabilities: { tools: {}, prompts: {} },
+  });
+  defineTool(mcp, "slow", {
+    description: "Counts to n, one progress notification per step, until released",
+    inputSchema: { n: z.number().int(), id: z.string() },
+  }, async ({ n, id }, extra) => {
+    tools.started.push(id);
+    for (let i = 1; i <= n; i++) {
+      await extra.sendNotification({
+        method: "notifications/progress",
+        params: { progressToken: extra._meta?.progressToken ?? 0, progress: i, total: n },
+      });
+    }
+    await aborted(extra.signal);
+    tools.cancelled.push(id);
+    return jsonResult({ cancelled: id });
+  });
+  mcp.registerPrompt(
+    "greet",
+    { description: "A greeting", argsSchema: { who: z.string() } as never },
+    ((args: { who: string }) => ({
+      messages: [{ role: "user", content: { type: "text", text: `Hello ${args.who}` } }],
+    })) as never,
+  );
+  return mcp;
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}
+
+/**
+ * An upstream of our own over WebSocket: a slow tool with progress and cancellation, a prompt.
+ * `modern` (default): the SDK v2 server behind mcpcomm's `/ws` endpoint, which speaks
+ * 2026-07-28 (list changes over `subscriptions/listen`); `legacy`: an SDK v1 server on the
+ * socket, which speaks only 2025 (unsolicited list_changed). `addTool(name)` adds a tool to every
+ * connection's server, which announces the change.
+ */
+async function startCustomUpstream(port = 0, era: "modern" | "legacy" = "modern") {
+  const tools: CustomTools = { started: [], cancelled: [] };
+  const adders: ((name: string) => void)[] = [];
   const ws = createWebSocketEndpoint({
-    createServer,
+    createServer: () => {
+      const mcp = customV2(tools);
+      adders.push((name) =>
+        defineV2Tool(mcp, name, { description: "Added later" }, () => v2JsonResult({ late: true }))
+      );
+      return mcp;
+    },
     bindHost: "127.0.0.1",
     maxMessageBytes: 1 << 20,
     sessionLimit: new SessionLimit(100),
   });
-  const served = await serveOnLoopback((request) => ws.handle(request), { port });
+  const sockets = new Set<WebSocketServerTransport>();
+  const served = await serveOnLoopback(async (request) => {
+    if (era === "modern") return await ws.handle(request);
+    const { socket, response } = Deno.upgradeWebSocket(request, { protocol: "mcp" });
+    const transport = new WebSocketServerTransport(socket);
+    sockets.add(transport);
+    void transport.closed.then(() => sockets.delete(transport));
+    const mcp = customV1(tools);
+    adders.push((name) =>
+      defineTool(mcp, name, { description: "Added later" }, () => jsonResult({ late: true }))
+    );
+    await mcp.connect(transport as never);
+    return response;
+  }, { port });
   return {
     url: `ws://127.0.0.1:${served.port}/ws`,
     port: served.port,
-    servers,
-    cancelled,
-    started,
+    ...tools,
+    addTool(name: string) {
+      for (const add of adders) add(name);
+    },
     async close() {
       await ws.closeAll();
+      await Promise.all([...sockets].map((t) => t.close()));
       await served.stop();
     },
   };
+}
+
+/** Resolves when `promise` does; fails naming `what` after `deadlineMs` instead of hanging. */
+async function settles<T>(what: string, promise: Promise<T>, deadlineMs = 15_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${what}: not within ${deadlineMs} ms`)),
+          deadlineMs,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const stdioToolbox = (name: string, tools: string) =>
@@ -171,58 +252,59 @@ Deno.test("Gateway aggregates upstreams over WebSocket and stdio under their nam
   );
 });
 
-Deno.test("Gateway forwards progress and cancellation, and prompts", async (t) => {
-  const custom = await startCustomUpstream();
-  try {
-    await using gw = await startGateway(`custom=${custom.url}`);
-    const { client } = gw;
-    await t.step(
-      "progress notifications reach the caller, cancellation reaches the upstream",
-      async () => {
-        const progress: Progress[] = [];
-        const controller = new AbortController();
-        const call = client.callTool(
-          { name: "custom_slow", arguments: { n: 3, id: "c1" } },
-          {
-            onprogress: (p: Progress) => {
-              progress.push(p);
-              if (progress.length === 3) controller.abort("enough");
+for (const era of ["modern", "legacy"] as const) {
+  Deno.test(`Gateway forwards progress and cancellation, prompts and list changes (${era} upstream)`, async (t) => {
+    const custom = await startCustomUpstream(0, era);
+    try {
+      await using gw = await startGateway(`custom=${custom.url}`);
+      const { client } = gw;
+      assertEquals(
+        gw.gateway.status()[0]!.protocol,
+        era === "modern" ? "2026-07-28" : "2025-11-25",
+      );
+      await t.step(
+        "progress notifications reach the caller, cancellation reaches the upstream",
+        async () => {
+          const progress: Progress[] = [];
+          const controller = new AbortController();
+          const call = client.callTool(
+            { name: "custom_slow", arguments: { n: 3, id: "c1" } },
+            {
+              onprogress: (p: Progress) => {
+                progress.push(p);
+                if (progress.length === 3) controller.abort("enough");
+              },
+              signal: controller.signal,
             },
-            signal: controller.signal,
-          },
-        ).then(() => "answered", (error: Error) => `rejected: ${error}`);
-        assertMatch(await call, /^rejected: .*enough/);
-        assertEquals(progress.map((p) => [p.progress, p.total]), [[1, 3], [2, 3], [3, 3]]);
-        await until(() => custom.cancelled.includes("c1"));
-      },
-    );
-    await t.step("prompts are namespaced and forwarded", async () => {
-      const { prompts } = await client.listPrompts();
-      assertEquals(names(prompts), ["custom_greet"]);
-      const got = await client.getPrompt({ name: "custom_greet", arguments: { who: "Ada" } });
-      assertEquals((got.messages[0]!.content as { text: string }).text, "Hello Ada");
-    });
-    await t.step("a tool added upstream appears downstream after list_changed", async () => {
-      const changed = Promise.withResolvers<void>();
-      client.setNotificationHandler(
-        "notifications/tools/list_changed",
-        () => changed.resolve(),
+          ).then(() => "answered", (error: Error) => `rejected: ${error}`);
+          assertMatch(await call, /^rejected: .*enough/);
+          assertEquals(progress.map((p) => [p.progress, p.total]), [[1, 3], [2, 3], [3, 3]]);
+          await until(() => custom.cancelled.includes("c1"));
+        },
       );
-      defineTool(
-        custom.servers[0]!,
-        "late",
-        { description: "Added later" },
-        () => jsonResult({ late: true }),
-      );
-      await changed.promise;
-      await until(async () => names((await client.listTools()).tools).includes("custom_late"));
-      const late = await client.callTool({ name: "custom_late", arguments: {} });
-      assertEquals(late.structuredContent, { late: true });
-    });
-  } finally {
-    await custom.close();
-  }
-});
+      await t.step("prompts are namespaced and forwarded", async () => {
+        const { prompts } = await client.listPrompts();
+        assertEquals(names(prompts), ["custom_greet"]);
+        const got = await client.getPrompt({ name: "custom_greet", arguments: { who: "Ada" } });
+        assertEquals((got.messages[0]!.content as { text: string }).text, "Hello Ada");
+      });
+      await t.step("a tool added upstream appears downstream after list_changed", async () => {
+        const changed = Promise.withResolvers<void>();
+        client.setNotificationHandler(
+          "notifications/tools/list_changed",
+          () => changed.resolve(),
+        );
+        custom.addTool("late");
+        await settles("list_changed downstream", changed.promise);
+        await until(async () => names((await client.listTools()).tools).includes("custom_late"));
+        const late = await client.callTool({ name: "custom_late", arguments: {} });
+        assertEquals(late.structuredContent, { late: true });
+      });
+    } finally {
+      await custom.close();
+    }
+  });
+}
 
 Deno.test("Gateway reports an upstream that is down, serves the rest, and picks it up when it comes", async () => {
   await using calc = await startTestToolbox("calculator", { tools: ["math_calc"] });
@@ -262,14 +344,14 @@ Deno.test("Gateway reports an upstream that is down, serves the rest, and picks 
   );
   const custom = await startCustomUpstream(port);
   try {
-    await changed.promise;
+    await settles("list_changed downstream", changed.promise);
     await until(() => gateway.status().find((u) => u.name === "down")!.state === "up");
     assert(names((await client.listTools()).tools).includes("down_slow"));
     // And when it goes away again, its tools go with it.
     const gone = Promise.withResolvers<void>();
     client.setNotificationHandler("notifications/tools/list_changed", () => gone.resolve());
     await custom.close();
-    await gone.promise;
+    await settles("list_changed downstream", gone.promise);
     await until(async () => !names((await client.listTools()).tools).includes("down_slow"));
   } finally {
     await custom.close().catch(() => {});
@@ -503,13 +585,45 @@ function upstreamStatus(gateway: Gateway, name: string) {
   return gateway.status().find((u) => u.name === name)!;
 }
 
-Deno.test("Gateway re-initialises a Streamable HTTP upstream restarted on the same port and retries the call once", async () => {
+Deno.test("Gateway re-initialises a 2025 Streamable HTTP upstream restarted on the same port and retries the call once", async () => {
+  const first = await startLegacyOnlyMcp();
+  let second: LegacyOnlyMcpServer | undefined;
+  try {
+    await using gw = await startGateway(`h=${first.url}/mcp`);
+    const { client } = gw;
+    assertEquals(gw.gateway.status()[0]!.protocol, "2025-11-25");
+    assertEquals(
+      text(await client.callTool({ name: "h_echo", arguments: { text: "one" } })),
+      "one",
+    );
+
+    await first.close();
+    second = await startLegacyOnlyMcp({ port: first.port });
+    const again = await client.callTool({ name: "h_echo", arguments: { text: "two" } });
+    assertEquals(again.isError, undefined, text(again));
+    assertEquals(text(again), "two");
+
+    const status = await client.callTool({ name: "gateway_upstreams", arguments: {} });
+    const h = (status.structuredContent as {
+      upstreams: { name: string; state: string; connections: number }[];
+    })
+      .upstreams.find((u) => u.name === "h")!;
+    assertEquals([h.state, h.connections], ["up", 2]);
+    assertEquals(second.sessionCount, 1);
+  } finally {
+    await first.close();
+    await second?.close();
+  }
+});
+
+Deno.test("Gateway keeps using a 2026-07-28 Streamable HTTP upstream restarted on the same port: no session to re-initialise", async () => {
   const first = await startTestToolbox("calculator", { tools: ["echo"] });
   const port = Number(new URL(first.url).port);
   let second: Awaited<ReturnType<typeof startTestToolbox>> | undefined;
   try {
     await using gw = await startGateway(`h=${first.url}/mcp`);
-    const { client } = gw;
+    const { client, gateway } = gw;
+    assertEquals(upstreamStatus(gateway, "h").protocol, "2026-07-28");
     assertEquals(
       text(await client.callTool({ name: "h_echo", arguments: { message: "one" } })),
       "Echo: one",
@@ -520,14 +634,11 @@ Deno.test("Gateway re-initialises a Streamable HTTP upstream restarted on the sa
     const again = await client.callTool({ name: "h_echo", arguments: { message: "two" } });
     assertEquals(again.isError, undefined, text(again));
     assertEquals(text(again), "Echo: two");
-
-    const status = await client.callTool({ name: "gateway_upstreams", arguments: {} });
-    const h = (status.structuredContent as {
-      upstreams: { name: string; state: string; connections: number }[];
-    })
-      .upstreams.find((u) => u.name === "h")!;
-    assertEquals([h.state, h.connections], ["up", 2]);
-    assertEquals(second.sessionCount, 1);
+    assertEquals(
+      [upstreamStatus(gateway, "h").state, upstreamStatus(gateway, "h").connections],
+      ["up", 1],
+    );
+    assertEquals(second.sessionCount, 0);
   } finally {
     await first.close();
     await second?.close();
@@ -569,26 +680,25 @@ Deno.test("Gateway reports a stopped Streamable HTTP upstream down on the next c
 });
 
 Deno.test("Gateway re-initialises once for many calls that find the upstream's session gone", async () => {
-  const first = await startTestToolbox("calculator", { tools: ["echo"] });
-  const port = Number(new URL(first.url).port);
-  const proxy = await startCountingProxy(port);
-  let second: Awaited<ReturnType<typeof startTestToolbox>> | undefined;
+  const first = await startLegacyOnlyMcp();
+  const proxy = await startCountingProxy(first.port);
+  let second: LegacyOnlyMcpServer | undefined;
   try {
     await using gw = await startGateway(`h=${proxy.url}/mcp`);
     const { client } = gw;
     assertEquals(
-      text(await client.callTool({ name: "h_echo", arguments: { message: "one" } })),
-      "Echo: one",
+      text(await client.callTool({ name: "h_echo", arguments: { text: "one" } })),
+      "one",
     );
     assertEquals(proxy.initializes, 1);
 
     await first.close();
-    second = await startTestToolbox("calculator", { tools: ["echo"], port });
+    second = await startLegacyOnlyMcp({ port: first.port });
     const messages = Array.from({ length: 8 }, (_, i) => `m${i}`);
     const answers = await Promise.all(
-      messages.map((message) => client.callTool({ name: "h_echo", arguments: { message } })),
+      messages.map((message) => client.callTool({ name: "h_echo", arguments: { text: message } })),
     );
-    assertEquals(answers.map(text), messages.map((m) => `Echo: ${m}`));
+    assertEquals(answers.map(text), messages);
     assertEquals(proxy.initializes, 2);
     assertEquals(second.sessionCount, 1);
   } finally {
@@ -653,19 +763,26 @@ Deno.test("Gateway does not send again a call that may have reached an upstream 
   }
 });
 
-Deno.test("Gateway speaks 2026-07-28 to Server B and falls back to 2025 for a v1-only toolbox", async () => {
+Deno.test("Gateway speaks 2026-07-28 to Server B and the toolbox, and falls back to 2025 for a 2025-only server", async () => {
   await using serverB = await startTestServerB();
   await using box = await startTestToolbox("box", { tools: ["echo"] });
-  await using gw = await startGateway(`b=${serverB.url}/mcp; box=${box.url}/mcp`);
+  await using old = await startLegacyOnlyMcp();
+  await using gw = await startGateway(
+    `b=${serverB.url}/mcp; box=${box.url}/mcp; old=${old.url}/mcp`,
+  );
   assertEquals(
     gw.gateway.status().map((u) => [u.name, u.state, u.protocol]),
-    [["b", "up", "2026-07-28"], ["box", "up", "2025-11-25"]],
+    [["b", "up", "2026-07-28"], ["box", "up", "2026-07-28"], ["old", "up", "2025-11-25"]],
   );
   const { tools } = await gw.client.listTools();
   assert(names(tools).includes("b_get_ai_stats"), names(tools).join(", "));
   assertEquals(
     text(await gw.client.callTool({ name: "box_echo", arguments: { message: "hi" } })),
     "Echo: hi",
+  );
+  assertEquals(
+    text(await gw.client.callTool({ name: "old_echo", arguments: { text: "hi" } })),
+    "hi",
   );
   const history = await gw.client.callTool({
     name: "b_get_ai_stats",
@@ -674,15 +791,21 @@ Deno.test("Gateway speaks 2026-07-28 to Server B and falls back to 2025 for a v1
   assert(!history.isError, text(history));
   const status = text(await gw.client.callTool({ name: "gateway_upstreams", arguments: {} }));
   assertMatch(status, /^b up http:\/\/127\.0\.0\.1:\d+\/mcp MCP 2026-07-28 /m);
-  assertMatch(status, /^box up http:\/\/127\.0\.0\.1:\d+\/mcp MCP 2025-11-25 /m);
+  assertMatch(status, /^box up http:\/\/127\.0\.0\.1:\d+\/mcp MCP 2026-07-28 /m);
+  assertMatch(status, /^old up http:\/\/127\.0\.0\.1:\d+\/mcp MCP 2025-11-25 /m);
 });
 
 /**
  * A 2026-07-28 upstream (SDK v2 `createMcpHandler`) whose tools/list carries `hint`, counting the
- * tools/list requests it answers; `add(name)` adds a tool and announces the change.
+ * tools/list requests it answers; `add(name)` adds a tool and announces the change. On a free
+ * port unless `port` is given (to restart one where the last one was), with `tools` (default
+ * `alpha`).
  */
-async function startModernUpstream(hint: CacheHint) {
-  const toolNames = ["alpha"];
+async function startModernUpstream(
+  hint: CacheHint,
+  options: { port?: number; tools?: string[] } = {},
+) {
+  const toolNames = [...(options.tools ?? ["alpha"])];
   let listed = 0;
   const create = () =>
     createMcpHandler(() => {
@@ -700,9 +823,10 @@ async function startModernUpstream(hint: CacheHint) {
     const body = request.method === "POST" ? await request.clone().json().catch(() => ({})) : {};
     if ((body as { method?: string }).method === "tools/list") listed++;
     return await handler.fetch(request);
-  });
+  }, { port: options.port ?? 0 });
   return {
     url: `${served.url}/mcp`,
+    port: served.port,
     get listed() {
       return listed;
     },
@@ -773,7 +897,7 @@ Deno.test("Gateway reports a stopped 2026-07-28 upstream down on the next call a
 });
 
 Deno.test("Gateway keeps a 2025 upstream's list, which has no ttlMs, without asking again", async () => {
-  await using box = await startTestToolbox("box", { tools: ["echo"] });
+  await using box = await startLegacyOnlyMcp();
   let listed = 0;
   const proxy = await serveOnLoopback(async (request) => {
     const body = request.method === "POST" ? await request.clone().json().catch(() => ({})) : {};
@@ -802,4 +926,28 @@ Deno.test("Gateway re-initialises a 2026-07-28 upstream whose subscriptions/list
   assertEquals(gw.gateway.status()[0]!.state, "up");
   upstream.add("gamma");
   await until(async () => names((await gw.client.listTools()).tools).includes("m_gamma"));
+});
+
+Deno.test("Gateway re-initialises a 2026-07-28 upstream restarted on the same port and follows its changes again", async () => {
+  const hint: CacheHint = { ttlMs: 60_000, cacheScope: "public" };
+  const first = await startModernUpstream(hint);
+  let second: Awaited<ReturnType<typeof startModernUpstream>> | undefined;
+  try {
+    await using gw = await startGateway(`m=${first.url}`);
+    const m = () => gw.gateway.status()[0]!;
+    assertEquals([m().protocol, m().connections], ["2026-07-28", 1]);
+    await first[Symbol.asyncDispose]();
+    second = await startModernUpstream(hint, { port: first.port, tools: ["alpha", "beta"] });
+    await eventually("a new connection", () => m().state === "up" && m().connections === 2);
+    assert(names((await gw.client.listTools()).tools).includes("m_beta"));
+    second.add("gamma");
+    await eventually(
+      "the new upstream's change followed",
+      async () => names((await gw.client.listTools()).tools).includes("m_gamma"),
+    );
+    const alpha = await gw.client.callTool({ name: "m_alpha", arguments: {} });
+    assertEquals(alpha.structuredContent, { name: "alpha" });
+  } finally {
+    await second?.[Symbol.asyncDispose]();
+  }
 });

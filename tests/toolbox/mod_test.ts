@@ -3,7 +3,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { connectTarget, parseTarget, TargetError } from "../../src/mcp/targets.ts";
 import { assertBearerChallenge } from "../_helpers.ts";
-import { initializeBody, postMcp, rawHttp } from "../mcp/_harness.ts";
+import { initializeBody, openSession, postMcp, rawHttp } from "../mcp/_harness.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 
 /** The headers of a WebSocket upgrade request, without a subprotocol. */
@@ -193,7 +193,8 @@ Deno.test("startToolbox() caps sessions over /ws, /mcp and /sse together (MCP_MA
   await using box = await startTestToolbox("capped", { env: { MCP_MAX_SESSIONS: "3" } });
   const ws = box.url.replace(/^http/, "ws") + "/ws";
   const first = await connect(ws);
-  await using _http = await connect(`${box.url}/mcp`);
+  // A 2025 session: a client's 2026-07-28 requests on /mcp open none.
+  await openSession(box.url);
   await using _sse = await connect(`${box.url}/sse`);
   assertEquals(box.sessionCount, 3);
 
