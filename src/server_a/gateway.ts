@@ -17,10 +17,15 @@ import {
   type CacheMode,
   type CallToolResult,
   type Client,
+  type CompleteRequest,
   MAX_CACHE_TTL_MS,
   type McpSubscription,
   type Prompt,
+  ProtocolError,
+  ProtocolErrorCode,
   type Resource,
+  ResourceNotFoundError,
+  type ResourceTemplateType as ResourceTemplate,
   SdkHttpError,
   SseError,
   type Tool,
@@ -208,6 +213,19 @@ export class Gateway {
   /** Sessions the gateway is attached to and not yet closed. */
   get sessionCount(): number {
     return this.#servers.size;
+  }
+
+  /**
+   * What the gateway can forward besides tools, resources and prompts: each is offered when an
+   * upstream connected now offers it (the union over the upstreams).
+   */
+  forwardedCapabilities(): { completions: boolean; logging: boolean; subscribe: boolean } {
+    const caps = [...this.#upstreams.values()].map((u) => u.client?.getServerCapabilities() ?? {});
+    return {
+      completions: caps.some((c) => c.completions !== undefined),
+      logging: caps.some((c) => c.logging !== undefined),
+      subscribe: caps.some((c) => c.resources?.subscribe === true),
+    };
   }
 
   /** Each upstream's state. */
@@ -632,7 +650,7 @@ export class Gateway {
     const { upstream, tool } = entry;
     const token = extra._meta?.progressToken;
     try {
-      return await this.#send(
+      const result = await this.#send(
         upstream,
         (client) =>
           client.callTool({ name: tool.name, arguments: args ?? {} }, {
@@ -651,6 +669,7 @@ export class Gateway {
               : {}),
           }),
       );
+      return namespacedLinks(upstream.name, result as CallToolResult);
     } catch (error) {
       if (extra.signal.aborted) throw error;
       if (error instanceof UpstreamUnavailableError) return errorResult(error.message);
@@ -665,37 +684,124 @@ export class Gateway {
     return [...this.#upstreams.values()].flatMap((upstream) =>
       upstream.resources.map((r) => ({
         ...r,
-        uri: `${UPSTREAM_URI_PREFIX}${upstream.name}/${encodeURIComponent(r.uri)}`,
+        uri: namespacedUri(upstream.name, r.uri),
         name: `${upstream.name}_${r.name}`,
       }))
     );
   }
 
-  /** Reads a namespaced resource; `undefined` when `uri` is not one. */
-  async readResource(uri: string, signal: AbortSignal) {
+  /**
+   * The namespaced resource templates of every connected upstream, asked for each time: the
+   * literal parts of a template are encoded as in {@linkcode resources}, its `{expressions}` kept.
+   */
+  async resourceTemplates(signal: AbortSignal): Promise<ResourceTemplate[]> {
+    const lists = await Promise.all([...this.#upstreams.values()].map(async (upstream) => {
+      if (!upstream.client?.getServerCapabilities()?.resources) return [];
+      try {
+        const { resourceTemplates } = await this.#send(
+          upstream,
+          (client) =>
+            client.listResourceTemplates(undefined, {
+              signal,
+              timeout: this.#options.timeoutMs,
+              cacheMode: "refresh",
+            }),
+        );
+        return resourceTemplates.map((t) => ({
+          ...t,
+          uriTemplate: namespacedTemplate(upstream.name, t.uriTemplate),
+          name: `${upstream.name}_${t.name}`,
+        }));
+      } catch (error) {
+        if (signal.aborted) throw error;
+        this.#options.log.warn("cannot list upstream resource templates", {
+          upstream: upstream.name,
+          error: describeError(error),
+        });
+        return [];
+      }
+    }));
+    return lists.flat();
+  }
+
+  /** The upstream and its own URI behind a namespaced URI (or template), if it is one. */
+  #resolveUri(uri: string): { upstream: Upstream; original: string } | undefined {
     if (!uri.startsWith(UPSTREAM_URI_PREFIX)) return undefined;
     const rest = uri.slice(UPSTREAM_URI_PREFIX.length);
     const slash = rest.indexOf("/");
-    const upstream = this.#upstreams.get(rest.slice(0, slash));
-    if (slash < 0 || !upstream) return undefined;
-    const original = decodeURIComponent(rest.slice(slash + 1));
-    const result = await this.#send<{ contents: { uri: string }[] }>(
-      upstream,
-      (client) =>
-        client.readResource({ uri: original }, {
-          signal,
-          timeout: this.#options.timeoutMs,
-        }),
-    );
+    const upstream = slash < 0 ? undefined : this.#upstreams.get(rest.slice(0, slash));
+    if (!upstream) return undefined;
+    try {
+      return { upstream, original: decodeURIComponent(rest.slice(slash + 1)) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Reads a namespaced resource; `undefined` when `uri` is not one. An upstream that does not
+   * know the resource answers with the spec's resource-not-found error, naming `uri`.
+   */
+  async readResource(uri: string, signal: AbortSignal) {
+    const resolved = this.#resolveUri(uri);
+    if (!resolved) return undefined;
+    const { upstream, original } = resolved;
+    let result: { contents: { uri: string }[] };
+    try {
+      result = await this.#send<{ contents: { uri: string }[] }>(
+        upstream,
+        (client) =>
+          client.readResource({ uri: original }, {
+            signal,
+            timeout: this.#options.timeoutMs,
+          }),
+      );
+    } catch (error) {
+      if (isResourceNotFound(error)) throw new ResourceNotFoundError(uri);
+      throw error;
+    }
     return {
       ...result,
       contents: result.contents.map((c: { uri: string }) => ({
         ...c,
-        uri: c.uri === original
-          ? uri
-          : `${UPSTREAM_URI_PREFIX}${upstream.name}/${encodeURIComponent(c.uri)}`,
+        uri: c.uri === original ? uri : namespacedUri(upstream.name, c.uri),
       })),
     };
+  }
+
+  /**
+   * Forwards `completion/complete` to the upstream that owns the referenced prompt or resource
+   * template, with its own name or URI; `undefined` when the reference is not an upstream's.
+   */
+  async complete(params: CompleteRequest["params"], signal: AbortSignal) {
+    const ref = params.ref;
+    let upstream: Upstream | undefined;
+    let forwarded: CompleteRequest["params"]["ref"] | undefined;
+    if (ref.type === "ref/prompt") {
+      for (const candidate of this.#upstreams.values()) {
+        const prompt = candidate.prompts.find((p) => `${candidate.name}_${p.name}` === ref.name);
+        if (prompt) {
+          upstream = candidate;
+          forwarded = { ...ref, name: prompt.name };
+          break;
+        }
+      }
+    } else {
+      const resolved = this.#resolveUri(ref.uri);
+      if (resolved) {
+        upstream = resolved.upstream;
+        forwarded = { ...ref, uri: resolved.original };
+      }
+    }
+    if (!upstream || !forwarded) return undefined;
+    if (upstream.client && !upstream.client.getServerCapabilities()?.completions) {
+      return { completion: { values: [] } };
+    }
+    const request = { ...params, ref: forwarded };
+    return await this.#send(
+      upstream,
+      (client) => client.complete(request, { signal, timeout: this.#options.timeoutMs }),
+    );
   }
 
   /** The namespaced prompts. */
@@ -782,6 +888,52 @@ export function createGatewayFromConfig(config: Config, deps: GatewayDeps): Gate
     childEnv: deps.childEnv,
     timeoutMs: config.TIMEOUT_SECONDS * 1000,
   }).start();
+}
+
+/** An upstream's resource URI in the gateway's namespace. */
+export function namespacedUri(upstream: string, uri: string): string {
+  return `${UPSTREAM_URI_PREFIX}${upstream}/${encodeURIComponent(uri)}`;
+}
+
+/**
+ * An upstream's URI template in the gateway's namespace: literal parts encoded as
+ * {@linkcode namespacedUri} encodes a URI, `{expressions}` kept, so that a template expanded
+ * with a plain value is the namespaced form of the URI the upstream's template gives.
+ */
+export function namespacedTemplate(upstream: string, template: string): string {
+  const parts = template.split(/(\{[^}]*\})/);
+  const encoded = parts.map((part) => part.startsWith("{") ? part : encodeURIComponent(part));
+  return `${UPSTREAM_URI_PREFIX}${upstream}/${encoded.join("")}`;
+}
+
+/** A tool result whose resource links and embedded resources point into the gateway's namespace. */
+function namespacedLinks(upstream: string, result: CallToolResult): CallToolResult {
+  if (!Array.isArray(result.content)) return result;
+  return {
+    ...result,
+    content: result.content.map((item) => {
+      if (item.type === "resource_link") return { ...item, uri: namespacedUri(upstream, item.uri) };
+      if (item.type === "resource") {
+        return {
+          ...item,
+          resource: { ...item.resource, uri: namespacedUri(upstream, item.resource.uri) },
+        };
+      }
+      return item;
+    }),
+  };
+}
+
+/**
+ * Whether an upstream's `resources/read` error says the resource does not exist: the v2 error,
+ * or a bare `-32602`/`-32002` saying "not found" (the v1 SDK sends `data.uri`-less ones).
+ */
+function isResourceNotFound(error: unknown): boolean {
+  if (error instanceof ResourceNotFoundError) return true;
+  return error instanceof ProtocolError &&
+    (error.code === ProtocolErrorCode.InvalidParams ||
+      error.code === ProtocolErrorCode.ResourceNotFound) &&
+    /not found/i.test(error.message);
 }
 
 /** Adds `gateway` to a server instance of the given era when there is one. */

@@ -65,10 +65,12 @@ export function serveGateway(
   mcp: McpServer,
   options: GatewayServeOptions,
 ): McpServer {
+  const forwarded = gateway.forwardedCapabilities();
   mcp.server.registerCapabilities({
     tools: { listChanged: true },
     resources: { listChanged: true },
     prompts: { listChanged: true },
+    ...(forwarded.completions ? { completions: {} } : {}),
   });
 
   defineTool(mcp, GATEWAY_STATUS_TOOL, {
@@ -129,6 +131,21 @@ export function serveGateway(
     if (!result) throw new ResourceNotFoundError(request.params.uri);
     return result as never;
   });
+  server.setRequestHandler("resources/templates/list", async (_request, ctx) => ({
+    resourceTemplates: await gateway.resourceTemplates(ctx.mcpReq.signal) as never,
+  }));
+  if (forwarded.completions) {
+    server.setRequestHandler("completion/complete", async (request, ctx) => {
+      const result = await gateway.complete(request.params, ctx.mcpReq.signal);
+      if (!result) {
+        throw new ProtocolError(
+          ProtocolErrorCode.InvalidParams,
+          `No upstream prompt or resource template ${JSON.stringify(request.params.ref)}`,
+        );
+      }
+      return result;
+    });
+  }
   server.setRequestHandler("prompts/list", async () => {
     await gateway.freshen("prompts");
     return { prompts: gateway.prompts() as never };

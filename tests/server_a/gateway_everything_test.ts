@@ -100,3 +100,129 @@ scenario("tools, prompts, listed resources and plain calls match a direct connec
     { ...read, contents: read.contents.map((c) => ({ ...c, uri: namespaced(c.uri) })) },
   );
 });
+
+/** The JSON-RPC error (code and data) a request is refused with. */
+async function refusal(request: Promise<unknown>): Promise<{ code?: number; data?: unknown }> {
+  try {
+    await request;
+  } catch (error) {
+    const { code, data } = error as { code?: number; data?: unknown };
+    return { code, data };
+  }
+  throw new Error("the request was answered");
+}
+
+scenario(
+  "resource links and embedded resources are rewritten into the namespace and read back",
+  async (
+    { direct, via },
+  ) => {
+    const expected = await direct.callTool({ name: "get-resource-links", arguments: { count: 4 } });
+    const got = await via.callTool({ name: "ev_get-resource-links", arguments: { count: 4 } });
+    const links = (expected.content as { type: string; uri?: string }[]).filter((c) =>
+      c.type === "resource_link"
+    );
+    assertEquals(links.length, 4);
+    assertEquals(
+      got.content,
+      (expected.content as { type: string; uri?: string }[]).map((c) =>
+        c.type === "resource_link" ? { ...c, uri: namespaced(c.uri!) } : c
+      ),
+    );
+    for (const link of links) {
+      const read = await direct.readResource({ uri: link.uri! });
+      assertEquals(
+        await via.readResource({ uri: namespaced(link.uri!) }),
+        { ...read, contents: read.contents.map((c) => ({ ...c, uri: namespaced(c.uri) })) },
+      );
+    }
+
+    const embedded = await direct.callTool({
+      name: "get-resource-reference",
+      arguments: { resourceType: "Text", resourceId: 2 },
+    });
+    const viaEmbedded = await via.callTool({
+      name: "ev_get-resource-reference",
+      arguments: { resourceType: "Text", resourceId: 2 },
+    });
+    assertEquals(
+      viaEmbedded.content,
+      (embedded.content as { type: string; resource?: { uri: string } }[]).map((c) =>
+        c.type === "resource"
+          ? { ...c, resource: { ...c.resource!, uri: namespaced(c.resource!.uri) } }
+          : c
+      ),
+    );
+  },
+);
+
+scenario("unknown URIs are answered with resource-not-found (-32602, data.uri)", async (
+  { direct, via },
+) => {
+  for (
+    const uri of [
+      "demo://resource/dynamic/text/1",
+      `${UPSTREAM_URI_PREFIX}nope/x`,
+      `${UPSTREAM_URI_PREFIX}ev/%E0%A4%A`,
+      namespaced("demo://no/such/resource"),
+    ]
+  ) {
+    assertEquals(await refusal(via.readResource({ uri })), { code: -32602, data: { uri } }, uri);
+  }
+  assertEquals(
+    (await refusal(direct.readResource({ uri: "demo://no/such/resource" }))).code,
+    -32602,
+  );
+});
+
+scenario("resource templates are namespaced, expand to readable URIs and complete", async (
+  { direct, via },
+) => {
+  const templates = (await direct.listResourceTemplates()).resourceTemplates;
+  assert(templates.length > 0);
+  const viaTemplates = (await via.listResourceTemplates()).resourceTemplates;
+  assertEquals(
+    viaTemplates,
+    templates.map((t) => ({
+      ...t,
+      name: `ev_${t.name}`,
+      uriTemplate: `${UPSTREAM_URI_PREFIX}ev/${
+        t.uriTemplate.split(/(\{[^}]*\})/).map((p) => p.startsWith("{") ? p : encodeURIComponent(p))
+          .join("")
+      }`,
+    })),
+  );
+  const template = templates[0]!;
+  const expanded = template.uriTemplate.replace("{resourceId}", "3");
+  const read = await direct.readResource({ uri: expanded });
+  assertEquals(
+    await via.readResource({ uri: viaTemplates[0]!.uriTemplate.replace("{resourceId}", "3") }),
+    { ...read, contents: read.contents.map((c) => ({ ...c, uri: namespaced(c.uri) })) },
+  );
+
+  assert(via.getServerCapabilities()?.completions, "completions advertised");
+  assertEquals(
+    await via.complete({
+      ref: { type: "ref/resource", uri: viaTemplates[0]!.uriTemplate },
+      argument: { name: "resourceId", value: "7" },
+    }),
+    await direct.complete({
+      ref: { type: "ref/resource", uri: template.uriTemplate },
+      argument: { name: "resourceId", value: "7" },
+    }),
+  );
+  const promptCompletion = await direct.complete({
+    ref: { type: "ref/prompt", name: "completable-prompt" },
+    argument: { name: "name", value: "" },
+    context: { arguments: { department: "Sales" } },
+  });
+  assertEquals(promptCompletion.completion.values, ["David", "Eve", "Frank"]);
+  assertEquals(
+    await via.complete({
+      ref: { type: "ref/prompt", name: "ev_completable-prompt" },
+      argument: { name: "name", value: "" },
+      context: { arguments: { department: "Sales" } },
+    }),
+    promptCompletion,
+  );
+});
