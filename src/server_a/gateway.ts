@@ -588,11 +588,16 @@ export class Gateway {
     }
   }
 
-  /** Every namespaced tool with the upstream and original name it stands for. */
+  /**
+   * Every namespaced tool with the upstream and original name it stands for. A tool that can
+   * only run as a task (`execution.taskSupport: "required"`) is left out: the gateway does not
+   * offer the tasks capability, so no downstream client could call it.
+   */
   #toolTable(): Map<string, { upstream: Upstream; tool: Tool }> {
     const table = new Map<string, { upstream: Upstream; tool: Tool }>();
     for (const upstream of this.#upstreams.values()) {
       for (const tool of upstream.tools) {
+        if (tool.execution?.taskSupport === "required") continue;
         const name = `${upstream.name}_${tool.name}`;
         if (!table.has(name)) table.set(name, { upstream, tool });
       }

@@ -17,6 +17,7 @@ import {
   startEverything,
 } from "./_everything.ts";
 import { startGateway } from "./_gateway.ts";
+import { startLegacyOnlyMcp } from "../mcp/_harness.ts";
 
 setLogLevel("error");
 
@@ -60,7 +61,14 @@ scenario("tools, prompts, listed resources and plain calls match a direct connec
 ) => {
   const directTools = (await direct.listTools()).tools;
   const viaTools = (await via.listTools()).tools.filter((t) => t.name.startsWith("ev_"));
-  assertEquals(viaTools.map((t) => t.name).sort(), directTools.map((t) => `ev_${t.name}`).sort());
+  // Task-only tools are left out: the gateway offers no tasks capability.
+  const taskOnly = directTools.filter((t) => t.execution?.taskSupport === "required");
+  assertEquals(taskOnly.map((t) => t.name), ["simulate-research-query"]);
+  assertEquals(
+    viaTools.map((t) => t.name).sort(),
+    directTools.filter((t) => !taskOnly.includes(t)).map((t) => `ev_${t.name}`).sort(),
+  );
+  assertEquals(via.getServerCapabilities()?.tasks, undefined);
 
   for (
     const [tool, args] of [
@@ -225,4 +233,14 @@ scenario("resource templates are namespaced, expand to readable URIs and complet
     }),
     promptCompletion,
   );
+});
+
+Deno.test("gateway: completions are advertised only when an upstream offers them", async () => {
+  await using upstream = await startLegacyOnlyMcp();
+  await using gw = await startGateway(`plain=${upstream.url}/mcp`);
+  assertEquals(gw.gateway.status()[0]?.state, "up");
+  const caps = gw.client.getServerCapabilities();
+  assertEquals(caps?.completions, undefined);
+  assertEquals(caps?.logging, undefined);
+  assertEquals(caps?.resources?.subscribe, undefined);
 });
