@@ -18,6 +18,7 @@ import {
   type CallToolResult,
   type Client,
   type CompleteRequest,
+  type LoggingLevel,
   MAX_CACHE_TTL_MS,
   type McpSubscription,
   type Prompt,
@@ -80,9 +81,11 @@ export type ListKind = "tools" | "resources" | "prompts";
 
 const LIST_KINDS: readonly ListKind[] = ["tools", "resources", "prompts"];
 
-interface Upstream {
+interface Upstream extends Lists {
   name: string;
   spec: NamedTarget;
+  /** The era of the last connection: a 2025-era (`legacy`) upstream keeps state per session. */
+  era?: "modern" | "legacy";
   state: UpstreamStatus["state"];
   client?: Client;
   tools: Tool[];
@@ -102,6 +105,36 @@ interface Upstream {
   published: Record<ListKind, string>;
   /** The list requests in flight, one per kind. */
   loading: Partial<Record<ListKind, Promise<void>>>;
+}
+
+/** The lists of one connection to an upstream. */
+interface Lists {
+  tools: Tool[];
+  resources: Resource[];
+  prompts: Prompt[];
+}
+
+/** A downstream session's own connection to a 2025-era upstream. */
+interface OwnConnection extends Lists {
+  client: Client;
+}
+
+/**
+ * One downstream 2025-era session (or stdio connection) of Server A. It shares each upstream's
+ * connection until it needs session state there (a log level, a resource subscription, or
+ * client features: sampling, elicitation, roots); from then on it has its own connection to that
+ * (2025-era, hence stateful) upstream, closed with the session.
+ */
+export interface GatewaySession {
+  readonly mcp: McpServer;
+  /** Whether the session was seen connected (so that a disconnected one can be dropped). */
+  connected: boolean;
+  closed: boolean;
+  own: Map<string, Promise<OwnConnection>>;
+  ready: Map<string, OwnConnection>;
+  logLevel?: LoggingLevel;
+  /** Senders of the session's calls in flight, newest last: upstream requests go to the client there. */
+  calls: ((request: { method: string; params?: Record<string, unknown> }) => Promise<unknown>)[];
 }
 
 /** An upstream cannot take requests now; the message names it, its state and why. */
@@ -138,6 +171,8 @@ export interface GatewayOptions {
   maxDelayMs?: number;
   /** Chains offered as tools. */
   pipelines?: Pipeline[];
+  /** Most downstream sessions with their own connection to one upstream (default 32). */
+  maxSessionConnections?: number;
 }
 
 /**
@@ -153,7 +188,7 @@ export interface GatewayOptions {
 export class Gateway {
   readonly #options: GatewayOptions;
   readonly #upstreams = new Map<string, Upstream>();
-  readonly #servers = new Map<McpServer, { connected: boolean }>();
+  readonly #servers = new Map<McpServer, GatewaySession>();
   readonly #stop = new AbortController();
   readonly #listeners = new Set<(kinds: readonly ListKind[]) => void>();
   #started = false;
@@ -220,11 +255,14 @@ export class Gateway {
    * upstream connected now offers it (the union over the upstreams).
    */
   forwardedCapabilities(): { completions: boolean; logging: boolean; subscribe: boolean } {
-    const caps = [...this.#upstreams.values()].map((u) => u.client?.getServerCapabilities() ?? {});
+    const up = [...this.#upstreams.values()];
+    const caps = up.map((u) => u.client?.getServerCapabilities() ?? {});
+    const legacy = up.filter((u) => u.era === "legacy")
+      .map((u) => u.client?.getServerCapabilities() ?? {});
     return {
       completions: caps.some((c) => c.completions !== undefined),
-      logging: caps.some((c) => c.logging !== undefined),
-      subscribe: caps.some((c) => c.resources?.subscribe === true),
+      logging: legacy.some((c) => c.logging !== undefined),
+      subscribe: legacy.some((c) => c.resources?.subscribe === true),
     };
   }
 
@@ -320,6 +358,7 @@ export class Gateway {
         }
       };
       upstream.client = current;
+      upstream.era = protocolOf(current).era;
       upstream.state = "up";
       upstream.failures = 0;
       failedBefore = 0;
@@ -421,7 +460,13 @@ export class Gateway {
    * request reached it, waits for the one shared re-initialisation and sends it once more on the
    * new connection. Throws {@linkcode UpstreamUnavailableError} when there is no connection.
    */
-  async #send<T>(upstream: Upstream, request: (client: Client) => Promise<T>): Promise<T> {
+  async #send<T>(
+    upstream: Upstream,
+    request: (client: Client) => Promise<T>,
+    session?: GatewaySession,
+  ): Promise<T> {
+    const own = await this.#ownFor(session, upstream);
+    if (own) return await request(own.client);
     const client = upstream.client ?? await upstream.recovery?.promise;
     if (!client) throw new UpstreamUnavailableError(this.#unavailable(upstream));
     try {
@@ -504,7 +549,7 @@ export class Gateway {
    * Reads one list of the upstream into its entry: from the client's response cache when
    * `mode` is `use` and the upstream's hint says it is still fresh, else from the upstream.
    */
-  async #load(upstream: Upstream, client: Client, kind: ListKind, mode: CacheMode = "use") {
+  async #load(upstream: Lists, client: Client, kind: ListKind, mode: CacheMode = "use") {
     const caps = client.getServerCapabilities() ?? {};
     const options = { timeout: this.#options.timeoutMs, cacheMode: mode };
     if (kind === "tools") {
@@ -522,8 +567,10 @@ export class Gateway {
    * Brings every connected upstream's `kind` list up to date before it is served downstream
    * (one request per upstream and list at a time); an upstream that fails keeps the list it had.
    */
-  async freshen(kind: ListKind): Promise<void> {
+  async freshen(kind: ListKind, session?: GatewaySession): Promise<void> {
     await Promise.all([...this.#upstreams.values()].map(async (upstream) => {
+      const own = await this.#ownFor(session, upstream).catch(() => undefined);
+      if (own) return;
       const client = upstream.client;
       if (!client) return;
       upstream.loading[kind] ??= this.#load(upstream, client, kind)
@@ -577,6 +624,7 @@ export class Gateway {
   #notify(...kinds: ListKind[]): void {
     for (const listener of this.#listeners) listener(kinds);
     for (const [mcp, seen] of this.#servers) {
+      if (seen.closed) continue;
       if (!mcp.isConnected()) {
         if (seen.connected) this.#servers.delete(mcp);
         continue;
@@ -593,10 +641,10 @@ export class Gateway {
    * only run as a task (`execution.taskSupport: "required"`) is left out: the gateway does not
    * offer the tasks capability, so no downstream client could call it.
    */
-  #toolTable(): Map<string, { upstream: Upstream; tool: Tool }> {
+  #toolTable(session?: GatewaySession): Map<string, { upstream: Upstream; tool: Tool }> {
     const table = new Map<string, { upstream: Upstream; tool: Tool }>();
     for (const upstream of this.#upstreams.values()) {
-      for (const tool of upstream.tools) {
+      for (const tool of this.#lists(upstream, session).tools) {
         if (tool.execution?.taskSupport === "required") continue;
         const name = `${upstream.name}_${tool.name}`;
         if (!table.has(name)) table.set(name, { upstream, tool });
@@ -606,8 +654,8 @@ export class Gateway {
   }
 
   /** The namespaced tools, as `tools/list` shows them. */
-  tools(): Tool[] {
-    return [...this.#toolTable()].map(([name, { upstream, tool }]) => ({
+  tools(session?: GatewaySession): Tool[] {
+    return [...this.#toolTable(session)].map(([name, { upstream, tool }]) => ({
       ...tool,
       name,
       description: `[${upstream.name}] ${tool.description ?? tool.name}`,
@@ -644,9 +692,13 @@ export class Gateway {
   async callTool(
     name: string,
     args: Record<string, unknown> | undefined,
-    extra: Pick<ToolExtra, "signal" | "sendNotification"> & { _meta?: ToolExtra["_meta"] },
+    extra: Pick<ToolExtra, "signal" | "sendNotification"> & {
+      _meta?: ToolExtra["_meta"];
+      sendRequest?: GatewaySession["calls"][number];
+    },
+    session?: GatewaySession,
   ): Promise<CallToolResult | undefined> {
-    const entry = this.#toolTable().get(name);
+    const entry = this.#toolTable(session).get(name);
     if (!entry) {
       const owner = this.#owner(name);
       if (owner && owner.state !== "up") return errorResult(this.#unavailable(owner));
@@ -654,6 +706,8 @@ export class Gateway {
     }
     const { upstream, tool } = entry;
     const token = extra._meta?.progressToken;
+    const sendRequest = extra.sendRequest;
+    if (session && sendRequest) session.calls.push(sendRequest);
     try {
       const result = await this.#send(
         upstream,
@@ -673,6 +727,7 @@ export class Gateway {
               }
               : {}),
           }),
+        session,
       );
       return namespacedLinks(upstream.name, result as CallToolResult);
     } catch (error) {
@@ -681,13 +736,15 @@ export class Gateway {
       return errorResult(
         `Upstream ${upstream.name} failed on ${tool.name}: ${describeError(error)}`,
       );
+    } finally {
+      if (session && sendRequest) session.calls.splice(session.calls.indexOf(sendRequest), 1);
     }
   }
 
   /** The namespaced resources. */
-  resources(): Resource[] {
+  resources(session?: GatewaySession): Resource[] {
     return [...this.#upstreams.values()].flatMap((upstream) =>
-      upstream.resources.map((r) => ({
+      this.#lists(upstream, session).resources.map((r) => ({
         ...r,
         uri: namespacedUri(upstream.name, r.uri),
         name: `${upstream.name}_${r.name}`,
@@ -699,7 +756,10 @@ export class Gateway {
    * The namespaced resource templates of every connected upstream, asked for each time: the
    * literal parts of a template are encoded as in {@linkcode resources}, its `{expressions}` kept.
    */
-  async resourceTemplates(signal: AbortSignal): Promise<ResourceTemplate[]> {
+  async resourceTemplates(
+    signal: AbortSignal,
+    session?: GatewaySession,
+  ): Promise<ResourceTemplate[]> {
     const lists = await Promise.all([...this.#upstreams.values()].map(async (upstream) => {
       if (!upstream.client?.getServerCapabilities()?.resources) return [];
       try {
@@ -711,6 +771,7 @@ export class Gateway {
               timeout: this.#options.timeoutMs,
               cacheMode: "refresh",
             }),
+          session,
         );
         return resourceTemplates.map((t) => ({
           ...t,
@@ -747,7 +808,7 @@ export class Gateway {
    * Reads a namespaced resource; `undefined` when `uri` is not one. An upstream that does not
    * know the resource answers with the spec's resource-not-found error, naming `uri`.
    */
-  async readResource(uri: string, signal: AbortSignal) {
+  async readResource(uri: string, signal: AbortSignal, session?: GatewaySession) {
     const resolved = this.#resolveUri(uri);
     if (!resolved) return undefined;
     const { upstream, original } = resolved;
@@ -760,6 +821,7 @@ export class Gateway {
             signal,
             timeout: this.#options.timeoutMs,
           }),
+        session,
       );
     } catch (error) {
       if (isResourceNotFound(error)) throw new ResourceNotFoundError(uri);
@@ -778,13 +840,19 @@ export class Gateway {
    * Forwards `completion/complete` to the upstream that owns the referenced prompt or resource
    * template, with its own name or URI; `undefined` when the reference is not an upstream's.
    */
-  async complete(params: CompleteRequest["params"], signal: AbortSignal) {
+  async complete(
+    params: CompleteRequest["params"],
+    signal: AbortSignal,
+    session?: GatewaySession,
+  ) {
     const ref = params.ref;
     let upstream: Upstream | undefined;
     let forwarded: CompleteRequest["params"]["ref"] | undefined;
     if (ref.type === "ref/prompt") {
       for (const candidate of this.#upstreams.values()) {
-        const prompt = candidate.prompts.find((p) => `${candidate.name}_${p.name}` === ref.name);
+        const prompt = this.#lists(candidate, session).prompts.find((p) =>
+          `${candidate.name}_${p.name}` === ref.name
+        );
         if (prompt) {
           upstream = candidate;
           forwarded = { ...ref, name: prompt.name };
@@ -799,20 +867,22 @@ export class Gateway {
       }
     }
     if (!upstream || !forwarded) return undefined;
-    if (upstream.client && !upstream.client.getServerCapabilities()?.completions) {
+    const client = session?.ready.get(upstream.name)?.client ?? upstream.client;
+    if (client && !client.getServerCapabilities()?.completions) {
       return { completion: { values: [] } };
     }
     const request = { ...params, ref: forwarded };
     return await this.#send(
       upstream,
       (client) => client.complete(request, { signal, timeout: this.#options.timeoutMs }),
+      session,
     );
   }
 
   /** The namespaced prompts. */
-  prompts(): Prompt[] {
+  prompts(session?: GatewaySession): Prompt[] {
     return [...this.#upstreams.values()].flatMap((upstream) =>
-      upstream.prompts.map((p) => ({
+      this.#lists(upstream, session).prompts.map((p) => ({
         ...p,
         name: `${upstream.name}_${p.name}`,
         description: `[${upstream.name}] ${p.description ?? p.name}`,
@@ -821,19 +891,229 @@ export class Gateway {
   }
 
   /** Gets a namespaced prompt; `undefined` when `name` is not one. */
-  async getPrompt(name: string, args: Record<string, string> | undefined, signal: AbortSignal) {
+  async getPrompt(
+    name: string,
+    args: Record<string, string> | undefined,
+    signal: AbortSignal,
+    session?: GatewaySession,
+  ) {
     for (const upstream of this.#upstreams.values()) {
-      const prompt = upstream.prompts.find((p) => `${upstream.name}_${p.name}` === name);
+      const prompts = this.#lists(upstream, session).prompts;
+      const prompt = prompts.find((p) => `${upstream.name}_${p.name}` === name);
       if (!prompt) continue;
-      return await this.#send(upstream, (client) =>
-        client.getPrompt(
-          { name: prompt.name, ...(args ? { arguments: args } : {}) },
-          { signal, timeout: this.#options.timeoutMs },
-        ));
+      return await this.#send(
+        upstream,
+        (client) =>
+          client.getPrompt(
+            { name: prompt.name, ...(args ? { arguments: args } : {}) },
+            { signal, timeout: this.#options.timeoutMs },
+          ),
+        session,
+      );
     }
     const owner = this.#owner(name);
     if (owner && owner.state !== "up") throw new Error(this.#unavailable(owner));
     return undefined;
+  }
+
+  /** The lists a session sees of an upstream: its own connection's, else the shared ones. */
+  #lists(upstream: Upstream, session: GatewaySession | undefined): Lists {
+    return session?.ready.get(upstream.name) ?? upstream;
+  }
+
+  /** Whether the session's client offers features an upstream can ask it for. */
+  #wantsOwn(session: GatewaySession): boolean {
+    const caps = session.mcp.server.getClientCapabilities() ?? {};
+    return caps.sampling !== undefined || caps.elicitation !== undefined ||
+      caps.roots !== undefined;
+  }
+
+  /**
+   * The session's own connection to `upstream`: the existing one, else a new one when `needed`
+   * (session state) or when its client offers client features, and the upstream is 2025-era.
+   * `undefined` when the session shares the upstream's connection.
+   */
+  async #ownFor(
+    session: GatewaySession | undefined,
+    upstream: Upstream,
+    needed = false,
+  ): Promise<OwnConnection | undefined> {
+    if (!session || session.closed) return undefined;
+    const existing = session.own.get(upstream.name);
+    if (existing) return await existing;
+    if (upstream.era !== "legacy" || upstream.state !== "up") return undefined;
+    if (!needed && !this.#wantsOwn(session)) return undefined;
+    const max = this.#options.maxSessionConnections ?? 32;
+    const open = [...this.#servers.values()].filter((s) => s.own.has(upstream.name)).length;
+    if (open >= max) {
+      throw new UpstreamUnavailableError(
+        `Upstream ${upstream.name} already has ${max} per-session connections, the most allowed`,
+      );
+    }
+    const opening = this.#openOwn(session, upstream);
+    session.own.set(upstream.name, opening);
+    try {
+      const own = await opening;
+      session.ready.set(upstream.name, own);
+      return own;
+    } catch (error) {
+      session.own.delete(upstream.name);
+      throw error;
+    }
+  }
+
+  /** Connects a session's own client to a 2025-era upstream, relaying what it says to the session. */
+  async #openOwn(session: GatewaySession, upstream: Upstream): Promise<OwnConnection> {
+    const { mcp } = session;
+    const downstream = mcp.server.getClientCapabilities() ?? {};
+    const own: OwnConnection = {
+      client: undefined as never,
+      tools: [],
+      resources: [],
+      prompts: [],
+    };
+    const relay = (method: string) => (request: { params?: Record<string, unknown> }) =>
+      this.#toClient(session, { method, ...(request.params ? { params: request.params } : {}) });
+    const client = await connectTarget(upstream.spec.target, {
+      clientName: `mcpcomm-gateway-${upstream.name}`,
+      version: this.#options.version,
+      childEnv: this.#options.childEnv,
+      timeoutMs: this.#options.connectTimeoutMs ?? 15_000,
+      client: {
+        defaultCacheTtlMs: MAX_CACHE_TTL_MS,
+        capabilities: {
+          ...(downstream.sampling ? { sampling: downstream.sampling } : {}),
+          ...(downstream.elicitation ? { elicitation: downstream.elicitation } : {}),
+          ...(downstream.roots ? { roots: downstream.roots } : {}),
+        },
+      },
+      setup: (c) => {
+        for (const kind of LIST_KINDS) {
+          c.setNotificationHandler(`notifications/${kind}/list_changed`, async () => {
+            await this.#load(own, c, kind, "refresh").catch(() => {});
+            if (session.closed || !mcp.isConnected()) return;
+            if (kind === "tools") mcp.sendToolListChanged();
+            if (kind === "resources") mcp.sendResourceListChanged();
+            if (kind === "prompts") mcp.sendPromptListChanged();
+          });
+        }
+        c.setNotificationHandler("notifications/message", (n) => {
+          if (session.closed || !mcp.isConnected()) return;
+          mcp.server.notification({ method: "notifications/message", params: n.params })
+            .catch(() => {});
+        });
+        c.setNotificationHandler("notifications/resources/updated", (n) => {
+          if (session.closed || !mcp.isConnected()) return;
+          mcp.server.sendResourceUpdated({
+            ...n.params,
+            uri: namespacedUri(upstream.name, n.params.uri),
+          }).catch(() => {});
+        });
+        if (downstream.sampling) {
+          c.setRequestHandler("sampling/createMessage", relay("sampling/createMessage") as never);
+        }
+        if (downstream.elicitation) {
+          c.setRequestHandler("elicitation/create", relay("elicitation/create") as never);
+        }
+        if (downstream.roots) c.setRequestHandler("roots/list", relay("roots/list") as never);
+      },
+    });
+    own.client = client;
+    client.onclose = () => {
+      if (session.ready.get(upstream.name) !== own) return;
+      session.ready.delete(upstream.name);
+      session.own.delete(upstream.name);
+    };
+    try {
+      for (const kind of LIST_KINDS) await this.#load(own, client, kind);
+      if (session.logLevel && client.getServerCapabilities()?.logging) {
+        await client.setLoggingLevel(session.logLevel);
+      }
+    } catch (error) {
+      await disconnect(client);
+      throw error;
+    }
+    if (session.closed) {
+      await disconnect(client);
+      throw new UpstreamUnavailableError("the session closed");
+    }
+    this.#options.log.info("session connected to upstream", { upstream: upstream.name });
+    return own;
+  }
+
+  /** Sends an upstream's request to the session's client: within its newest call, else on its own. */
+  async #toClient(
+    session: GatewaySession,
+    request: { method: string; params?: Record<string, unknown> },
+  ): Promise<unknown> {
+    const send = session.calls.at(-1);
+    if (send) return await send(request);
+    const server = session.mcp.server;
+    if (request.method === "roots/list") return await server.listRoots(request.params);
+    if (request.method === "sampling/createMessage") {
+      return await server.createMessage(request.params as never);
+    }
+    return await server.elicitInput(request.params as never);
+  }
+
+  /** Closes a session's own upstream connections. */
+  #closeSession(session: GatewaySession): void {
+    session.closed = true;
+    for (const opening of session.own.values()) {
+      opening.then((own) => disconnect(own.client)).catch(() => {});
+    }
+    session.own.clear();
+    session.ready.clear();
+  }
+
+  /**
+   * `logging/setLevel` from a session: sent on the session's own connection to every 2025-era
+   * upstream that offers logging, so that their log messages reach that session only.
+   */
+  async setLogLevel(session: GatewaySession | undefined, level: LoggingLevel): Promise<void> {
+    if (!session) return;
+    session.logLevel = level;
+    await Promise.all(
+      [...this.#upstreams.values()]
+        .filter((u) => u.client?.getServerCapabilities()?.logging !== undefined)
+        .map(async (upstream) => {
+          const own = await this.#ownFor(session, upstream, true);
+          await own?.client.setLoggingLevel(level);
+        }),
+    );
+  }
+
+  /**
+   * `resources/subscribe` or `unsubscribe` from a session, on its own connection to the owning
+   * upstream, so that `notifications/resources/updated` reach that session only. Throws
+   * {@linkcode ResourceNotFoundError} for a URI outside the namespace.
+   */
+  async subscription(
+    session: GatewaySession | undefined,
+    uri: string,
+    subscribe: boolean,
+  ): Promise<void> {
+    const resolved = this.#resolveUri(uri);
+    if (!resolved || !session) throw new ResourceNotFoundError(uri);
+    const { upstream, original } = resolved;
+    if (!upstream.client?.getServerCapabilities()?.resources?.subscribe) {
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        `Upstream ${upstream.name} does not offer resource subscriptions`,
+      );
+    }
+    const own = await this.#ownFor(session, upstream, subscribe);
+    if (!own) {
+      if (subscribe) {
+        throw new ProtocolError(
+          ProtocolErrorCode.InvalidParams,
+          `Upstream ${upstream.name} speaks 2026-07-28: subscribe with subscriptions/listen`,
+        );
+      }
+      return;
+    }
+    if (subscribe) await own.client.subscribeResource({ uri: original });
+    else await own.client.unsubscribeResource({ uri: original });
   }
 
   /**
@@ -843,16 +1123,28 @@ export class Gateway {
    * lives for one request. Call before `connect`.
    */
   attach(mcp: McpServer, era: McpEra = "legacy"): McpServer {
+    let session: GatewaySession | undefined;
     if (era === "legacy") {
-      this.#servers.set(mcp, { connected: false });
+      const opened: GatewaySession = {
+        mcp,
+        connected: false,
+        closed: false,
+        own: new Map(),
+        ready: new Map(),
+        calls: [],
+      };
+      session = opened;
+      this.#servers.set(mcp, opened);
       const previousOnClose = mcp.server.onclose;
       mcp.server.onclose = () => {
         previousOnClose?.();
         this.#servers.delete(mcp);
+        this.#closeSession(opened);
       };
     }
     return serveGateway(this, mcp, {
-      toolTable: () => this.#toolTable(),
+      session,
+      toolTable: () => this.#toolTable(session),
       pipelines: this.#options.pipelines ?? [],
     });
   }

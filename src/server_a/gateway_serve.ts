@@ -25,7 +25,7 @@ import {
   type ToolContext,
   toolDefinition,
 } from "../mcp/v2/tools.ts";
-import type { Gateway } from "./gateway.ts";
+import type { Gateway, GatewaySession } from "./gateway.ts";
 import { type Pipeline, type PipelineDeps, runPipeline } from "./gateway_pipeline.ts";
 
 /** Name of the gateway's own status tool. */
@@ -36,6 +36,8 @@ export interface GatewayServeOptions {
   /** Every namespaced upstream tool, for the pipelines. */
   toolTable: PipelineDeps["tools"];
   pipelines: readonly Pipeline[];
+  /** The 2025-era session this server instance serves (none for a 2026-07-28 request). */
+  session?: GatewaySession | undefined;
 }
 
 const pipelineShape = { message: z.string().describe("The message for the first step") };
@@ -46,6 +48,8 @@ function forwardingOf(ctx: ToolContext) {
     signal: ctx.mcpReq.signal,
     sendNotification: (notification: { method: string; params?: Record<string, unknown> }) =>
       ctx.mcpReq.notify(notification as never),
+    sendRequest: (request: { method: string; params?: Record<string, unknown> }) =>
+      ctx.mcpReq.send(request as never),
     ...(ctx.mcpReq._meta ? { _meta: ctx.mcpReq._meta } : {}),
   };
 }
@@ -70,8 +74,11 @@ export function serveGateway(
     tools: { listChanged: true },
     resources: { listChanged: true },
     prompts: { listChanged: true },
+    ...(forwarded.subscribe ? { resources: { listChanged: true, subscribe: true } } : {}),
     ...(forwarded.completions ? { completions: {} } : {}),
+    ...(forwarded.logging ? { logging: {} } : {}),
   });
+  const session = options.session;
 
   defineTool(mcp, GATEWAY_STATUS_TOOL, {
     title: "Gateway upstreams",
@@ -99,7 +106,8 @@ export function serveGateway(
       const forwarding = forwardingOf(ctx);
       return runPipeline(pipeline, args.message, {
         tools: options.toolTable,
-        call: (name, callArgs) => gateway.callTool(name, callArgs, { ...forwarding, _meta: {} }),
+        call: (name, callArgs) =>
+          gateway.callTool(name, callArgs, { ...forwarding, _meta: {} }, session),
       }, forwarding);
     });
   }
@@ -108,35 +116,35 @@ export function serveGateway(
   const own = definedTools(mcp);
   const server = mcp.server;
   server.setRequestHandler("tools/list", async () => {
-    await gateway.freshen("tools");
+    await gateway.freshen("tools", session);
     const tools = [...own].filter(([, d]) => d.tool.enabled).map(([name, d]) =>
       toolDefinition(name, d.tool)
     );
-    return { tools: [...tools, ...gateway.tools().filter((t) => !own.has(t.name))] };
+    return { tools: [...tools, ...gateway.tools(session).filter((t) => !own.has(t.name))] };
   });
   server.setRequestHandler("tools/call", async (request, ctx): Promise<CallToolResult> => {
     const { name, arguments: args } = request.params;
     const mine = own.get(name);
     if (mine?.tool.enabled) return await callDefinedTool(name, mine.tool, args, ctx);
-    const answer = await gateway.callTool(name, args, forwardingOf(ctx));
+    const answer = await gateway.callTool(name, args, forwardingOf(ctx), session);
     if (!answer) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${name} not found`);
     return answer as CallToolResult;
   });
   server.setRequestHandler("resources/list", async () => {
-    await gateway.freshen("resources");
-    return { resources: gateway.resources() };
+    await gateway.freshen("resources", session);
+    return { resources: gateway.resources(session) };
   });
   server.setRequestHandler("resources/read", async (request, ctx) => {
-    const result = await gateway.readResource(request.params.uri, ctx.mcpReq.signal);
+    const result = await gateway.readResource(request.params.uri, ctx.mcpReq.signal, session);
     if (!result) throw new ResourceNotFoundError(request.params.uri);
     return result as never;
   });
   server.setRequestHandler("resources/templates/list", async (_request, ctx) => ({
-    resourceTemplates: await gateway.resourceTemplates(ctx.mcpReq.signal) as never,
+    resourceTemplates: await gateway.resourceTemplates(ctx.mcpReq.signal, session) as never,
   }));
   if (forwarded.completions) {
     server.setRequestHandler("completion/complete", async (request, ctx) => {
-      const result = await gateway.complete(request.params, ctx.mcpReq.signal);
+      const result = await gateway.complete(request.params, ctx.mcpReq.signal, session);
       if (!result) {
         throw new ProtocolError(
           ProtocolErrorCode.InvalidParams,
@@ -146,13 +154,29 @@ export function serveGateway(
       return result;
     });
   }
+  if (forwarded.logging) {
+    server.setRequestHandler("logging/setLevel", async (request) => {
+      await gateway.setLogLevel(session, request.params.level);
+      return {};
+    });
+  }
+  if (forwarded.subscribe) {
+    server.setRequestHandler("resources/subscribe", async (request) => {
+      await gateway.subscription(session, request.params.uri, true);
+      return {};
+    });
+    server.setRequestHandler("resources/unsubscribe", async (request) => {
+      await gateway.subscription(session, request.params.uri, false);
+      return {};
+    });
+  }
   server.setRequestHandler("prompts/list", async () => {
-    await gateway.freshen("prompts");
-    return { prompts: gateway.prompts() as never };
+    await gateway.freshen("prompts", session);
+    return { prompts: gateway.prompts(session) as never };
   });
   server.setRequestHandler("prompts/get", async (request, ctx) => {
     const { name, arguments: args } = request.params;
-    const result = await gateway.getPrompt(name, args, ctx.mcpReq.signal);
+    const result = await gateway.getPrompt(name, args, ctx.mcpReq.signal, session);
     if (!result) {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Prompt ${name} not found`);
     }

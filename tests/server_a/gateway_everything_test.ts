@@ -4,13 +4,15 @@
  * direct connection gets, in the gateway's namespace.
  * @module
  */
-import type { Client } from "@modelcontextprotocol/client";
+import { type Client, Client as ClientClass } from "@modelcontextprotocol/client";
+import { InMemoryTransport, McpServer } from "@modelcontextprotocol/server";
 import { assert, assertEquals } from "../_assert.ts";
 import { setLogLevel } from "../../src/log.ts";
 import { connectTarget, disconnect, type Target } from "../../src/mcp/targets.ts";
-import { UPSTREAM_URI_PREFIX } from "../../src/server_a/gateway.ts";
+import { type Gateway, UPSTREAM_URI_PREFIX } from "../../src/server_a/gateway.ts";
 import {
   EVERYTHING,
+  type Everything,
   EVERYTHING_TRANSPORTS,
   type EverythingTransport,
   everythingUnavailable,
@@ -37,7 +39,13 @@ function namespaced(uri: string): string {
 function scenario(
   name: string,
   body: (
-    t: { direct: Client; via: Client; transport: EverythingTransport },
+    t: {
+      direct: Client;
+      via: Client;
+      transport: EverythingTransport;
+      gateway: Gateway;
+      everything: Everything;
+    },
   ) => Promise<void>,
 ): void {
   for (const transport of EVERYTHING_TRANSPORTS) {
@@ -51,7 +59,7 @@ function scenario(
       await using d = await direct(everything.target);
       await using gw = await startGateway([everything.named("ev")]);
       assertEquals(gw.gateway.status()[0]?.state, "up", gw.gateway.status()[0]?.lastError);
-      await body({ direct: d, via: gw.client, transport });
+      await body({ direct: d, via: gw.client, transport, gateway: gw.gateway, everything });
     });
   }
 }
@@ -235,12 +243,175 @@ scenario("resource templates are namespaced, expand to readable URIs and complet
   );
 });
 
-Deno.test("gateway: completions are advertised only when an upstream offers them", async () => {
+Deno.test("gateway: completions and subscriptions are advertised only when an upstream offers them", async () => {
   await using upstream = await startLegacyOnlyMcp();
   await using gw = await startGateway(`plain=${upstream.url}/mcp`);
   assertEquals(gw.gateway.status()[0]?.state, "up");
   const caps = gw.client.getServerCapabilities();
   assertEquals(caps?.completions, undefined);
-  assertEquals(caps?.logging, undefined);
   assertEquals(caps?.resources?.subscribe, undefined);
+  // The 2025-only test server offers logging, which the gateway forwards per session.
+  assertEquals(caps?.logging, {});
+});
+
+type Caps = ConstructorParameters<typeof Client>[1];
+const CLIENT_FEATURES = { sampling: {}, elicitation: {}, roots: { listChanged: true } };
+const ROOTS = [{ uri: "file:///tmp/gateway-root", name: "gateway-root" }];
+
+/** What a downstream client was sent: log messages, resource updates, requests. */
+interface Seen {
+  messages: { level: string; data: unknown }[];
+  updated: string[];
+  requests: { method: string; params: unknown }[];
+}
+
+/** Installs handlers that record what the server sends and answer its requests. */
+function record(client: Client, seen: Seen): void {
+  client.setNotificationHandler("notifications/message", (n) => {
+    seen.messages.push({ level: n.params.level, data: n.params.data });
+  });
+  client.setNotificationHandler("notifications/resources/updated", (n) => {
+    seen.updated.push(n.params.uri);
+  });
+  client.setRequestHandler("sampling/createMessage", (request) => {
+    seen.requests.push({ method: request.method, params: request.params });
+    return {
+      role: "assistant",
+      content: { type: "text", text: "sampled" },
+      model: "test-model",
+    } as never;
+  });
+  client.setRequestHandler("elicitation/create", (request) => {
+    seen.requests.push({ method: request.method, params: request.params });
+    return { action: "decline" } as never;
+  });
+  client.setRequestHandler("roots/list", (request) => {
+    seen.requests.push({ method: request.method, params: request.params ?? {} });
+    return { roots: ROOTS } as never;
+  });
+}
+
+function newSeen(): Seen {
+  return { messages: [], updated: [], requests: [] };
+}
+
+/** One more downstream session of the gateway, with its own client. */
+async function session(
+  gateway: Gateway,
+  capabilities: Caps,
+  seen: Seen,
+): Promise<Client & AsyncDisposable> {
+  const mcp = new McpServer({ name: "messenger-server", version: "0" }, { capabilities: {} });
+  gateway.attach(mcp);
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await mcp.connect(b);
+  const client = new ClientClass({ name: "downstream", version: "0" }, capabilities);
+  if (capabilities?.capabilities?.sampling) record(client, seen);
+  else {
+    client.setNotificationHandler("notifications/message", (n) => {
+      seen.messages.push({ level: n.params.level, data: n.params.data });
+    });
+    client.setNotificationHandler("notifications/resources/updated", (n) => {
+      seen.updated.push(n.params.uri);
+    });
+  }
+  await client.connect(a);
+  return Object.assign(client, { [Symbol.asyncDispose]: () => client.close() });
+}
+
+async function until(what: string, condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+scenario("log messages and resource updates reach only the session that asked for them", async (
+  { direct, gateway },
+) => {
+  // The direct connection's answers, for comparison.
+  const directSeen = newSeen();
+  direct.setNotificationHandler("notifications/message", (n) => {
+    directSeen.messages.push({ level: n.params.level, data: n.params.data });
+  });
+  await direct.setLoggingLevel("debug");
+  await direct.callTool({ name: "toggle-simulated-logging", arguments: {} });
+  await until("a direct log message", () => directSeen.messages.length > 0);
+
+  const seenA = newSeen();
+  const seenB = newSeen();
+  await using a = await session(gateway, undefined, seenA);
+  await using b = await session(gateway, undefined, seenB);
+  const caps = a.getServerCapabilities();
+  assertEquals(caps?.logging, {});
+  assertEquals(caps?.resources?.subscribe, true);
+
+  await a.setLoggingLevel("debug");
+  const resource = (await a.listResources()).resources[0]!;
+  await a.subscribeResource({ uri: resource.uri });
+  await a.callTool({ name: "ev_toggle-simulated-logging", arguments: {} });
+  await a.callTool({ name: "ev_toggle-subscriber-updates", arguments: {} });
+  await until("a log message in session A", () => seenA.messages.length > 0);
+  await until("a resource update in session A", () => seenA.updated.length > 0);
+  assertEquals(seenA.updated[0], resource.uri);
+  assert(seenA.messages.every((m) => typeof m.level === "string"));
+
+  // B asked for nothing and shares nothing with A.
+  await b.listTools();
+  assertEquals([seenB.messages, seenB.updated], [[], []]);
+  await a.unsubscribeResource({ uri: resource.uri });
+});
+
+scenario("sampling, elicitation and roots requests travel to the calling client and back", async (
+  { gateway, everything },
+) => {
+  const directSeen = newSeen();
+  const d = await connectTarget(everything.target, {
+    clientName: "direct",
+    version: "0",
+    client: { capabilities: CLIENT_FEATURES },
+    setup: (c) => record(c, directSeen),
+  });
+  try {
+    const viaSeen = newSeen();
+    const otherSeen = newSeen();
+    await using via = await session(gateway, { capabilities: CLIENT_FEATURES }, viaSeen);
+    await using _other = await session(gateway, { capabilities: CLIENT_FEATURES }, otherSeen);
+    const directTools = (await d.listTools()).tools
+      .filter((t) => t.execution?.taskSupport !== "required").map((t) => `ev_${t.name}`).sort();
+    const viaTools = (await via.listTools()).tools.map((t) => t.name)
+      .filter((n) => n.startsWith("ev_")).sort();
+    assertEquals(viaTools, directTools);
+    for (
+      const tool of ["trigger-sampling-request", "trigger-elicitation-request", "get-roots-list"]
+    ) {
+      assert(viaTools.includes(`ev_${tool}`), tool);
+    }
+    for (
+      const [tool, args] of [
+        ["trigger-sampling-request", { prompt: "hello", maxTokens: 20 }],
+        ["trigger-elicitation-request", {}],
+        ["get-roots-list", {}],
+      ] as const
+    ) {
+      directSeen.requests.length = 0;
+      viaSeen.requests.length = 0;
+      const expected = await d.callTool({ name: tool, arguments: args });
+      const got = await via.callTool({ name: `ev_${tool}`, arguments: args });
+      assertEquals(got, expected, tool);
+      if (tool === "get-roots-list") assert(JSON.stringify(got).includes("gateway-root"));
+      else {
+        assertEquals(directSeen.requests.filter((r) => r.method !== "roots/list").length, 1, tool);
+      }
+      assertEquals(
+        viaSeen.requests.filter((r) => r.method !== "roots/list"),
+        directSeen.requests.filter((r) => r.method !== "roots/list"),
+        tool,
+      );
+    }
+    assertEquals(otherSeen.requests.filter((r) => r.method !== "roots/list"), []);
+  } finally {
+    await disconnect(d);
+  }
 });
