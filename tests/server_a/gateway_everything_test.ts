@@ -415,3 +415,26 @@ scenario("sampling, elicitation and roots requests travel to the calling client 
     await disconnect(d);
   }
 });
+
+Deno.test("gateway: a session's own upstream connection is bounded and closed with the session", async () => {
+  await using upstream = await startLegacyOnlyMcp();
+  const gw = await startGateway(`plain=${upstream.url}/mcp`, { maxSessionConnections: 1 });
+  try {
+    await until("the shared session", () => upstream.sessionCount === 1);
+    const a = await session(gw.gateway, undefined, newSeen());
+    await a.setLoggingLevel("info");
+    await until("A's own upstream session", () => upstream.sessionCount === 2);
+
+    await using b = await session(gw.gateway, undefined, newSeen());
+    const refused = await b.setLoggingLevel("info").then(() => undefined, (e: Error) => e);
+    assert(refused, "a second per-session connection is refused");
+    assert(/1 per-session connections, the most allowed/.test(refused.message), refused.message);
+
+    await a.close();
+    await until("A's upstream session ended", () => upstream.sessionCount === 1);
+    await b.setLoggingLevel("info");
+    await until("B's own upstream session", () => upstream.sessionCount === 2);
+  } finally {
+    await gw[Symbol.asyncDispose]();
+  }
+});
