@@ -1135,6 +1135,11 @@ export class Gateway {
       };
       session = opened;
       this.#servers.set(mcp, opened);
+      mcp.server.setNotificationHandler("notifications/roots/list_changed", () => {
+        for (const own of opened.ready.values()) {
+          own.client.sendRootsListChanged().catch(() => {});
+        }
+      });
       const previousOnClose = mcp.server.onclose;
       mcp.server.onclose = () => {
         previousOnClose?.();

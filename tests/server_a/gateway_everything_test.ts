@@ -411,6 +411,14 @@ scenario("sampling, elicitation and roots requests travel to the calling client 
       );
     }
     assertEquals(otherSeen.requests.filter((r) => r.method !== "roots/list"), []);
+
+    // A change of the client's roots reaches the upstream, which asks for them again.
+    const asked = viaSeen.requests.filter((r) => r.method === "roots/list").length;
+    await via.sendRootsListChanged();
+    await until(
+      "roots/list after roots/list_changed",
+      () => viaSeen.requests.filter((r) => r.method === "roots/list").length > asked,
+    );
   } finally {
     await disconnect(d);
   }
