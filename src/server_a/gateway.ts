@@ -193,7 +193,21 @@ export class Gateway {
   readonly #listeners = new Set<(kinds: readonly ListKind[]) => void>();
   #started = false;
 
+  /**
+   * Throws {@linkcode UsageError} when one upstream's name followed by `_` begins another's
+   * (`a` and `a_b`): `a_b_x` could then be `a`'s `b_x` or `a_b`'s `x`. Without such pairs every
+   * namespaced name has exactly one owner.
+   */
   constructor(options: GatewayOptions) {
+    for (const a of options.upstreams) {
+      const clash = options.upstreams.find((b) => b.name.startsWith(`${a.name}_`));
+      if (clash) {
+        throw new UsageError(
+          `Upstream names "${a.name}" and "${clash.name}" clash: "${a.name}_" begins both ` +
+            "namespaced names; rename one (e.g. with '-' instead of '_')",
+        );
+      }
+    }
     this.#options = options;
     for (const spec of options.upstreams) {
       this.#upstreams.set(spec.name, {

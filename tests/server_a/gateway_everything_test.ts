@@ -6,10 +6,11 @@
  */
 import { type Client, Client as ClientClass } from "@modelcontextprotocol/client";
 import { InMemoryTransport, McpServer } from "@modelcontextprotocol/server";
-import { assert, assertEquals } from "../_assert.ts";
-import { setLogLevel } from "../../src/log.ts";
-import { connectTarget, disconnect, type Target } from "../../src/mcp/targets.ts";
-import { type Gateway, UPSTREAM_URI_PREFIX } from "../../src/server_a/gateway.ts";
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { createLogger, setLogLevel } from "../../src/log.ts";
+import { connectTarget, disconnect, parseTargetList, type Target } from "../../src/mcp/targets.ts";
+import { Gateway, UPSTREAM_URI_PREFIX } from "../../src/server_a/gateway.ts";
+import { UsageError } from "../../src/errors.ts";
 import {
   EVERYTHING,
   type Everything,
@@ -445,4 +446,21 @@ Deno.test("gateway: a session's own upstream connection is bounded and closed wi
   } finally {
     await gw[Symbol.asyncDispose]();
   }
+});
+
+Deno.test("gateway: upstream names whose namespaced names could clash are refused", () => {
+  const clash = () =>
+    new Gateway({
+      upstreams: parseTargetList("a=http://127.0.0.1:1/mcp;a_b=http://127.0.0.1:2/mcp"),
+      version: "0",
+      log: createLogger("gateway-test"),
+      timeoutMs: 1000,
+    });
+  assertThrows(clash, UsageError, `"a" and "a_b" clash`);
+  new Gateway({
+    upstreams: parseTargetList("a=http://127.0.0.1:1/mcp;a-b=http://127.0.0.1:2/mcp"),
+    version: "0",
+    log: createLogger("gateway-test"),
+    timeoutMs: 1000,
+  });
 });
