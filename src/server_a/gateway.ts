@@ -583,8 +583,10 @@ export class Gateway {
    */
   async freshen(kind: ListKind, session?: GatewaySession): Promise<void> {
     await Promise.all([...this.#upstreams.values()].map(async (upstream) => {
+      // A session's own upstream session is asked each time: its lists may change with no
+      // list_changed yet received (a session resource made by the call just answered).
       const own = await this.#ownFor(session, upstream).catch(() => undefined);
-      if (own) return;
+      if (own) return await this.#load(own, own.client, kind, "refresh").catch(() => {});
       const client = upstream.client;
       if (!client) return;
       upstream.loading[kind] ??= this.#load(upstream, client, kind)

@@ -59,7 +59,14 @@ export interface Everything extends AsyncDisposable {
  */
 export async function startEverything(transport: EverythingTransport): Promise<Everything> {
   if (transport === "stdio") {
-    const target: Target = { kind: "stdio", command: Deno.execPath(), args: childArgs(transport) };
+    // The child finds the dependency cache where this process does.
+    const denoDir = Deno.env.get("DENO_DIR");
+    const target: Target = {
+      kind: "stdio",
+      command: Deno.execPath(),
+      args: childArgs(transport),
+      ...(denoDir ? { env: { DENO_DIR: denoDir } } : {}),
+    };
     return {
       target,
       named: (name) => ({ name, target }),

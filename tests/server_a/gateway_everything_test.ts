@@ -362,6 +362,20 @@ scenario("log messages and resource updates reach only the session that asked fo
   await b.listTools();
   assertEquals([seenB.messages, seenB.updated], [[], []]);
   await a.unsubscribeResource({ uri: resource.uri });
+
+  // Session resources: once both have their own upstream session, what A makes B does not see.
+  await b.setLoggingLevel("emergency");
+  const made = await a.callTool({
+    name: "ev_gzip-file-as-resource",
+    arguments: { name: "only-a.gz", data: "data:text/plain,hello", outputType: "resourceLink" },
+  });
+  const link = (made.content as { type: string; uri?: string }[])
+    .find((c) => c.type === "resource_link")?.uri ?? "";
+  assert(link.startsWith(`${UPSTREAM_URI_PREFIX}ev/`), JSON.stringify(made));
+  assert((await a.listResources()).resources.some((r) => r.uri === link));
+  assert(!(await b.listResources()).resources.some((r) => r.uri === link));
+  assertEquals((await a.readResource({ uri: link })).contents.length, 1);
+  assertEquals((await refusal(b.readResource({ uri: link }))).code, -32602);
 });
 
 scenario("sampling, elicitation and roots requests travel to the calling client and back", async (
