@@ -642,7 +642,10 @@ export class Gateway {
     for (const [mcp, seen] of this.#servers) {
       if (seen.closed) continue;
       if (!mcp.isConnected()) {
-        if (seen.connected) this.#servers.delete(mcp);
+        if (seen.connected) {
+          this.#servers.delete(mcp);
+          this.#closeSession(seen);
+        }
         continue;
       }
       seen.connected = true;
