@@ -960,8 +960,12 @@ export class Gateway {
     if (!session || session.closed) return undefined;
     const existing = session.own.get(upstream.name);
     if (existing) return await existing;
-    if (upstream.era !== "legacy" || upstream.state !== "up") return undefined;
-    if (!needed && !this.#wantsOwn(session)) return undefined;
+    if (upstream.era === undefined || upstream.state !== "up") return undefined;
+    // A 2026-07-28 upstream keeps no session state: only client features need a client of the
+    // session's own (its input_required requests are fulfilled by that session's client).
+    if (upstream.era === "modern" || !needed) {
+      if (!this.#wantsOwn(session)) return undefined;
+    }
     const max = this.#options.maxSessionConnections ?? 32;
     const open = [...this.#servers.values()].filter((s) => s.own.has(upstream.name)).length;
     if (open >= max) {
@@ -981,7 +985,10 @@ export class Gateway {
     }
   }
 
-  /** Connects a session's own client to a 2025-era upstream, relaying what it says to the session. */
+  /**
+   * Connects a session's own client to an upstream, declaring the session's client features and
+   * relaying what the upstream sends or asks (2025 requests, 2026-07-28 `input_required`) to it.
+   */
   async #openOwn(session: GatewaySession, upstream: Upstream): Promise<OwnConnection> {
     const { mcp } = session;
     const downstream = mcp.server.getClientCapabilities() ?? {};
@@ -1094,7 +1101,7 @@ export class Gateway {
     session.logLevel = level;
     await Promise.all(
       [...this.#upstreams.values()]
-        .filter((u) => u.client?.getServerCapabilities()?.logging !== undefined)
+        .filter((u) => u.era === "legacy" && u.client?.getServerCapabilities()?.logging)
         .map(async (upstream) => {
           const own = await this.#ownFor(session, upstream, true);
           await own?.client.setLoggingLevel(level);
@@ -1115,6 +1122,12 @@ export class Gateway {
     const resolved = this.#resolveUri(uri);
     if (!resolved || !session) throw new ResourceNotFoundError(uri);
     const { upstream, original } = resolved;
+    if (upstream.era !== "legacy") {
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        `Upstream ${upstream.name} speaks 2026-07-28: subscribe with subscriptions/listen`,
+      );
+    }
     if (!upstream.client?.getServerCapabilities()?.resources?.subscribe) {
       throw new ProtocolError(
         ProtocolErrorCode.InvalidParams,
@@ -1122,15 +1135,7 @@ export class Gateway {
       );
     }
     const own = await this.#ownFor(session, upstream, subscribe);
-    if (!own) {
-      if (subscribe) {
-        throw new ProtocolError(
-          ProtocolErrorCode.InvalidParams,
-          `Upstream ${upstream.name} speaks 2026-07-28: subscribe with subscriptions/listen`,
-        );
-      }
-      return;
-    }
+    if (!own) return;
     if (subscribe) await own.client.subscribeResource({ uri: original });
     else await own.client.unsubscribeResource({ uri: original });
   }

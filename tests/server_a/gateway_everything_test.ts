@@ -5,7 +5,13 @@
  * @module
  */
 import { type Client, Client as ClientClass } from "@modelcontextprotocol/client";
-import { InMemoryTransport, McpServer } from "@modelcontextprotocol/server";
+import {
+  createMcpHandler,
+  InMemoryTransport,
+  inputRequired,
+  McpServer,
+} from "@modelcontextprotocol/server";
+import { serveOnLoopback } from "../_serve.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { createLogger, setLogLevel } from "../../src/log.ts";
 import { connectTarget, disconnect, parseTargetList, type Target } from "../../src/mcp/targets.ts";
@@ -477,4 +483,39 @@ Deno.test("gateway: upstream names whose namespaced names could clash are refuse
     log: createLogger("gateway-test"),
     timeoutMs: 1000,
   });
+});
+
+Deno.test("gateway: a 2026-07-28 upstream's input_required reaches the calling 2025 session's client and back", async () => {
+  const rounds: unknown[] = [];
+  const handler = createMcpHandler(() => {
+    const mcp = new McpServer({ name: "modern", version: "1" }, { capabilities: { tools: {} } });
+    mcp.registerTool("confirm", { description: "Asks the user to confirm" }, (ctx) => {
+      const answer = ctx.mcpReq.inputResponses?.ok;
+      rounds.push(answer ?? null);
+      if (!answer) {
+        return inputRequired({
+          inputRequests: {
+            ok: inputRequired.elicit({
+              message: "Proceed?",
+              requestedSchema: { type: "object", properties: { ok: { type: "boolean" } } },
+            }),
+          },
+        }) as never;
+      }
+      return { content: [{ type: "text", text: `answer ${JSON.stringify(answer)}` }] };
+    });
+    return mcp;
+  }, { legacy: "reject" });
+  const served = await serveOnLoopback((request) => handler.fetch(request));
+  await using _stop = { [Symbol.asyncDispose]: () => served.stop() };
+  await using gw = await startGateway(`m=${served.url}/mcp`);
+  assertEquals(gw.gateway.status()[0]?.protocol, "2026-07-28");
+  const seen = newSeen();
+  await using via = await session(gw.gateway, { capabilities: CLIENT_FEATURES }, seen);
+  const result = await via.callTool({ name: "m_confirm", arguments: {} });
+  assertEquals(result.content, [{ type: "text", text: 'answer {"action":"decline"}' }]);
+  assertEquals(seen.requests.map((r) => r.method), ["elicitation/create"]);
+  assertEquals((seen.requests[0]!.params as { message: string }).message, "Proceed?");
+  assertEquals(rounds, [null, { action: "decline" }]);
+  await handler.close();
 });
