@@ -1,17 +1,17 @@
 /**
- * A real `Deno.serve` on a free loopback port answering only through `createMcpHttpHandler`,
+ * A real `Deno.serve` on a free loopback port answering only through `createMcpHttpHandler` (v2),
  * around a small MCP server whose tools the tests control (an echo, and a call that waits for
  * the test to release it), plus raw Streamable HTTP helpers.
  * @module
  */
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { HttpError } from "../../src/errors.ts";
 import { errorResponse } from "../../src/http.ts";
 import { createLogger, setLogSink } from "../../src/log.ts";
-import { createMcpHttpHandler, type McpHttpHandler } from "../../src/mcp/http.ts";
-import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
+import { createMcpHttpHandler, type McpHttpHandler } from "../../src/mcp/v2/http.ts";
+import { defineTool, jsonResult } from "../../src/mcp/v2/tools.ts";
 import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
 import { testConfig } from "../_helpers.ts";
 import { serveOnLoopback } from "../_serve.ts";
@@ -20,7 +20,7 @@ import { serveOnLoopback } from "../_serve.ts";
 export interface McpHttpTestServer extends AsyncDisposable {
   url: string;
   mcp: McpHttpHandler;
-  /** Every MCP server created, one per session, in order. */
+  /** Every MCP server created (one per 2025-era session or 2026-07-28 request), in order. */
   servers: McpServer[];
   /** Resolves the pending `wait` tool calls. */
   release(): void;
@@ -65,6 +65,7 @@ export async function startMcpHttp(
       return server;
     },
     config,
+    directCalls: config.MCP_DIRECT_CALLS,
     bindHost: options.bindHost ?? "127.0.0.1",
     log: createLogger("mcp-test"),
   });
