@@ -1,18 +1,12 @@
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult, Progress } from "@modelcontextprotocol/client";
-import {
-  type CacheHint,
-  createMcpHandler,
-  McpServer as V2McpServer,
-} from "@modelcontextprotocol/server";
+import { type CacheHint, createMcpHandler, McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { MAIN, runCli, startTestServerB, testConfig } from "../_helpers.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 import { setLogLevel } from "../../src/log.ts";
 import { connectTarget, disconnect, parseTarget } from "../../src/mcp/targets.ts";
-import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
-import { defineTool as defineV2Tool, jsonResult as v2JsonResult } from "../../src/mcp/v2/tools.ts";
+import { defineTool, jsonResult } from "../../src/mcp/v2/tools.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
 import type { Gateway } from "../../src/server_a/gateway.ts";
@@ -47,17 +41,18 @@ async function startCustomUpstream(port = 0) {
     defineTool(mcp, "slow", {
       description: "Counts to n, one progress notification per step, until released",
       inputSchema: { n: z.number().int(), id: z.string() },
-    }, async ({ n, id }, extra) => {
+    }, async ({ n, id }, ctx) => {
       started.push(id);
+      const signal = ctx.mcpReq.signal;
       for (let i = 1; i <= n; i++) {
-        await extra.sendNotification({
+        await ctx.mcpReq.notify({
           method: "notifications/progress",
-          params: { progressToken: extra._meta?.progressToken ?? 0, progress: i, total: n },
+          params: { progressToken: ctx.mcpReq._meta?.progressToken ?? 0, progress: i, total: n },
         });
       }
       await new Promise<void>((resolve) => {
-        if (extra.signal.aborted) return resolve();
-        extra.signal.addEventListener("abort", () => resolve(), { once: true });
+        if (signal.aborted) return resolve();
+        signal.addEventListener("abort", () => resolve(), { once: true });
       });
       cancelled.push(id);
       return jsonResult({ cancelled: id });
@@ -66,11 +61,11 @@ async function startCustomUpstream(port = 0) {
       "greet",
       {
         description: "A greeting",
-        argsSchema: { who: z.string() } as never,
+        argsSchema: z.object({ who: z.string() }),
       },
-      ((args: { who: string }) => ({
-        messages: [{ role: "user", content: { type: "text", text: `Hello ${args.who}` } }],
-      })) as never,
+      ({ who }) => ({
+        messages: [{ role: "user", content: { type: "text", text: `Hello ${who}` } }],
+      }),
     );
     servers.push(mcp);
     return mcp;
@@ -686,12 +681,12 @@ async function startModernUpstream(hint: CacheHint) {
   let listed = 0;
   const create = () =>
     createMcpHandler(() => {
-      const mcp = new V2McpServer({ name: "modern", version: "1" }, {
+      const mcp = new McpServer({ name: "modern", version: "1" }, {
         capabilities: { tools: { listChanged: true } },
         cacheHints: { "tools/list": hint },
       });
       for (const name of toolNames) {
-        defineV2Tool(mcp, name, { description: `Tool ${name}` }, () => v2JsonResult({ name }));
+        defineTool(mcp, name, { description: `Tool ${name}` }, () => jsonResult({ name }));
       }
       return mcp;
     }, { legacy: "reject" });
