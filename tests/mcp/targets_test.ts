@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../_assert.ts";
 import { MAIN, startTestServerB } from "../_helpers.ts";
 import { startTestToolbox } from "../_toolbox.ts";
+import { ENV_SERVER_SCRIPT } from "./_harness.ts";
 import { UsageError } from "../../src/errors.ts";
 import { setLogLevel } from "../../src/log.ts";
 import {
@@ -121,17 +122,21 @@ Deno.test("connectTarget() speaks 2026-07-28 to a server offering it, 2025 to on
   setLogLevel("error");
   await using serverB = await startTestServerB();
   await using box = await startTestToolbox("box", { tools: ["echo"] });
+  const dir = await Deno.makeTempDir();
+  const onlyInitialize = `${dir}/env_server.js`;
+  await Deno.writeTextFile(onlyInitialize, ENV_SERVER_SCRIPT);
   const cases: [string, string, "modern" | "legacy"][] = [
     [`${serverB.url}/mcp`, "streamable-http", "modern"],
     [`${serverB.url}/sse`, "sse", "legacy"],
-    [`${box.url}/mcp`, "streamable-http", "legacy"],
+    [`${box.url}/mcp`, "streamable-http", "modern"],
     [`${box.url}/sse`, "sse", "legacy"],
-    [`${box.url.replace(/^http/, "ws")}/ws`, "websocket", "legacy"],
+    [`${box.url.replace(/^http/, "ws")}/ws`, "websocket", "modern"],
     [
       `stdio:${Deno.execPath()} run -A ${MAIN} toolbox --transport stdio --name box --tools echo`,
       "stdio",
-      "legacy",
+      "modern",
     ],
+    [`stdio:${Deno.execPath()} run -A --no-config ${onlyInitialize}`, "stdio", "legacy"],
   ];
   for (const [text, label, era] of cases) {
     await t.step(`${label} ${era}: ${text.slice(0, 40)}`, async () => {
@@ -153,4 +158,5 @@ Deno.test("connectTarget() speaks 2026-07-28 to a server offering it, 2025 to on
       }
     });
   }
+  await Deno.remove(dir, { recursive: true });
 });
