@@ -42,6 +42,12 @@ export interface FileOAuthOptions {
   /** An https URL of this client's metadata document, used as `client_id` where supported. */
   clientMetadataUrl?: string | undefined;
   browser: BrowserMode;
+  /**
+   * Ask for DPoP-bound tokens whenever the authorization server offers them; otherwise only
+   * when the server's resource metadata asks for DPoP (a server that takes only Bearer tokens
+   * refuses DPoP-bound ones).
+   */
+  dpop?: boolean | undefined;
   /** A client registered beforehand (client_id and, for a confidential client, its secret). */
   preRegistered?: StoredOAuthClientInformation | undefined;
   /** Where messages for the user go (default stderr). */
@@ -213,13 +219,19 @@ export class FileOAuthProvider implements OAuthClientProvider {
   }
 
   /**
-   * A DPoP key (RFC 9449) when the authorization server offers sender-constrained tokens; the
-   * key lives as long as the process, so a later run authorizes again.
+   * A DPoP key (RFC 9449) when the authorization server offers sender-constrained tokens and
+   * the server wants them (its resource metadata, or the `dpop` option); the key lives as long
+   * as the process, so a later run authorizes again.
    */
   dpop(): Promise<DpopSession> | undefined {
     const metadata = this.#discovery?.authorizationServerMetadata as
       | Record<string, unknown>
       | undefined;
+    const resource = this.#discovery?.resourceMetadata as Record<string, unknown> | undefined;
+    const wanted = this.#options.dpop === true ||
+      resource?.dpop_bound_access_tokens_required === true ||
+      Array.isArray(resource?.dpop_signing_alg_values_supported);
+    if (!wanted) return this.#dpop;
     const offered = metadata?.dpop_signing_alg_values_supported;
     if (!this.#dpop && Array.isArray(offered)) {
       const alg = (DPOP_SUPPORTED_ALGS as readonly string[]).find((a) => offered.includes(a));
@@ -270,6 +282,7 @@ export class FileOAuthProvider implements OAuthClientProvider {
     this.#listener ??= this.#listen(this.#port);
     if (!this.#listener) throw new AuthorizationError(`port ${this.#port} is taken`);
     const callback = Promise.withResolvers<URLSearchParams>();
+    callback.promise.catch(() => {});
     this.#callback = callback;
     const onAbort = () => callback.reject(new AuthorizationError("no authorization in time"));
     signal.addEventListener("abort", onAbort, { once: true });
@@ -286,13 +299,21 @@ export class FileOAuthProvider implements OAuthClientProvider {
   }
 
   async #follow(url: URL): Promise<void> {
+    const cookies = new Map<string, string>();
     let next = url;
-    for (let hops = 0; hops < 5; hops++) {
+    for (let hops = 0; hops < 10; hops++) {
+      const cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join("; ");
       const response = await fetch(next, {
         redirect: "manual",
+        headers: cookie ? { cookie } : {},
         signal: AbortSignal.timeout(10_000),
       });
       await response.body?.cancel();
+      for (const line of response.headers.getSetCookie()) {
+        const [pair] = line.split(";");
+        const at = pair!.indexOf("=");
+        if (at > 0) cookies.set(pair!.slice(0, at).trim(), pair!.slice(at + 1).trim());
+      }
       const location = response.headers.get("location");
       if (response.status < 300 || response.status >= 400 || !location) {
         throw new AuthorizationError(

@@ -90,6 +90,8 @@ export interface RegistryOptions {
     dir: string;
     clientMetadataUrl?: string | undefined;
     browser: BrowserMode;
+    /** Ask for DPoP-bound tokens wherever the authorization server offers them. */
+    dpop?: boolean | undefined;
   } | undefined;
 }
 

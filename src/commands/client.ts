@@ -51,6 +51,8 @@ Flags:
                        An https URL of this client's OAuth client ID metadata document, used as
                        its client_id where the authorization server supports that (else the
                        client registers dynamically)
+  --dpop               Ask for DPoP-bound tokens (RFC 9449) wherever the authorization server
+                       offers them (default: only where the server's metadata asks for DPoP)
   --no-oauth           Fail on a 401 instead of starting an OAuth authorization
   --oauth-auto         Testing aid: fetch the authorization URL without a browser and follow
                        its redirect (for authorization servers that approve without a user)
@@ -75,6 +77,7 @@ target: give a server that needs it -H 'NAME=Authorization: Bearer \${MCPCOMM_AU
     "oauth-dir": { type: "string" },
     "client-metadata-url": { type: "string" },
     "no-oauth": { type: "boolean" },
+    dpop: { type: "boolean" },
     "oauth-auto": { type: "boolean" },
   },
   settingFlags: { timeout: "TIMEOUT_SECONDS" },
@@ -139,6 +142,7 @@ target: give a server that needs it -H 'NAME=Authorization: Bearer \${MCPCOMM_AU
         dir: oauthDir,
         clientMetadataUrl: metadataUrl,
         browser: flags["oauth-auto"] === true ? "auto" : interactive ? "open" : "print",
+        dpop: flags.dpop === true,
       },
       signal,
     });

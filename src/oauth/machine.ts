@@ -2,8 +2,8 @@
  * Machine-to-machine OAuth for MCP upstreams (the gateway's and `mcpcomm client --config`'s):
  * the client-credentials grant with `client_secret_basic`, `client_secret_post` or
  * `private_key_jwt`, through the SDK's `auth()` so the authorization server is discovered from
- * the upstream's 401 (RFC 9728) unless `tokenUrl` names it. The token is kept until 60 s before
- * it expires, then renewed before the next request; a 401 gets one new token and one retry
+ * the upstream's 401 (RFC 9728) unless `tokenUrl` names it. The token is kept until 60 s (at
+ * most half its lifetime) before it expires, then renewed before the next request; a 401 gets one new token and one retry
  * (the SDK transports' rule). Credentials are mcpcomm's own: nothing a downstream client sent.
  * @module
  */
@@ -36,7 +36,7 @@ export interface MachineOAuthConfig {
   issuer?: string | undefined;
   /** The token endpoint, skipping discovery (then `issuer` defaults to its origin). */
   tokenUrl?: string | undefined;
-  /** A token is renewed this long before it expires (default 60 s). */
+  /** A token is renewed this long (at most half its lifetime) before it expires (default 60 s). */
   renewBeforeMs?: number;
 }
 
@@ -145,8 +145,9 @@ export class MachineOAuthProvider implements OAuthClientProvider {
 
   saveTokens(tokens: StoredOAuthTokens): void {
     const lifetimeMs = (tokens.expires_in ?? 300) * 1000;
+    const early = Math.min(this.#config.renewBeforeMs ?? 60_000, lifetimeMs / 2);
     this.#tokens = tokens;
-    this.#renewAt = Date.now() + Math.max(0, lifetimeMs - (this.#config.renewBeforeMs ?? 60_000));
+    this.#renewAt = Date.now() + lifetimeMs - early;
   }
 
   redirectToAuthorization(): void {

@@ -17,6 +17,12 @@ export const SCENARIO_COMMANDS: Readonly<Record<string, readonly string[]>> = {
   "auth/scope-step-up": ["tools", "call server1 test-tool {}"],
 };
 
+/** Flags some scenarios need: the DPoP scenarios' servers do not advertise DPoP themselves. */
+const SCENARIO_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  "auth/dpop": ["--dpop"],
+  "auth/dpop-nonce": ["--dpop"],
+};
+
 /**
  * Runs `mcpcomm client --json` with `exec` against `url` (or the servers of `extra` flags);
  * resolves its exit code and output. OAuth state goes to a directory of this run; the suite's
@@ -40,6 +46,7 @@ async function mcpcommClient(
       "--oauth-auto",
       "--client-metadata-url",
       "https://conformance-test.local/client-metadata.json",
+      ...SCENARIO_FLAGS[Deno.env.get("MCP_CONFORMANCE_SCENARIO") ?? ""] ?? [],
       ...extra,
       ...exec.flatMap((e) => ["--exec", e]),
       ...(url ? [url] : []),
