@@ -1,3 +1,4 @@
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { freePort, startTestServerB } from "../_helpers.ts";
 import { type FakeClient, startOidcProvider } from "../fakes/oidc_provider.ts";
@@ -5,6 +6,7 @@ import { setLogLevel } from "../../src/log.ts";
 import { UsageError } from "../../src/errors.ts";
 import { parseServersFile } from "../../src/mcp/target_config.ts";
 import { startGateway } from "./_gateway.ts";
+import { startHttpServerA } from "./_server_a.ts";
 
 /** A real OpenID provider and a Server B (the upstream) that takes only its tokens with scope `ai`. */
 async function setup() {
@@ -126,4 +128,57 @@ Deno.test("servers file oauth: bad objects are one-line errors naming the JSON p
     UsageError,
   );
   assert(!error.message.includes(secret));
+});
+
+Deno.test("gateway upstream OAuth: the downstream client's token never reaches the upstream, the gateway's own does", async () => {
+  setLogLevel("error");
+  const [portA, portB] = [freePort(), freePort()];
+  const [resourceA, resourceB] = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
+  await using idp = await startOidcProvider({ defaultResource: resourceB });
+  await using b = await startTestServerB({
+    OAUTH_ISSUER: idp.issuer,
+    OAUTH_RESOURCE: resourceB,
+    OAUTH_REQUIRED_SCOPES: "ai",
+  });
+  // Server B behind a recording reverse proxy at its public URL.
+  const seen: (string | null)[] = [];
+  await using _proxy = Deno.serve({ hostname: "127.0.0.1", port: portB, onListen() {} }, (req) => {
+    seen.push(req.headers.get("authorization"));
+    const url = new URL(req.url);
+    return fetch(new Request(`${b.url}${url.pathname}${url.search}`, req));
+  });
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  const oauth = { clientId: idp.basic.id, clientSecret: idp.basic.secret, scope: "ai" };
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({ mcpServers: { b: { url: `${resourceB}/mcp`, oauth } } }),
+  );
+  try {
+    await using a = await startHttpServerA({
+      SERVER_A_PORT: String(portA),
+      SERVER_B_URL: b.url,
+      MCPCOMM_DB: ":memory:",
+      OAUTH_ISSUER: idp.issuer,
+      OAUTH_RESOURCE: resourceA,
+      UPSTREAMS_FILE: file,
+    });
+    const downstream = await idp.token(idp.basic, { resource: resourceA });
+    const client = new Client({ name: "downstream", version: "0" });
+    await client.connect(
+      new StreamableHTTPClientTransport(a.mcpUrl, {
+        requestInit: { headers: { authorization: `Bearer ${downstream}` } },
+      }),
+    );
+    try {
+      const answer = await client.callTool({ name: "b_get_ai_stats", arguments: {} });
+      assert(!answer.isError, JSON.stringify(answer));
+    } finally {
+      await client.close();
+    }
+    assert(seen.length > 0, "the upstream was called");
+    assert(!seen.some((h) => h?.includes(downstream)), "no downstream token upstream");
+    assert(seen.some((h) => /^Bearer \S+$/.test(h ?? "")), "the gateway's own token");
+  } finally {
+    await Deno.remove(file);
+  }
 });
