@@ -46,7 +46,7 @@ Flags:
                        "env"}}}; \${VAR} is expanded in headers and env values
   --oauth-dir DIR      Where OAuth registrations and tokens are kept, one file per server
                        (0600 files in a 0700 directory; default: oauth/ in mcpcomm's data
-                       directory)
+                       directory; with neither, a 401 fails the connection)
   --client-metadata-url URL
                        An https URL of this client's OAuth client ID metadata document, used as
                        its client_id where the authorization server supports that (else the
@@ -121,11 +121,6 @@ target: give a server that needs it -H 'NAME=Authorization: Bearer \${MCPCOMM_AU
     }
     const oauthDir = (flags["oauth-dir"] as string | undefined) ??
       (dataDir ? join(dataDir, "oauth") : undefined);
-    if (oauthDir === undefined && flags["no-oauth"] !== true) {
-      throw new UsageError(
-        "No data directory for OAuth tokens (HOME and XDG_DATA_HOME are unset): give --oauth-dir or --no-oauth",
-      );
-    }
     const interactive = Deno.stdin.isTerminal();
     return await runClient({
       targets,

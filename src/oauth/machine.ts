@@ -61,6 +61,7 @@ export class MachineOAuthProvider implements OAuthClientProvider {
   #tokens: StoredOAuthTokens | undefined;
   #renewAt = 0;
   #discovery: OAuthDiscoveryState | undefined;
+  #pinned: string | undefined;
   /** Token requests made so far. */
   tokenRequests = 0;
 
@@ -122,7 +123,8 @@ export class MachineOAuthProvider implements OAuthClientProvider {
   }
 
   clientInformation(): StoredOAuthClientInformation {
-    const issuer = this.#config.issuer ?? this.#discovery?.authorizationServerUrl;
+    const issuer = this.#config.issuer ??
+      (this.#config.tokenUrl ? this.#discovery?.authorizationServerUrl : this.#pinned);
     return {
       client_id: this.#config.clientId,
       ...(this.#config.clientSecret ? { client_secret: this.#config.clientSecret } : {}),
@@ -143,7 +145,12 @@ export class MachineOAuthProvider implements OAuthClientProvider {
     return !this.#tokens || Date.now() >= this.#renewAt;
   }
 
+  /**
+   * Keeps the token; the first authorization server that issued one is the only one the
+   * credentials go to from then on (the SDK refuses another with an issuer mismatch).
+   */
   saveTokens(tokens: StoredOAuthTokens): void {
+    this.#pinned ??= tokens.issuer;
     const lifetimeMs = (tokens.expires_in ?? 300) * 1000;
     const early = Math.min(this.#config.renewBeforeMs ?? 60_000, lifetimeMs / 2);
     this.#tokens = tokens;

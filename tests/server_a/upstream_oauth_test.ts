@@ -5,6 +5,7 @@ import { type FakeClient, startOidcProvider } from "../fakes/oidc_provider.ts";
 import { setLogLevel } from "../../src/log.ts";
 import { UsageError } from "../../src/errors.ts";
 import { parseServersFile } from "../../src/mcp/target_config.ts";
+import type { MachineOAuthProvider } from "../../src/oauth/machine.ts";
 import { startGateway } from "./_gateway.ts";
 import { startHttpServerA } from "./_server_a.ts";
 
@@ -51,6 +52,13 @@ Deno.test("gateway upstream OAuth: discovery from the 401, one cached token, one
     (await g.client.callTool({ name: "b_get_ai_stats", arguments: {} })) as Answer;
   for (let i = 0; i < 3; i++) assert(!(await call()).isError);
   assertEquals(s.idp.tokenRequests, 1, "one token for the session and every call");
+  const provider = (upstreams[0]!.target as { oauth: MachineOAuthProvider }).oauth;
+  provider.invalidateCredentials("discovery");
+  assertEquals(
+    provider.clientInformation().issuer,
+    s.idp.issuer,
+    "the credentials stay pinned to the authorization server that issued the first token, even when discovery runs again",
+  );
   await s.idp.rotate();
   // A token of the new key makes Server B fetch the JWKS again, which lists only that key now.
   const fresh = await s.idp.token(s.idp.basic, { scope: "ai" });
