@@ -41,7 +41,8 @@ export async function mcpRemoteUnavailable(): Promise<string | undefined> {
 }
 
 /**
- * Starts `mcp-remote URL` (with `--header NAME:VALUE` per header) and connects an SDK v2 client
+ * Starts `mcp-remote URL` (with `--header NAME:VALUE` per header, `env` added to its
+ * environment) and connects an SDK v2 client
  * to it over stdio; mcp-remote speaks the 2025 handshake on both sides. Close the client to stop
  * the proxy.
  * @example
@@ -54,6 +55,7 @@ export async function mcpRemoteUnavailable(): Promise<string | undefined> {
 export async function connectViaMcpRemote(
   url: string,
   headers: Record<string, string> = {},
+  env: Record<string, string> = {},
 ): Promise<Client> {
   const args = ["-y", MCP_REMOTE, url];
   for (const [name, value] of Object.entries(headers)) args.push("--header", `${name}:${value}`);
@@ -62,7 +64,7 @@ export async function connectViaMcpRemote(
   const transport = new StdioClientTransport({
     command: "npx",
     args,
-    env: { ...npxEnv(), MCP_REMOTE_CONFIG_DIR: config },
+    env: { ...npxEnv(), ...env, MCP_REMOTE_CONFIG_DIR: config },
     stderr: "ignore",
   });
   const client = new Client({ name: "via-mcp-remote", version: "1.0.0" });

@@ -16,7 +16,7 @@ function newServer(): McpServer {
   const echo = ({ message }: { message: string }) => ({
     content: [{ type: "text" as const, text: `Echo: ${message}` }],
   });
-  // The SDK's handler inference does not survive this TypeScript version (see src/mcp/tools.ts).
+  // The v1 SDK's handler inference does not survive this TypeScript version.
   server.registerTool(
     "echo",
     {

@@ -9,7 +9,7 @@ import { printOut } from "../log.ts";
 import type { NamedTarget } from "../mcp/targets.ts";
 import { COMMAND_USAGE, type Outcome, runCommand } from "./commands.ts";
 import { formatJson, formatOutcome, type Style } from "./format.ts";
-import { ServerRegistry } from "./registry.ts";
+import { type RegistryOptions, ServerRegistry } from "./registry.ts";
 import { type CheckResult, runSelfTest } from "./selftest.ts";
 
 /** Options of {@linkcode runClient}. */
@@ -28,6 +28,8 @@ export interface ClientOptions {
   timeoutMs: number;
   /** Variables passed on to `stdio:` servers. */
   childEnv?: Record<string, string> | undefined;
+  /** Interactive OAuth for servers that answer 401 (see {@linkcode RegistryOptions}). */
+  oauth?: RegistryOptions["oauth"];
   signal: AbortSignal;
   /** Where output lines go (default stdout). */
   write?: (line: string) => void;
@@ -71,6 +73,7 @@ export async function runClient(options: ClientOptions): Promise<number> {
     version: options.version,
     timeoutMs: options.timeoutMs,
     childEnv: options.childEnv,
+    oauth: options.oauth,
   });
   let failed = false;
 

@@ -3,7 +3,12 @@
  * server and concurrent broadcast to all.
  * @module
  */
-import type { Client } from "@modelcontextprotocol/client";
+import {
+  type Client,
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+  UnauthorizedError,
+} from "@modelcontextprotocol/client";
 import type {
   CallToolResult,
   ReadResourceResult,
@@ -20,6 +25,17 @@ import {
   transportLabel,
   validateName,
 } from "../mcp/targets.ts";
+import { MachineOAuthProvider } from "../oauth/machine.ts";
+import { type BrowserMode, FileOAuthProvider } from "./oauth.ts";
+
+function isUnauthorized(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; depth < 4 && e instanceof Error; depth++) {
+    if (UnauthorizedError.isInstance(e)) return true;
+    e = (e as Error).cause;
+  }
+  return false;
+}
 
 /** A failure of a client command that is the user's to fix (unknown server, duplicate name). */
 export class ClientError extends Error {
@@ -37,6 +53,8 @@ export interface Connection {
   protocol: string;
   /** Set when the transport closed under us. */
   closedReason?: string;
+  /** The interactive OAuth provider, for an authorization the server asks for later. */
+  oauth?: FileOAuthProvider;
 }
 
 /** A server's row in `servers`. */
@@ -64,6 +82,17 @@ export interface RegistryOptions {
   timeoutMs: number;
   /** Variables passed on to `stdio:` servers. */
   childEnv?: Record<string, string> | undefined;
+  /**
+   * Interactive OAuth for HTTP servers that ask for it: where tokens are stored, the client ID
+   * metadata document URL and how the browser is reached. Without it a 401 fails the connection.
+   */
+  oauth?: {
+    dir: string;
+    clientMetadataUrl?: string | undefined;
+    browser: BrowserMode;
+    /** Ask for DPoP-bound tokens wherever the authorization server offers them. */
+    dpop?: boolean | undefined;
+  } | undefined;
 }
 
 /**
@@ -125,15 +154,42 @@ export class ServerRegistry implements AsyncDisposable {
   ): Promise<ServerSummary> {
     validateName(name);
     if (this.#connections.has(name)) throw new ClientError(`Server "${name}" is already connected`);
-    const client = await connectTarget(target, {
-      clientName: this.#options.clientName,
-      version: this.#options.version,
-      timeoutMs: this.#options.timeoutMs,
-      childEnv: this.#options.childEnv,
-    });
+    const oauth = this.#options.oauth;
+    const web = target.kind === "http" || target.kind === "sse" ? target : undefined;
+    const preRegistered = web?.oauth && !(web.oauth instanceof MachineOAuthProvider)
+      ? web.oauth
+      : undefined;
+    const provider = oauth && web && (!web.oauth || preRegistered)
+      ? new FileOAuthProvider({
+        ...oauth,
+        serverUrl: web.url,
+        preRegistered: preRegistered && {
+          client_id: preRegistered.clientId,
+          ...(preRegistered.clientSecret ? { client_secret: preRegistered.clientSecret } : {}),
+        },
+      })
+      : undefined;
+    let client: Client;
+    try {
+      await provider?.open();
+      client = await connectTarget(target, {
+        clientName: this.#options.clientName,
+        version: this.#options.version,
+        timeoutMs: this.#options.timeoutMs,
+        childEnv: this.#options.childEnv,
+        ...(provider
+          ? { oauth: { provider, authorize: (signal) => provider.authorize(signal) } }
+          : {}),
+      });
+    } catch (error) {
+      await provider?.close();
+      throw error;
+    }
+    await provider?.pause();
     await turn();
     if (this.#connections.has(name)) {
       await client.close().catch(() => {});
+      await provider?.close();
       throw new ClientError(`Server "${name}" is already connected`);
     }
     const info = client.getServerVersion();
@@ -143,6 +199,7 @@ export class ServerRegistry implements AsyncDisposable {
       client,
       serverInfo: { name: info?.name ?? "?", version: info?.version ?? "?" },
       protocol: protocolOf(client).revision,
+      ...(provider ? { oauth: provider } : {}),
     };
     client.onclose = () => {
       connection.closedReason ??= "the connection closed";
@@ -169,6 +226,7 @@ export class ServerRegistry implements AsyncDisposable {
     this.#toolNames.delete(name);
     connection.closedReason = "removed";
     await disconnect(connection.client);
+    await connection.oauth?.close();
   }
 
   #get(name: string): Connection {
@@ -200,25 +258,53 @@ export class ServerRegistry implements AsyncDisposable {
     return [...this.#connections.values()].map((c) => this.#summary(c));
   }
 
+  /**
+   * Runs `fn` on a connection; when the server asks for a new authorization mid-session (a
+   * token that cannot be refreshed, a 403 step-up to more scope), authorizes and runs it once
+   * more.
+   */
+  async #authorized<T>(connection: Connection, fn: (client: Client) => Promise<T>): Promise<T> {
+    try {
+      return await fn(connection.client);
+    } catch (error) {
+      const transport = connection.client.transport;
+      if (
+        !connection.oauth || !isUnauthorized(error) ||
+        !(transport instanceof StreamableHTTPClientTransport ||
+          transport instanceof SSEClientTransport)
+      ) throw error;
+      await transport.finishAuth(await connection.oauth.authorize(AbortSignal.timeout(300_000)));
+      await connection.oauth.pause();
+      return await fn(connection.client);
+    }
+  }
+
   /** The tools of one server (every page; none when it does not offer tools). */
   async tools(name: string): Promise<Tool[]> {
-    const { client } = this.#get(name);
+    const connection = this.#get(name);
+    const { client } = connection;
     if (!client.getServerCapabilities()?.tools) return [];
-    const { tools } = await client.listTools(undefined, this.#request());
+    const { tools } = await this.#authorized(
+      connection,
+      (c) => c.listTools(undefined, this.#request()),
+    );
     this.#toolNames.set(name, tools.map((t) => t.name));
     return tools;
   }
 
   /** The resources of one server (every page; none when it does not offer resources). */
   async resources(name: string): Promise<Resource[]> {
-    const { client } = this.#get(name);
-    if (!client.getServerCapabilities()?.resources) return [];
-    return (await client.listResources(undefined, this.#request())).resources;
+    const connection = this.#get(name);
+    if (!connection.client.getServerCapabilities()?.resources) return [];
+    return (await this.#authorized(
+      connection,
+      (c) => c.listResources(undefined, this.#request()),
+    )).resources;
   }
 
   /** Reads one resource. */
   read(name: string, uri: string): Promise<ReadResourceResult> {
-    return this.#get(name).client.readResource({ uri }, this.#request());
+    return this.#authorized(this.#get(name), (c) => c.readResource({ uri }, this.#request()));
   }
 
   /** Calls a tool on one server. */
@@ -228,8 +314,10 @@ export class ServerRegistry implements AsyncDisposable {
     args: Record<string, unknown>,
     signal?: AbortSignal,
   ): Promise<CallToolResult> {
-    const { client } = this.#get(name);
-    return await client.callTool({ name: tool, arguments: args }, this.#request(signal));
+    return await this.#authorized(
+      this.#get(name),
+      (c) => c.callTool({ name: tool, arguments: args }, this.#request(signal)),
+    );
   }
 
   #request(signal?: AbortSignal) {
@@ -269,6 +357,7 @@ export class ServerRegistry implements AsyncDisposable {
     await Promise.all(all.map(async (c) => {
       c.closedReason = "closed";
       await disconnect(c.client);
+      await c.oauth?.close();
     }));
   }
 

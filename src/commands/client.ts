@@ -2,6 +2,7 @@
  * `mcpcomm client`: an interactive client for many MCP servers at once.
  * @module
  */
+import { join } from "node:path";
 import type { Command } from "../cli.ts";
 import { colourWanted, createStyle } from "../client/format.ts";
 import { runClient } from "../client/mod.ts";
@@ -43,7 +44,25 @@ Flags:
   --config FILE        Also connect the servers of FILE, in the Claude Desktop shape
                        {"mcpServers": {NAME: {"url", "headers", "type"} | {"command", "args",
                        "env"}}}; \${VAR} is expanded in headers and env values
+  --oauth-dir DIR      Where OAuth registrations and tokens are kept, one file per server
+                       (0600 files in a 0700 directory; default: oauth/ in mcpcomm's data
+                       directory; with neither, a 401 fails the connection)
+  --client-metadata-url URL
+                       An https URL of this client's OAuth client ID metadata document, used as
+                       its client_id where the authorization server supports that (else the
+                       client registers dynamically)
+  --dpop               Ask for DPoP-bound tokens (RFC 9449) wherever the authorization server
+                       offers them (default: only where the server's metadata asks for DPoP)
+  --no-oauth           Fail on a 401 instead of starting an OAuth authorization
+  --oauth-auto         Testing aid: fetch the authorization URL without a browser and follow
+                       its redirect (for authorization servers that approve without a user)
   -h, --help           Show this help
+
+A server that answers 401 is authorized by OAuth 2.1 (the MCP authorization spec): the
+authorization URL is printed to stderr (and opened in the browser when stdin is a terminal),
+the code comes back to a listener on 127.0.0.1, and tokens are stored and refreshed per server.
+Servers in --config with an "oauth" object {"clientId", "clientSecret": "\${VAR}" |
+"privateKeyFile", "authMethod", "scope", "issuer", "tokenUrl"} use client credentials instead.
 
 Colour only on a terminal and never with NO_COLOR set. MCPCOMM_AUTH_TOKEN is never sent to a
 target: give a server that needs it -H 'NAME=Authorization: Bearer \${MCPCOMM_AUTH_TOKEN}'.`,
@@ -55,10 +74,15 @@ target: give a server that needs it -H 'NAME=Authorization: Bearer \${MCPCOMM_AU
     timeout: { type: "string" },
     header: { type: "string", multiple: true, short: "H" },
     config: { type: "string" },
+    "oauth-dir": { type: "string" },
+    "client-metadata-url": { type: "string" },
+    "no-oauth": { type: "boolean" },
+    dpop: { type: "boolean" },
+    "oauth-auto": { type: "boolean" },
   },
   settingFlags: { timeout: "TIMEOUT_SECONDS" },
   allowPositionals: true,
-  async run({ config, flags, positionals, signal, childEnv, env = {} }) {
+  async run({ config, flags, positionals, signal, childEnv, dataDir, env = {} }) {
     const mode = (flags.mode as string | undefined) ?? "interactive";
     if (mode !== "interactive" && mode !== "test") {
       throw new UsageError(`--mode accepts "interactive" or "test", got "${mode}"`);
@@ -89,17 +113,32 @@ target: give a server that needs it -H 'NAME=Authorization: Bearer \${MCPCOMM_AU
     );
     const exec = (flags.exec as string[] | undefined) ?? [];
     const json = flags.json === true;
+    const metadataUrl = flags["client-metadata-url"] as string | undefined;
+    if (metadataUrl !== undefined && !/^https:\/\/[^/]+\/./.test(metadataUrl)) {
+      throw new UsageError(
+        `--client-metadata-url must be an https URL with a path, got "${metadataUrl}"`,
+      );
+    }
+    const oauthDir = (flags["oauth-dir"] as string | undefined) ??
+      (dataDir ? join(dataDir, "oauth") : undefined);
+    const interactive = Deno.stdin.isTerminal();
     return await runClient({
       targets,
       exec,
       mode,
       json,
       style: createStyle(!json && colourWanted(Deno.stdout.isTerminal(), Deno.noColor)),
-      interactive: Deno.stdin.isTerminal(),
+      interactive,
       defaultTransport: hint,
       version: VERSION,
       timeoutMs: config.TIMEOUT_SECONDS * 1000,
       childEnv,
+      oauth: flags["no-oauth"] === true || oauthDir === undefined ? undefined : {
+        dir: oauthDir,
+        clientMetadataUrl: metadataUrl,
+        browser: flags["oauth-auto"] === true ? "auto" : interactive ? "open" : "print",
+        dpop: flags.dpop === true,
+      },
       signal,
     });
   },

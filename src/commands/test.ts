@@ -4,8 +4,7 @@
  * numbered report (or one JSON object with `--json`).
  * @module
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { Client, InMemoryTransport } from "@modelcontextprotocol/client";
 import type { Command } from "../cli.ts";
 import type { Config } from "../config.ts";
 import { describeError } from "../errors.ts";
@@ -144,7 +143,6 @@ export async function runChainTest(
       try {
         const result = await client.callTool(
           { name: "send_message_to_ai", arguments: { message } },
-          undefined,
           { timeout, ...(options.signal ? { signal: options.signal } : {}) },
         );
         const content = result.content as { type: string; text?: string }[];

@@ -4,12 +4,7 @@
  * the store holds `maxEvents` events or `maxBytes` of messages.
  * @module
  */
-import type {
-  EventId,
-  EventStore,
-  StreamId,
-} from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { EventId, EventStore, JSONRPCMessage, StreamId } from "@modelcontextprotocol/server";
 
 /** Limits of one session's {@linkcode BoundedEventStore}. */
 export interface EventStoreLimits {

@@ -11,21 +11,33 @@
 import {
   Client,
   type ClientOptions,
+  type OAuthClientProvider,
   SSEClientTransport,
   StreamableHTTPClientTransport,
   type Transport,
+  UnauthorizedError,
 } from "@modelcontextprotocol/client";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { UsageError } from "../errors.ts";
+import { machineAuthProvider, MachineOAuthProvider } from "../oauth/machine.ts";
 import { WebSocketClientTransport } from "./ws_client.ts";
+
+/** A client registered beforehand at a server's authorization server, for the interactive flow. */
+export interface PreRegisteredClient {
+  clientId: string;
+  clientSecret?: string | undefined;
+}
+
+/** How an HTTP target gets tokens: client credentials, or a pre-registered interactive client. */
+export type TargetOAuth = MachineOAuthProvider | PreRegisteredClient;
 
 /**
  * A parsed TARGET. `headers` (HTTP and WebSocket) and `env` (stdio) are secrets: they are sent
- * to that target only and never shown.
+ * to that target only and never shown; so is `oauth`, the target's OAuth client.
  */
 export type Target =
-  | { kind: "http"; url: URL; headers?: Record<string, string> }
-  | { kind: "sse"; url: URL; headers?: Record<string, string> }
+  | { kind: "http"; url: URL; headers?: Record<string, string>; oauth?: TargetOAuth }
+  | { kind: "sse"; url: URL; headers?: Record<string, string>; oauth?: TargetOAuth }
   | { kind: "ws"; url: URL; headers?: Record<string, string> }
   | { kind: "stdio"; command: string; args: string[]; env?: Record<string, string> };
 
@@ -191,19 +203,38 @@ export interface ConnectOptions {
   setup?: (client: Client) => void;
   /** Client options besides the version negotiation, e.g. the response cache's. */
   client?: Omit<ClientOptions, "versionNegotiation">;
+  /**
+   * Interactive OAuth for HTTP targets without client credentials: the provider the transport uses, and
+   * `authorize`, which completes a pending authorization (the user's browser, the loopback
+   * redirect) and resolves to the callback's parameters.
+   */
+  oauth?: {
+    provider: OAuthClientProvider;
+    authorize(signal: AbortSignal): Promise<URLSearchParams>;
+  };
 }
 
 /** Creates the SDK transport for a target (not yet started). */
 export function createTransport(
   target: Target,
-  options: Pick<ConnectOptions, "headers" | "stderr" | "childEnv"> = {},
+  options: Pick<ConnectOptions, "headers" | "stderr" | "childEnv" | "oauth"> = {},
 ): Transport {
   const headers = target.kind === "stdio" ? {} : { ...options.headers, ...target.headers };
+  const authProvider = (target.kind === "http" || target.kind === "sse") &&
+      target.oauth instanceof MachineOAuthProvider
+    ? machineAuthProvider(target.oauth, target.url)
+    : options.oauth?.provider;
   switch (target.kind) {
     case "http":
-      return new StreamableHTTPClientTransport(target.url, { requestInit: { headers } });
+      return new StreamableHTTPClientTransport(target.url, {
+        requestInit: { headers },
+        ...(authProvider ? { authProvider } : {}),
+      });
     case "sse":
-      return new SSEClientTransport(target.url, { requestInit: { headers } });
+      return new SSEClientTransport(target.url, {
+        requestInit: { headers },
+        ...(authProvider ? { authProvider } : {}),
+      });
     case "ws":
       return new WebSocketClientTransport(target.url, { headers });
     case "stdio":
@@ -231,6 +262,27 @@ export function createTransport(
  * ```
  */
 export async function connectTarget(target: Target, options: ConnectOptions): Promise<Client> {
+  try {
+    return await connectOnce(target, options);
+  } catch (error) {
+    const oauth = target.kind === "http" || target.kind === "sse" ? options.oauth : undefined;
+    if (!oauth || !(error instanceof TargetError) || !UnauthorizedError.isInstance(error.cause)) {
+      throw error;
+    }
+    const transport = error.transport as StreamableHTTPClientTransport | SSEClientTransport;
+    try {
+      await transport.finishAuth(await oauth.authorize(AbortSignal.timeout(300_000)));
+    } catch (cause) {
+      throw new TargetError(
+        `Cannot authorize at ${describeTarget(target)}: ${connectFailure(cause)}`,
+        { cause },
+      );
+    }
+    return await connectOnce(target, options);
+  }
+}
+
+async function connectOnce(target: Target, options: ConnectOptions): Promise<Client> {
   const client = new Client(
     { name: options.clientName, version: options.version },
     { capabilities: {}, ...options.client, versionNegotiation: { mode: "auto" } },
@@ -253,12 +305,14 @@ export async function connectTarget(target: Target, options: ConnectOptions): Pr
   } catch (error) {
     await client.close().catch(() => {});
     const said = stderrTail?.().trim().split("\n").filter(Boolean).slice(-3).join(" | ");
-    throw new TargetError(
+    const failure = new TargetError(
       `Cannot connect to ${describeTarget(target)}: ${connectFailure(error)}${
         said ? ` (its stderr: ${said})` : ""
       }`,
       { cause: error },
     );
+    failure.transport = transport;
+    throw failure;
   } finally {
     clearTimeout(timer);
   }
@@ -302,6 +356,8 @@ function tailOf(transport: StdioClientTransport): () => string {
 /** A target that could not be reached; the message names it. */
 export class TargetError extends Error {
   override name = "TargetError";
+  /** The transport that failed, for finishing an OAuth authorization on it. */
+  transport?: Transport;
 }
 
 /** Whether `error` or one of its causes says the connection was refused. */

@@ -9,7 +9,7 @@
  * change notifications over `subscriptions/listen`) and 2025 `initialize` otherwise. A list is
  * served from the client's response cache while the upstream's `ttlMs` hint says it is fresh
  * (a list without a hint is held until the upstream says it changed); `list_changed` evicts it.
- * The downstream side is Server A's SDK v1 `McpServer`: upstream results are plain JSON and pass
+ * The downstream side is Server A's SDK v2 `McpServer`: upstream results are plain JSON and pass
  * to its handlers unchanged.
  * @module
  */
@@ -43,10 +43,10 @@ import {
   type NamedTarget,
   protocolOf,
 } from "../mcp/targets.ts";
-import { errorResult, type ToolExtra } from "../mcp/tools.ts";
+import { errorResult } from "../mcp/v2/tools.ts";
 import type { McpEra } from "../mcp/v2/http.ts";
 import { delay, withRetries } from "../retry.ts";
-import { parsePipelines, type Pipeline } from "./gateway_pipeline.ts";
+import { type CallForwarding, parsePipelines, type Pipeline } from "./gateway_pipeline.ts";
 import { GATEWAY_STATUS_TOOL, serveGateway } from "./gateway_serve.ts";
 import { resolveUpstreams, type UpstreamSources } from "./upstreams.ts";
 
@@ -711,10 +711,7 @@ export class Gateway {
   async callTool(
     name: string,
     args: Record<string, unknown> | undefined,
-    extra: Pick<ToolExtra, "signal" | "sendNotification"> & {
-      _meta?: ToolExtra["_meta"];
-      sendRequest?: GatewaySession["calls"][number];
-    },
+    extra: CallForwarding,
     session?: GatewaySession,
   ): Promise<CallToolResult | undefined> {
     const entry = this.#toolTable(session).get(name);

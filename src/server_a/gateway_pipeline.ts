@@ -8,7 +8,21 @@
  */
 import type { CallToolResult, Tool } from "@modelcontextprotocol/client";
 import { UsageError } from "../errors.ts";
-import { errorResult, type ToolExtra } from "../mcp/tools.ts";
+import { errorResult } from "../mcp/v2/tools.ts";
+
+/**
+ * What a gateway call forwards from the downstream request: its cancellation signal, a way to
+ * send it notifications (progress) and its `_meta` (the progress token).
+ */
+export interface CallForwarding {
+  signal: AbortSignal;
+  sendNotification(
+    notification: { method: string; params?: Record<string, unknown> },
+  ): Promise<void>;
+  _meta?: { progressToken?: string | number; [key: string]: unknown };
+  /** Sends a request to the downstream client within the call (sampling, elicitation, roots). */
+  sendRequest?(request: { method: string; params?: Record<string, unknown> }): Promise<unknown>;
+}
 
 /** One step of a pipeline. */
 export interface PipelineStep {
@@ -89,7 +103,7 @@ export async function runPipeline(
   pipeline: Pipeline,
   message: string,
   deps: PipelineDeps,
-  extra: Pick<ToolExtra, "signal" | "sendNotification"> & { _meta?: ToolExtra["_meta"] },
+  extra: CallForwarding,
 ): Promise<CallToolResult> {
   const token = extra._meta?.progressToken;
   const trace: { step: number; tool: string; output: string }[] = [];

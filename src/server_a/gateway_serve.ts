@@ -26,7 +26,12 @@ import {
   toolDefinition,
 } from "../mcp/v2/tools.ts";
 import type { Gateway, GatewaySession } from "./gateway.ts";
-import { type Pipeline, type PipelineDeps, runPipeline } from "./gateway_pipeline.ts";
+import {
+  type CallForwarding,
+  type Pipeline,
+  type PipelineDeps,
+  runPipeline,
+} from "./gateway_pipeline.ts";
 
 /** Name of the gateway's own status tool. */
 export const GATEWAY_STATUS_TOOL = "gateway_upstreams";
@@ -42,8 +47,8 @@ export interface GatewayServeOptions {
 
 const pipelineShape = { message: z.string().describe("The message for the first step") };
 
-/** The v1-shaped forwarding context the gateway's calls take, from a v2 handler context. */
-function forwardingOf(ctx: ToolContext) {
+/** The forwarding context the gateway's calls take, from a v2 handler context. */
+function forwardingOf(ctx: ToolContext): CallForwarding {
   return {
     signal: ctx.mcpReq.signal,
     sendNotification: (notification: { method: string; params?: Record<string, unknown> }) =>

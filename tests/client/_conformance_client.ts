@@ -14,15 +14,46 @@ export const SCENARIO_COMMANDS: Readonly<Record<string, readonly string[]>> = {
   "sse-retry": ["call server1 test_reconnection"],
   "request-metadata": ["tools"],
   "http-invalid-tool-headers": ["tools", 'call server1 valid_tool {"region": "us-west1"}'],
+  "auth/scope-step-up": ["tools", "call server1 test-tool {}"],
 };
 
-/** Runs `mcpcomm client --json` with `exec` against `url`; resolves its exit code and output. */
-async function mcpcommClient(url: string, exec: readonly string[]) {
+/** Flags some scenarios need: the DPoP scenarios' servers do not advertise DPoP themselves. */
+const SCENARIO_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  "auth/dpop": ["--dpop"],
+  "auth/dpop-nonce": ["--dpop"],
+};
+
+/**
+ * Runs `mcpcomm client --json` with `exec` against `url` (or the servers of `extra` flags);
+ * resolves its exit code and output. OAuth state goes to a directory of this run; the suite's
+ * authorization servers approve without a user, so `--oauth-auto` follows their redirect.
+ */
+async function mcpcommClient(
+  url: string | undefined,
+  exec: readonly string[],
+  extra: string[] = [],
+) {
+  const oauthDir = await Deno.makeTempDir({ prefix: "conformance-oauth-" });
   const { code, stdout } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "client", "--json", ...exec.flatMap((e) => ["--exec", e]), url],
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "client",
+      "--json",
+      "--oauth-dir",
+      oauthDir,
+      "--oauth-auto",
+      "--client-metadata-url",
+      "https://conformance-test.local/client-metadata.json",
+      ...SCENARIO_FLAGS[Deno.env.get("MCP_CONFORMANCE_SCENARIO") ?? ""] ?? [],
+      ...extra,
+      ...exec.flatMap((e) => ["--exec", e]),
+      ...(url ? [url] : []),
+    ],
     stdin: "null",
     stderr: "inherit",
-  }).output();
+  }).output().finally(() => Deno.remove(oauthDir, { recursive: true }));
   const lines = new TextDecoder().decode(stdout);
   await Deno.stdout.write(stdout);
   return { code, outcomes: lines.split("\n").filter(Boolean).map((l) => JSON.parse(l)) };
@@ -43,14 +74,65 @@ async function echoSchema(url: string): Promise<number> {
   return (await mcpcommClient(url, [`call server1 ${echo.name} ${args}`])).code;
 }
 
+/** The client-credentials scenarios: the suite's credentials in a `--config` file's `oauth`. */
+async function clientCredentials(url: string, context: Context): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "conformance-cc-" });
+  try {
+    const oauth: Record<string, string> = { clientId: context.client_id! };
+    if (context.private_key_pem) {
+      await Deno.writeTextFile(`${dir}/key.pem`, context.private_key_pem);
+      Object.assign(oauth, { privateKeyFile: `${dir}/key.pem`, authMethod: "private_key_jwt" });
+    } else {
+      Object.assign(oauth, { clientSecret: "${CC_SECRET}", authMethod: "client_secret_basic" });
+    }
+    await Deno.writeTextFile(
+      `${dir}/servers.json`,
+      JSON.stringify({ mcpServers: { server1: { url, oauth } } }),
+    );
+    Deno.env.set("CC_SECRET", context.client_secret ?? "unused");
+    return (await mcpcommClient(undefined, ["tools"], ["--config", `${dir}/servers.json`])).code;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** auth/pre-registration: the suite's client in a `--config` file's `oauth` (no registration). */
+async function preRegistered(url: string, context: Context): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "conformance-pre-" });
+  try {
+    const oauth = {
+      grant: "authorization_code",
+      clientId: context.client_id!,
+      clientSecret: "${PRE_SECRET}",
+    };
+    await Deno.writeTextFile(
+      `${dir}/servers.json`,
+      JSON.stringify({ mcpServers: { server1: { url, oauth } } }),
+    );
+    Deno.env.set("PRE_SECRET", context.client_secret ?? "unused");
+    return (await mcpcommClient(undefined, ["tools"], ["--config", `${dir}/servers.json`])).code;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+interface Context {
+  toolCalls?: { name: string; arguments: Record<string, unknown> }[];
+  client_id?: string;
+  client_secret?: string;
+  private_key_pem?: string;
+}
+
 if (import.meta.main) {
   const scenario = Deno.env.get("MCP_CONFORMANCE_SCENARIO") ?? "";
-  const context = JSON.parse(Deno.env.get("MCP_CONFORMANCE_CONTEXT") ?? "{}") as {
-    toolCalls?: { name: string; arguments: Record<string, unknown> }[];
-  };
+  const context = JSON.parse(Deno.env.get("MCP_CONFORMANCE_CONTEXT") ?? "{}") as Context;
   const url = Deno.args.at(-1);
   if (!url) throw new Error(`No server URL given for scenario "${scenario}"`);
   if (scenario === "json-schema-2020-12-preservation") Deno.exit(await echoSchema(url));
+  if (scenario.startsWith("auth/client-credentials")) {
+    Deno.exit(await clientCredentials(url, context));
+  }
+  if (scenario === "auth/pre-registration") Deno.exit(await preRegistered(url, context));
   const exec = SCENARIO_COMMANDS[scenario] ??
     (context.toolCalls
       ? [

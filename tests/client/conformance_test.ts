@@ -37,10 +37,17 @@ async function runClientSuite(select: string[], required: string[]): Promise<voi
     assertEquals(result.code, 0, `${summary}\n${decoder.decode(result.stderr).slice(-2000)}`);
     assert(/Baseline check passed/.test(stdout), summary);
     const checks = new Map<string, { status: string }[]>();
-    for await (const entry of Deno.readDir(out)) {
-      if (!entry.isDirectory || entry.name === "auth") continue;
-      const scenario = entry.name.replace(/-\d{4}-\d{2}-\d{2}T.*$/, "");
-      checks.set(scenario, JSON.parse(await Deno.readTextFile(`${out}/${entry.name}/checks.json`)));
+    for (const dir of [out, `${out}/auth`]) {
+      for await (const entry of Deno.readDir(dir)) {
+        if (!entry.isDirectory || entry.name === "auth") continue;
+        const scenario = `${dir === out ? "" : "auth/"}${
+          entry.name.replace(/-\d{4}-\d{2}-\d{2}T.*$/, "")
+        }`;
+        checks.set(
+          scenario,
+          JSON.parse(await Deno.readTextFile(`${dir}/${entry.name}/checks.json`)),
+        );
+      }
     }
     for (const scenario of required) {
       const list = checks.get(scenario);

@@ -24,6 +24,11 @@ export interface OidcProviderOptions {
   scopes?: string[];
   /** Lifetime of access tokens in seconds (default 3600). */
   accessTokenTtl?: number;
+  /**
+   * Also the interactive flow: dynamic client registration, the authorization code with PKCE
+   * and refresh tokens, every authorization approved at once for user `ada` (no login page).
+   */
+  authorizationCode?: boolean;
 }
 
 /** A running provider. */
@@ -45,11 +50,43 @@ export interface OidcProvider extends AsyncDisposable {
   introspector: Required<FakeClient>;
   /** Token requests received at the token endpoint. */
   readonly tokenRequests: number;
+  /** Authorization requests and dynamic registrations received. */
+  readonly authorizations: number;
+  readonly registrations: number;
   /** Replaces the signing key; tokens signed before are no longer verifiable. */
   rotate(): Promise<void>;
   /** Gets an access token through the client-credentials grant. */
   token(client: FakeClient, params?: Record<string, string>): Promise<string>;
   close(): Promise<void>;
+}
+
+/** Finishes a login or consent interaction at once: user `ada`, every scope asked for. */
+async function approve(provider: Provider, req: IncomingMessage, res: ServerResponse) {
+  const details = await provider.interactionDetails(req, res);
+  if (details.prompt.name === "login") {
+    await provider.interactionFinished(req, res, { login: { accountId: "ada" } }, {
+      mergeWithLastSubmission: false,
+    });
+    return;
+  }
+  const missing = details.prompt.details as {
+    missingOIDCScope?: string[];
+    missingResourceScopes?: Record<string, string[]>;
+  };
+  const grant = details.grantId
+    ? (await provider.Grant.find(details.grantId))!
+    : new provider.Grant({
+      accountId: details.session!.accountId,
+      clientId: details.params.client_id as string,
+    });
+  if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(" "));
+  for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+    grant.addResourceScope(resource, scopes.join(" "));
+  }
+  const grantId = await grant.save();
+  await provider.interactionFinished(req, res, { consent: { grantId } }, {
+    mergeWithLastSubmission: true,
+  });
 }
 
 async function signingKey(): Promise<JWK> {
@@ -82,19 +119,37 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
     token_endpoint_auth_method: method,
   });
   let tokenRequests = 0;
+  let authorizations = 0;
+  let registrations = 0;
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
     res.statusCode = 503;
     res.end();
   };
+  let provider: Provider | undefined;
   const server = createServer((req, res) => {
     if (req.method === "POST" && req.url?.startsWith("/token")) tokenRequests++;
+    if (req.method === "GET" && req.url?.startsWith("/auth?")) authorizations++;
+    if (req.method === "POST" && req.url?.startsWith("/reg")) registrations++;
+    if (options.authorizationCode && provider && req.url?.startsWith("/interaction/")) {
+      approve(provider, req, res).catch(() => {
+        res.statusCode = 500;
+        res.end();
+      });
+      return;
+    }
     handler(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const build = async () => {
-    const provider = new Provider(issuer, {
+    provider = new Provider(issuer, {
+      ...(options.authorizationCode
+        ? {
+          issueRefreshToken: (_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) =>
+            Promise.resolve(client.grantTypeAllowed("refresh_token")),
+        }
+        : {}),
       clients: [
         secretClient(clients.basic),
         secretClient(clients.post, "client_secret_post"),
@@ -113,6 +168,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
       scopes,
       features: {
         devInteractions: { enabled: false },
+        registration: { enabled: options.authorizationCode === true },
         clientCredentials: { enabled: true },
         introspection: { enabled: true },
         resourceIndicators: {
@@ -133,7 +189,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
         },
       },
     });
-    handler = provider.callback();
+    handler = provider!.callback();
   };
   await build();
 
@@ -150,6 +206,12 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
     privateKeyJwt: { id: "server-a-jwt", privateKeyPem },
     get tokenRequests() {
       return tokenRequests;
+    },
+    get authorizations() {
+      return authorizations;
+    },
+    get registrations() {
+      return registrations;
     },
     rotate: build,
     async token(client, params = {}) {

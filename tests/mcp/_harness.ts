@@ -1,17 +1,17 @@
 /**
- * A real `Deno.serve` on a free loopback port answering only through `createMcpHttpHandler`,
+ * A real `Deno.serve` on a free loopback port answering only through `createMcpHttpHandler` (v2),
  * around a small MCP server whose tools the tests control (an echo, and a call that waits for
  * the test to release it), plus raw Streamable HTTP helpers.
  * @module
  */
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { HttpError } from "../../src/errors.ts";
 import { errorResponse } from "../../src/http.ts";
 import { createLogger, setLogSink } from "../../src/log.ts";
-import { createMcpHttpHandler, type McpHttpHandler } from "../../src/mcp/http.ts";
-import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
+import { createMcpHttpHandler, type McpHttpHandler } from "../../src/mcp/v2/http.ts";
+import { defineTool, jsonResult } from "../../src/mcp/v2/tools.ts";
 import {
   createWebSocketEndpoint,
   offersMcpSubprotocol,
@@ -19,12 +19,13 @@ import {
 } from "../../src/mcp/websocket.ts";
 import { testConfig } from "../_helpers.ts";
 import { serveOnLoopback } from "../_serve.ts";
+import { createLegacyTestMcp } from "./_legacy_mcp.ts";
 
 /** A running MCP-over-HTTP test server. */
 export interface McpHttpTestServer extends AsyncDisposable {
   url: string;
   mcp: McpHttpHandler;
-  /** Every MCP server created, one per session, in order. */
+  /** Every MCP server created (one per 2025-era session or 2026-07-28 request), in order. */
   servers: McpServer[];
   /** Resolves the pending `wait` tool calls. */
   release(): void;
@@ -69,6 +70,7 @@ export async function startMcpHttp(
       return server;
     },
     config,
+    directCalls: config.MCP_DIRECT_CALLS,
     bindHost: options.bindHost ?? "127.0.0.1",
     log: createLogger("mcp-test"),
   });
@@ -101,44 +103,44 @@ export interface LegacyOnlyMcpServer extends AsyncDisposable {
   port: number;
   /** Open Streamable HTTP and SSE sessions and WebSocket connections. */
   readonly sessionCount: number;
-  /** Every MCP server created, one per session or connection, in order. */
-  servers: McpServer[];
   close(): Promise<void>;
 }
 
 /**
- * Starts the test MCP server on the SDK v1 only, so it speaks nothing newer than 2025-11-25: a
- * `server/discover` probe is refused and a client falls back to `initialize`. Streamable HTTP
- * and legacy SSE through the v1 `createMcpHttpHandler`, WebSocket through a v1 `McpServer`
- * connected straight to the socket's transport; on a free port unless `port` is given (to
- * restart one where the last one was).
+ * Starts a test MCP server that speaks nothing newer than 2025-11-25, as a server on an older SDK
+ * does: on `/mcp` a request with a newer `MCP-Protocol-Version` (the 2026-07-28 `server/discover`
+ * probe) gets `400`, so a client falls back to `initialize`, which the 2025-era leg answers;
+ * `/sse` is the 2024-11-05 transport; `/ws` is an SDK v1 server on the socket. On a free port
+ * unless `port` is given (to restart one where the last one was).
  */
 export async function startLegacyOnlyMcp(
-  options: { port?: number; tools?: (mcp: McpServer) => void } = {},
+  options: { port?: number } = {},
 ): Promise<LegacyOnlyMcpServer> {
-  const servers: McpServer[] = [];
-  const createServer = () => {
-    const server = createTestMcp(() => Promise.resolve());
-    options.tools?.(server);
-    servers.push(server);
-    return server;
-  };
   const mcp = createMcpHttpHandler({
-    createServer,
+    createServer: () => createTestMcp(() => Promise.resolve()),
     config: testConfig(),
     bindHost: "127.0.0.1",
     log: createLogger("legacy-only-mcp"),
   });
   const sockets = new Set<WebSocketServerTransport>();
   const served = await serveOnLoopback(async (request, info) => {
-    if (new URL(request.url).pathname === "/ws") {
+    const path = new URL(request.url).pathname;
+    if (path === "/ws") {
       if (!offersMcpSubprotocol(request)) return new Response("subprotocol mcp", { status: 400 });
       const { socket, response } = Deno.upgradeWebSocket(request, { protocol: "mcp" });
       const transport = new WebSocketServerTransport(socket);
       sockets.add(transport);
       void transport.closed.then(() => sockets.delete(transport));
-      await createServer().connect(transport as never);
+      await createLegacyTestMcp().connect(transport as never);
       return response;
+    }
+    const version = request.headers.get("mcp-protocol-version");
+    if (path === "/mcp" && version !== null && !LEGACY_VERSIONS.includes(version)) {
+      return Response.json({
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: -32000, message: `Bad Request: Unsupported protocol version: ${version}` },
+      }, { status: 400 });
     }
     const answer = await mcp.handle(request, info);
     return answer ?? errorResponse(new HttpError(404, "not_found", "No route"));
@@ -154,11 +156,13 @@ export async function startLegacyOnlyMcp(
     get sessionCount() {
       return mcp.sessionCount + sockets.size;
     },
-    servers,
     close,
     [Symbol.asyncDispose]: close,
   };
 }
+
+/** The protocol versions of the 2025 era and before, which the 2025-only server takes. */
+const LEGACY_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "2024-10-07"];
 
 /** The `stdio:` target of a 2025-only test MCP server (SDK v1) spawned from source. */
 export function legacyOnlyStdioTarget(): string {

@@ -11,7 +11,6 @@ import { MAIN, runCli, startTestServerB, testConfig } from "../_helpers.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 import { setLogLevel } from "../../src/log.ts";
 import { connectTarget, disconnect, parseTarget } from "../../src/mcp/targets.ts";
-import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { defineTool as defineV2Tool, jsonResult as v2JsonResult } from "../../src/mcp/v2/tools.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createWebSocketEndpoint, WebSocketServerTransport } from "../../src/mcp/websocket.ts";
@@ -71,25 +70,38 @@ function customV2(tools: CustomTools): V2McpServer {
   return mcp;
 }
 
+/** What the SDK v1 passes a tool handler, as far as these tests use it. */
+interface V1Extra {
+  signal: AbortSignal;
+  _meta?: { progressToken?: string | number };
+  sendNotification(
+    notification: { method: string; params: Record<string, unknown> },
+  ): Promise<void>;
+}
+
 function customV1(tools: CustomTools): McpServer {
   const mcp = new McpServer({ name: "custom", version: "1" }, {
     capabilities: { tools: {}, prompts: {} },
   });
-  defineTool(mcp, "slow", {
-    description: "Counts to n, one progress notification per step, until released",
-    inputSchema: { n: z.number().int(), id: z.string() },
-  }, async ({ n, id }, extra) => {
-    tools.started.push(id);
-    for (let i = 1; i <= n; i++) {
-      await extra.sendNotification({
-        method: "notifications/progress",
-        params: { progressToken: extra._meta?.progressToken ?? 0, progress: i, total: n },
-      });
-    }
-    await aborted(extra.signal);
-    tools.cancelled.push(id);
-    return jsonResult({ cancelled: id });
-  });
+  mcp.registerTool(
+    "slow",
+    {
+      description: "Counts to n, one progress notification per step, until released",
+      inputSchema: { n: z.number().int(), id: z.string() },
+    },
+    (async ({ n, id }: { n: number; id: string }, extra: V1Extra) => {
+      tools.started.push(id);
+      for (let i = 1; i <= n; i++) {
+        await extra.sendNotification({
+          method: "notifications/progress",
+          params: { progressToken: extra._meta?.progressToken ?? 0, progress: i, total: n },
+        });
+      }
+      await aborted(extra.signal);
+      tools.cancelled.push(id);
+      return v2JsonResult({ cancelled: id });
+    }) as never,
+  );
   mcp.registerPrompt(
     "greet",
     { description: "A greeting", argsSchema: { who: z.string() } as never },
@@ -138,7 +150,11 @@ async function startCustomUpstream(port = 0, era: "modern" | "legacy" = "modern"
     void transport.closed.then(() => sockets.delete(transport));
     const mcp = customV1(tools);
     adders.push((name) =>
-      defineTool(mcp, name, { description: "Added later" }, () => jsonResult({ late: true }))
+      mcp.registerTool(
+        name,
+        { description: "Added later" },
+        () => v2JsonResult({ late: true }) as never,
+      )
     );
     await mcp.connect(transport as never);
     return response;

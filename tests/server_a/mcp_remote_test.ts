@@ -7,7 +7,9 @@
 import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { assert, assertEquals } from "../_assert.ts";
-import { startTestServerB } from "../_helpers.ts";
+import { freePort, startTestServerB } from "../_helpers.ts";
+import { connectViaMcpRemote } from "../_mcp_remote.ts";
+import { startOidcProvider } from "../fakes/oidc_provider.ts";
 import { startHttpServerA } from "./_server_a.ts";
 
 const MCP_REMOTE = "mcp-remote@0.15.1";
@@ -92,6 +94,49 @@ Deno.test({
       assertEquals((await a.ledger.stats()).totalRequests, 1);
     } finally {
       await client.close();
+    }
+  },
+});
+
+Deno.test({
+  name: `mcp-remote reaches an OAuth-protected Server A through discovery alone${skipped}`,
+  ignore: reason !== undefined,
+  async fn() {
+    const port = freePort();
+    const resource = `http://127.0.0.1:${port}`;
+    await using idp = await startOidcProvider({
+      defaultResource: resource,
+      authorizationCode: true,
+    });
+    await using b = await startTestServerB();
+    await using a = await startHttpServerA({
+      SERVER_A_PORT: String(port),
+      SERVER_B_URL: b.url,
+      MCPCOMM_DB: ":memory:",
+      OAUTH_ISSUER: idp.issuer,
+      OAUTH_RESOURCE: resource,
+      OAUTH_REQUIRED_SCOPES: "mcp",
+    });
+    // The "browser": xdg-open (as `open` runs it) hands the URL to $BROWSER, which follows the
+    // provider's redirects (it approves at once) to mcp-remote's loopback callback.
+    const dir = await Deno.makeTempDir({ prefix: "mcp-remote-browser-" });
+    const browser = `${dir}/browser`;
+    await Deno.writeTextFile(
+      browser,
+      `#!/bin/sh\nexec curl -s -o /dev/null -L -b "${dir}/jar" -c "${dir}/jar" "$1"\n`,
+    );
+    await Deno.chmod(browser, 0o755);
+    try {
+      const client = await connectViaMcpRemote(a.mcpUrl.href, {}, { BROWSER: browser });
+      try {
+        const { tools } = await client.listTools();
+        assert(tools.some((t) => t.name === "send_message_to_ai"));
+      } finally {
+        await client.close();
+      }
+      assertEquals([idp.registrations, idp.authorizations], [1, 1]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });

@@ -23,7 +23,6 @@
  *   Redis (`../shared_sessions.ts`) so any replica serves any session: see `adopt` below.
  * - Errors are mcpcomm's JSON bodies (`{ error: { code, message } }`) up to the point where a
  *   request reaches the SDK; the SDK's JSON-RPC error answers after that.
- * Roles still on SDK v1 use `../http.ts`.
  * @module
  */
 import {
@@ -99,7 +98,7 @@ export interface McpHttpOptions {
    * Answer each 2025-era POST as one `application/json` response (the SDK transport's
    * `enableJsonResponse`) instead of an SSE stream. Only for servers whose handlers never send a
    * message before their result: anything they did send would be lost. Such answers are not
-   * resumable with `Last-Event-ID`. Replaces v1's direct-call path (`../direct_call.ts`).
+   * resumable with `Last-Event-ID`.
    */
   jsonResponses?: boolean;
   /**
@@ -142,6 +141,12 @@ type Live =
     record?: SessionRecord;
   }
   | { kind: "sse"; server: McpServer; transport: LegacySseTransport };
+
+/** Aborts the calls of `live` being answered directly: its session ended. */
+function endCalls(live: Live): void {
+  if (live.kind !== "streamable") return;
+  for (const call of live.calls.values()) call.abort(new Error("the MCP session ended"));
+}
 
 /** How long a client waits before reconnecting a cut stream (sent as the SSE `retry` field). */
 const RETRY_INTERVAL_MS = 1000;
@@ -200,15 +205,16 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     limit: options.sessionLimit,
     close: async (live, id, reason) => {
       log.debug("MCP session closed", { session: id.slice(0, 8), transport: live.kind, reason });
-      if (live.kind === "streamable") {
-        for (const call of live.calls.values()) call.abort(new Error("the MCP session ended"));
-      }
+      endCalls(live);
       await live.server.close();
     },
   });
 
   const connect = async (live: Live, id: string) => {
-    live.transport.onclose = () => sessions.remove(id);
+    live.transport.onclose = () => {
+      sessions.remove(id);
+      endCalls(live);
+    };
     live.transport.onerror = (error: Error) =>
       log.debug("MCP transport error", { session: id.slice(0, 8), error: describeError(error) });
     await live.server.connect(live.transport);

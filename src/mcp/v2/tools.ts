@@ -1,7 +1,6 @@
 /**
  * Tool registration and results on the MCP SDK v2 (`@modelcontextprotocol/server`). A tool
- * failure is a result with `isError: true`, never a protocol error. Roles still on SDK v1 use
- * `../tools.ts`.
+ * failure is a result with `isError: true`, never a protocol error.
  * @module
  */
 import type {

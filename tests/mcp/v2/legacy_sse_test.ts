@@ -1,9 +1,9 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { startTestServerB } from "../_helpers.ts";
-import { startMcpHttp, waitFor } from "./_harness.ts";
+import { assert, assertEquals, assertMatch } from "../../_assert.ts";
+import { startTestServerB } from "../../_helpers.ts";
+import { startMcpHttp, waitFor } from "../_harness.ts";
 
 const TOKEN = "tok-Pq3Ws8Ed5Rf1Tg6Yh2";
 
