@@ -102,3 +102,39 @@ export async function stdioSteps(
     }
   });
 }
+
+/**
+ * Opens a 2025-11-25 session on `mcpUrl` with raw JSON-RPC over HTTP (no SDK); the function it
+ * resolves POSTs a `tools/call` with `params` in that session and resolves the raw response.
+ */
+export async function rawSession(
+  mcpUrl: URL | string,
+): Promise<(params: Record<string, unknown>) => Promise<Response>> {
+  const headers = {
+    accept: "application/json, text/event-stream",
+    "content-type": "application/json",
+  };
+  const post = (body: unknown, extra: Record<string, string> = {}) =>
+    fetch(mcpUrl, {
+      method: "POST",
+      headers: { ...headers, ...extra },
+      body: JSON.stringify(body),
+    });
+  const init = await post({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-11-25",
+      capabilities: {},
+      clientInfo: { name: "raw", version: "1" },
+    },
+  });
+  const session = init.headers.get("mcp-session-id")!;
+  await init.body?.cancel();
+  return (params) =>
+    post(
+      { jsonrpc: "2.0", id: 2, method: "tools/call", params },
+      { "mcp-session-id": session, "mcp-protocol-version": "2025-11-25" },
+    );
+}

@@ -8,7 +8,7 @@
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport as V1HttpTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { autoPicksModern, stdioSteps, v1Steps } from "../mcp/_eras.ts";
+import { autoPicksModern, rawSession, stdioSteps, v1Steps } from "../mcp/_eras.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { baseEnv, RUN_ARGS, startTestServerB, testConfig } from "../_helpers.ts";
 import { startRecordingMcp } from "../mcp/_harness.ts";
@@ -171,12 +171,6 @@ Deno.test("mcpcomm server-a over stdio serves a 2026-07-28 client and a 2025 cli
 });
 
 Deno.test("Server A answers a quiet 2025-era tools/call as JSON, a call with a progress token or MCP_DIRECT_CALLS=false as SSE", async (t) => {
-  const headers = {
-    accept: "application/json, text/event-stream",
-    "content-type": "application/json",
-  };
-  const post = (url: URL, body: unknown, extra: Record<string, string> = {}) =>
-    fetch(url, { method: "POST", headers: { ...headers, ...extra }, body: JSON.stringify(body) });
   const cases = [
     { direct: "true", meta: undefined, type: "application/json" },
     { direct: "true", meta: { progressToken: 7 }, type: "text/event-stream" },
@@ -192,28 +186,12 @@ Deno.test("Server A answers a quiet 2025-era tools/call as JSON, a call with a p
           MCPCOMM_DB: ":memory:",
           MCP_DIRECT_CALLS: direct,
         });
-        const init = await post(a.mcpUrl, {
-          jsonrpc: "2.0",
-          id: 1,
-          method: "initialize",
-          params: {
-            protocolVersion: "2025-11-25",
-            capabilities: {},
-            clientInfo: { name: "raw", version: "1" },
-          },
+        const callTool = await rawSession(a.mcpUrl);
+        const call = await callTool({
+          name: "send_message_to_ai",
+          arguments: { message: "raw" },
+          ...(meta ? { _meta: meta } : {}),
         });
-        const session = init.headers.get("mcp-session-id")!;
-        await init.body?.cancel();
-        const call = await post(a.mcpUrl, {
-          jsonrpc: "2.0",
-          id: 2,
-          method: "tools/call",
-          params: {
-            name: "send_message_to_ai",
-            arguments: { message: "raw" },
-            ...(meta ? { _meta: meta } : {}),
-          },
-        }, { "mcp-session-id": session, "mcp-protocol-version": "2025-11-25" });
         assertEquals(call.status, 200);
         assertMatch(call.headers.get("content-type") ?? "", new RegExp(type));
         const body = await call.text();

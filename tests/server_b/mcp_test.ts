@@ -6,7 +6,7 @@
  * @module
  */
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { autoPicksModern, stdioSteps, v1Steps } from "../mcp/_eras.ts";
+import { autoPicksModern, rawSession, stdioSteps, v1Steps } from "../mcp/_eras.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { baseEnv, RUN_ARGS, startTestServerB } from "../_helpers.ts";
 import { connectViaMcpRemote, MCP_REMOTE, mcpRemoteUnavailable } from "../_mcp_remote.ts";
@@ -101,33 +101,11 @@ Deno.test("mcpcomm server-b --mcp stdio serves a 2026-07-28 client and a 2025 cl
 });
 
 Deno.test("Server B answers a 2025-era tools/call as JSON, or as SSE with MCP_DIRECT_CALLS=false", async (t) => {
-  const headers = {
-    accept: "application/json, text/event-stream",
-    "content-type": "application/json",
-  };
-  const post = (url: string, body: unknown, extra: Record<string, string> = {}) =>
-    fetch(url, { method: "POST", headers: { ...headers, ...extra }, body: JSON.stringify(body) });
   for (const [direct, type] of [["true", "application/json"], ["false", "text/event-stream"]]) {
     await t.step(`MCP_DIRECT_CALLS=${direct}`, async () => {
       await using b = await startTestServerB({ MCP_DIRECT_CALLS: direct! });
-      const init = await post(`${b.url}/mcp`, {
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-11-25",
-          capabilities: {},
-          clientInfo: { name: "raw", version: "1" },
-        },
-      });
-      const session = init.headers.get("mcp-session-id")!;
-      await init.body?.cancel();
-      const call = await post(`${b.url}/mcp`, {
-        jsonrpc: "2.0",
-        id: 2,
-        method: "tools/call",
-        params: { name: "get_ai_stats", arguments: {} },
-      }, { "mcp-session-id": session, "mcp-protocol-version": "2025-11-25" });
+      const callTool = await rawSession(`${b.url}/mcp`);
+      const call = await callTool({ name: "get_ai_stats", arguments: {} });
       assertEquals(call.status, 200);
       assertMatch(call.headers.get("content-type") ?? "", new RegExp(type!));
       assert((await call.text()).includes('"provider'));
