@@ -7,12 +7,19 @@
 const ROOT = new URL("../", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
-/** `deno run -A --frozen PKG ARGS` from the repository root, output piped, NO_COLOR set. */
-export function conformanceCommand(pkg: string, args: string[]): Deno.Command {
+/**
+ * `deno run -A --frozen PKG ARGS` from the repository root, output piped, NO_COLOR set, killed
+ * after `timeoutMs`.
+ */
+export function conformanceCommand(
+  pkg: string,
+  args: string[],
+  timeoutMs = 300_000,
+): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--frozen", pkg, ...args],
     cwd: ROOT,
-    signal: AbortSignal.timeout(300_000),
+    signal: AbortSignal.timeout(timeoutMs),
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",

@@ -5,19 +5,10 @@
  */
 import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { npxEnv } from "./_npx.ts";
 
 /** The pinned `mcp-remote` package. */
 export const MCP_REMOTE = "mcp-remote@0.15.1";
-
-/** The environment `npx` needs, and nothing of the test's own. */
-function npxEnv(): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1", npm_config_update_notifier: "false" };
-  for (const key of ["HOME", "PATH", "TMPDIR", "npm_config_cache"]) {
-    const value = Deno.env.get(key);
-    if (value) env[key] = value;
-  }
-  return env;
-}
 
 /**
  * Why `mcp-remote` cannot run here (no `npx`, no registry), or `undefined` when it can. The

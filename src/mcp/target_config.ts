@@ -263,12 +263,10 @@ export function parseOAuthObject(
       privateKeyPem = Deno.readTextFileSync(keyFile);
       signingAlgorithm(privateKeyPem);
     } catch (error) {
-      const reason = error instanceof Deno.errors.NotFound
-        ? "no such file"
-        : error instanceof Error
-        ? error.message
-        : String(error);
-      fail([...path, "privateKeyFile"], `cannot use ${keyFile} as a PEM private key (${reason})`);
+      fail(
+        [...path, "privateKeyFile"],
+        `cannot use ${keyFile} as a PEM private key (${readFailure(error)})`,
+      );
     }
     redactSecret(privateKeyPem);
   }
@@ -438,6 +436,15 @@ export function parseServersFile(text: string, file: string, env: Environment): 
   return out;
 }
 
+/** Why a file could not be read or used: "no such file" or the error's message. */
+function readFailure(error: unknown): string {
+  return error instanceof Deno.errors.NotFound
+    ? "no such file"
+    : error instanceof Error
+    ? error.message
+    : String(error);
+}
+
 /**
  * Reads and parses a servers file (see {@linkcode parseServersFile}); a file that cannot be read
  * is a {@linkcode UsageError} naming it and `setting`.
@@ -447,12 +454,7 @@ export function loadServersFile(path: string, env: Environment, setting: string)
   try {
     text = Deno.readTextFileSync(path);
   } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    throw new UsageError(`Cannot read ${setting} ${path}: ${reason}`);
+    throw new UsageError(`Cannot read ${setting} ${path}: ${readFailure(error)}`);
   }
   return parseServersFile(text, path, env);
 }

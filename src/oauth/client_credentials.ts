@@ -5,10 +5,10 @@
  * token cached until 60 s before it expires, one token request in flight at a time.
  * @module
  */
-import { createPrivateKey } from "node:crypto";
 import { importPKCS8, SignJWT } from "jose";
 import { z } from "zod";
 import { cachedDiscovery } from "./discovery.ts";
+import { signingAlgorithm } from "./machine.ts";
 
 /** How the client authenticates at the token endpoint. */
 export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "private_key_jwt";
@@ -55,16 +55,10 @@ const TokenResponse = z.looseObject({
 });
 
 function signingAlg(pem: string): string {
-  const key = createPrivateKey(pem);
-  const type = key.asymmetricKeyType;
-  if (type === "rsa") return "RS256";
-  if (type === "ed25519") return "EdDSA";
-  if (type === "ec") {
-    const curve = key.asymmetricKeyDetails?.namedCurve;
-    if (curve === "prime256v1" || curve === "P-256") return "ES256";
-    if (curve === "secp384r1" || curve === "P-384") return "ES384";
-  }
-  throw new TokenRequestError(`Unsupported private key type for private_key_jwt: ${type}`);
+  return signingAlgorithm(
+    pem,
+    (type) => new TokenRequestError(`Unsupported private key type for private_key_jwt: ${type}`),
+  );
 }
 
 /** Creates the token source; nothing is requested before the first `authorization()`. */

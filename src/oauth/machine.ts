@@ -40,8 +40,15 @@ export interface MachineOAuthConfig {
   renewBeforeMs?: number;
 }
 
-/** The JWS algorithm for a PEM private key (RS256, ES256, ES384 or EdDSA). */
-export function signingAlgorithm(pem: string): string {
+/**
+ * The JWS algorithm for a PEM private key (RS256, ES256, ES384 or EdDSA); another key type
+ * throws what `unsupported` makes of it.
+ */
+export function signingAlgorithm(
+  pem: string,
+  unsupported: (type: string | undefined) => Error = (type) =>
+    new Error(`unsupported private key type for private_key_jwt: ${type}`),
+): string {
   const key = createPrivateKey(pem);
   const type = key.asymmetricKeyType;
   if (type === "rsa") return "RS256";
@@ -51,7 +58,7 @@ export function signingAlgorithm(pem: string): string {
     if (curve === "prime256v1" || curve === "P-256") return "ES256";
     if (curve === "secp384r1" || curve === "P-384") return "ES384";
   }
-  throw new Error(`unsupported private key type for private_key_jwt: ${type}`);
+  throw unsupported(type);
 }
 
 /** An `OAuthClientProvider` for the client-credentials grant, tokens held in memory. */

@@ -1,6 +1,5 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
-import { freePort, startTestServerB } from "../_helpers.ts";
-import { startOidcProvider } from "../fakes/oidc_provider.ts";
+import { startOAuthServerB } from "../oauth/_setup.ts";
 import { setLogLevel } from "../../src/log.ts";
 import { ServerRegistry } from "../../src/client/registry.ts";
 import { tokenFilePath } from "../../src/client/oauth.ts";
@@ -9,25 +8,14 @@ import { parseTarget } from "../../src/mcp/targets.ts";
 /** A real OpenID provider (registration, code + PKCE, refresh) and a Server B that needs its tokens. */
 async function setup(accessTokenTtl = 3600) {
   setLogLevel("error");
-  const port = freePort();
-  const resource = `http://127.0.0.1:${port}`;
-  const idp = await startOidcProvider({
-    defaultResource: resource,
+  const s = await startOAuthServerB("ai", { OAUTH_CLOCK_TOLERANCE_SECONDS: "0" }, {
     authorizationCode: true,
     accessTokenTtl,
   });
-  const b = await startTestServerB({
-    HTTP_PORT: String(port),
-    OAUTH_ISSUER: idp.issuer,
-    OAUTH_RESOURCE: resource,
-    OAUTH_REQUIRED_SCOPES: "ai",
-    OAUTH_JWKS_MIN_REFRESH_SECONDS: "0",
-    OAUTH_CLOCK_TOLERANCE_SECONDS: "0",
-  });
   const dir = await Deno.makeTempDir({ prefix: "oauth-client-" });
   return {
-    idp,
-    b,
+    idp: s.idp,
+    b: s.b,
     dir: `${dir}/tokens`,
     registry: () =>
       new ServerRegistry({
@@ -37,8 +25,7 @@ async function setup(accessTokenTtl = 3600) {
         oauth: { dir: `${dir}/tokens`, browser: "auto" },
       }),
     async [Symbol.asyncDispose]() {
-      await b.close();
-      await idp.close();
+      await s[Symbol.asyncDispose]();
       await Deno.remove(dir, { recursive: true });
     },
   };

@@ -7,11 +7,11 @@
  */
 import { startServerA } from "../../src/server_a/mod.ts";
 import { assert, assertEquals } from "../_assert.ts";
+import { conformanceCommand, conformanceUnavailable } from "../_conformance.ts";
 import { startTestServerB, testConfig } from "../_helpers.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 
 const SUITE_2026 = "npm:@modelcontextprotocol/conformance@0.2.0-alpha.12";
-const ROOT = new URL("../../", import.meta.url).pathname;
 const BASELINE_2026 = new URL("./conformance_v2_baseline.json", import.meta.url).pathname;
 type Era = "2026-07-28" | "2025-11-25";
 const baseline2026 = JSON.parse(await Deno.readTextFile(BASELINE_2026)) as {
@@ -21,29 +21,7 @@ const baseline2026 = JSON.parse(await Deno.readTextFile(BASELINE_2026)) as {
 };
 const decoder = new TextDecoder();
 
-function suite(args: string[], pkg: string): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--frozen", pkg, ...args],
-    cwd: ROOT,
-    signal: AbortSignal.timeout(240_000),
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  });
-}
-
-/** Why the suite cannot run here, or `undefined` when it can. */
-async function unavailable(pkg: string): Promise<string | undefined> {
-  try {
-    const probe = await suite(["--version"], pkg).output();
-    if (probe.success) return undefined;
-    return decoder.decode(probe.stderr).trim().split("\n").at(-1) ?? "it exits non-zero";
-  } catch (error) {
-    return String(error);
-  }
-}
-
-const reason2026 = await unavailable(SUITE_2026);
+const reason2026 = await conformanceUnavailable(SUITE_2026);
 const skipped2026 = reason2026 ? ` (SKIPPED: ${SUITE_2026} cannot run here: ${reason2026})` : "";
 
 interface Check {
@@ -66,7 +44,7 @@ interface SuiteRun {
 async function runSuite(mcpUrl: string, run: SuiteRun): Promise<void> {
   const out = await Deno.makeTempDir({ prefix: "conformance-" });
   try {
-    const result = await suite([
+    const result = await conformanceCommand(run.pkg, [
       "server",
       "--url",
       mcpUrl,
@@ -75,7 +53,7 @@ async function runSuite(mcpUrl: string, run: SuiteRun): Promise<void> {
       run.baseline,
       "-o",
       out,
-    ], run.pkg).output();
+    ], 240_000).output();
     const stdout = decoder.decode(result.stdout);
     const summary = stdout.slice(stdout.indexOf("=== SUMMARY ==="));
     assertEquals(result.code, 0, `conformance against ${mcpUrl}:\n${summary}`);

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { freePort, parseChallenge, postJson, startTestServerB } from "../_helpers.ts";
 import { type OidcProvider, startOidcProvider } from "../fakes/oidc_provider.ts";
+import { startOAuthServerB } from "./_setup.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 import {
   Client,
@@ -23,25 +24,11 @@ const STATIC = "a-static-token-of-32-characters!";
 
 /** A real OpenID provider and a Server B that accepts its tokens (scope `mcp` required). */
 async function setup(env: Record<string, string> = {}) {
-  const port = freePort();
-  const resource = `http://127.0.0.1:${port}`;
-  const idp = await startOidcProvider({ defaultResource: resource });
-  const b = await startTestServerB({
-    HTTP_PORT: String(port),
-    OAUTH_ISSUER: idp.issuer,
-    OAUTH_RESOURCE: resource,
-    OAUTH_REQUIRED_SCOPES: "mcp",
-    OAUTH_CLOCK_TOLERANCE_SECONDS: "0",
-    OAUTH_JWKS_MIN_REFRESH_SECONDS: "0",
-    ...env,
-  });
+  const s = await startOAuthServerB("mcp", { OAUTH_CLOCK_TOLERANCE_SECONDS: "0", ...env });
+  const { b } = s;
   const models = (token?: string) =>
     fetch(`${b.url}/models`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  const close = async () => {
-    await b.close();
-    await idp.close();
-  };
-  return { idp, b, resource, models, [Symbol.asyncDispose]: close };
+  return { ...s, models };
 }
 
 async function challengeOf(response: Response) {

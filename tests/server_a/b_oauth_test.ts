@@ -1,8 +1,9 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
-import { freePort, startTestServerB, testConfig } from "../_helpers.ts";
+import { freePort, testConfig } from "../_helpers.ts";
 import { startOidcProvider } from "../fakes/oidc_provider.ts";
+import { startOAuthServerB } from "../oauth/_setup.ts";
 import { createServerBClientFromConfig } from "../../src/server_a/b_client.ts";
 import { UpstreamError } from "../../src/errors.ts";
 import { createClientCredentialsSource } from "../../src/oauth/client_credentials.ts";
@@ -11,25 +12,8 @@ import { startHttpServerA, type ToolAnswer } from "./_server_a.ts";
 const DOWNSTREAM = "downstream-token-of-32-characters";
 
 /** A real OpenID provider and a Server B that accepts only its tokens (scope `ai`). */
-async function setup() {
-  const port = freePort();
-  const resource = `http://127.0.0.1:${port}`;
-  const idp = await startOidcProvider({ defaultResource: resource });
-  const b = await startTestServerB({
-    HTTP_PORT: String(port),
-    OAUTH_ISSUER: idp.issuer,
-    OAUTH_RESOURCE: resource,
-    OAUTH_REQUIRED_SCOPES: "ai",
-    OAUTH_JWKS_MIN_REFRESH_SECONDS: "0",
-  });
-  return {
-    idp,
-    b,
-    async [Symbol.asyncDispose]() {
-      await b.close();
-      await idp.close();
-    },
-  };
+function setup() {
+  return startOAuthServerB("ai");
 }
 
 Deno.test("Server A calls Server B with a client-credentials token, cached, and renews it once after B's 401", async () => {

@@ -8,45 +8,14 @@ import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { assert, assertEquals } from "../_assert.ts";
 import { freePort, startTestServerB } from "../_helpers.ts";
-import { connectViaMcpRemote } from "../_mcp_remote.ts";
+import { connectViaMcpRemote, MCP_REMOTE, mcpRemoteUnavailable } from "../_mcp_remote.ts";
+import { npxEnv } from "../_npx.ts";
 import { startOidcProvider } from "../fakes/oidc_provider.ts";
 import { startHttpServerA } from "./_server_a.ts";
 
-const MCP_REMOTE = "mcp-remote@0.15.1";
 const TOKEN = "tok-McpRemote-5Rk8Vb2Qz7";
-const decoder = new TextDecoder();
 
-function npxEnv(): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1", npm_config_update_notifier: "false" };
-  for (const key of ["HOME", "PATH", "TMPDIR", "npm_config_cache"]) {
-    const value = Deno.env.get(key);
-    if (value) env[key] = value;
-  }
-  return env;
-}
-
-/** Why mcp-remote cannot run here, or `undefined` when it can. */
-async function unavailable(): Promise<string | undefined> {
-  try {
-    // Against a closed port it says which transport it tries, then gives up.
-    const probe = await new Deno.Command("npx", {
-      args: ["-y", MCP_REMOTE, "http://127.0.0.1:9/mcp", "--transport", "http-only"],
-      signal: AbortSignal.timeout(120_000),
-      env: npxEnv(),
-      clearEnv: true,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const out = decoder.decode(probe.stdout) + decoder.decode(probe.stderr);
-    if (/Using transport strategy/.test(out)) return undefined;
-    return out.trim().split("\n").at(-1) ?? `exit code ${probe.code}`;
-  } catch (error) {
-    return `npx is not runnable (${error instanceof Error ? error.message : error})`;
-  }
-}
-
-const reason = await unavailable();
+const reason = await mcpRemoteUnavailable();
 const skipped = reason ? ` (SKIPPED: ${MCP_REMOTE} cannot run here: ${reason})` : "";
 
 Deno.test({

@@ -6,11 +6,9 @@
  * @module
  */
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport as V1SseTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport as V1HttpTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { StdioClientTransport as V1StdioTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { autoPicksModern, rawSession, stdioSteps, v1Steps } from "../mcp/_eras.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { baseEnv, RUN_ARGS, startTestServerB, testConfig } from "../_helpers.ts";
 import { startRecordingMcp } from "../mcp/_harness.ts";
@@ -110,16 +108,7 @@ Deno.test("a v2 client pinned to 2026-07-28 lists and calls Server A's tools wit
 
 Deno.test("a v2 client negotiating ('auto') picks 2026-07-28 on Server A", async () => {
   await using pair = await startPair();
-  const client = new Client({ name: "v2-auto", version: "1.0.0" }, {
-    versionNegotiation: { mode: "auto" },
-  });
-  await client.connect(new StreamableHTTPClientTransport(pair.a.mcpUrl));
-  try {
-    assertEquals(client.getProtocolEra(), "modern");
-    await listAndCall(client, "Hello auto");
-  } finally {
-    await client.close();
-  }
+  await autoPicksModern(pair.a.mcpUrl, (client, label) => listAndCall(client, `Hello ${label}`));
 });
 
 Deno.test("a v2 client in 2025 mode gets a 2025-11-25 session with progress it can end", async () => {
@@ -146,46 +135,23 @@ Deno.test("a v2 client in 2025 mode gets a 2025-11-25 session with progress it c
 
 Deno.test("a v1 SDK client lists and calls Server A's tools over Streamable HTTP and /sse, with progress", async (t) => {
   await using pair = await startPair();
-  await t.step("Streamable HTTP", async () => {
-    const client = new V1Client({ name: "v1-http", version: "1.0.0" });
-    const transport = new V1HttpTransport(pair.a.mcpUrl);
-    await client.connect(transport);
-    try {
-      assertEquals(client.getServerVersion()?.name, "messenger-server");
-      assert(transport.sessionId);
-      await listAndCall(client, "Hello v1");
+  await v1Steps(
+    t,
+    { mcpUrl: pair.a.mcpUrl, sseUrl: new URL(`${pair.a.url}/sse`) },
+    "messenger-server",
+    async (client, label) => {
+      await listAndCall(client, `Hello ${label}`);
       await callWithProgress(
         (onprogress) =>
           client.callTool(
-            { name: "send_message_to_ai", arguments: { message: "Streamed v1" } },
+            { name: "send_message_to_ai", arguments: { message: `Streamed ${label}` } },
             undefined,
             { onprogress },
           ),
-        "Streamed v1",
+        `Streamed ${label}`,
       );
-      await transport.terminateSession();
-    } finally {
-      await client.close();
-    }
-  });
-  await t.step("legacy HTTP+SSE", async () => {
-    const client = new V1Client({ name: "v1-sse", version: "1.0.0" });
-    await client.connect(new V1SseTransport(new URL(`${pair.a.url}/sse`)));
-    try {
-      await listAndCall(client, "Hello sse");
-      await callWithProgress(
-        (onprogress) =>
-          client.callTool(
-            { name: "send_message_to_ai", arguments: { message: "Streamed sse" } },
-            undefined,
-            { onprogress },
-          ),
-        "Streamed sse",
-      );
-    } finally {
-      await client.close();
-    }
-  });
+    },
+  );
 });
 
 Deno.test("mcpcomm server-a over stdio serves a 2026-07-28 client and a 2025 client", async (t) => {
@@ -196,37 +162,15 @@ Deno.test("mcpcomm server-a over stdio serves a 2026-07-28 client and a 2025 cli
     env: { ...baseEnv(), SERVER_B_URL: b.url, MCPCOMM_DB: ":memory:" },
     stderr: "ignore" as const,
   };
-  await t.step("v2 client, 2026-07-28", async () => {
-    const client = new Client({ name: "v2-stdio", version: "1.0.0" }, {
-      versionNegotiation: { mode: { pin: "2026-07-28" } },
-    });
-    await client.connect(new StdioClientTransport(params));
-    try {
-      assertEquals(client.getProtocolEra(), "modern");
-      await listAndCall(client, "Hello stdio modern");
-    } finally {
-      await client.close();
-    }
-  });
-  await t.step("v1 client, initialize", async () => {
-    const client = new V1Client({ name: "v1-stdio", version: "1.0.0" });
-    await client.connect(new V1StdioTransport(params));
-    try {
-      assertEquals(client.getServerVersion()?.name, "messenger-server");
-      await listAndCall(client, "Hello stdio 2025");
-    } finally {
-      await client.close();
-    }
-  });
+  await stdioSteps(
+    t,
+    params,
+    "messenger-server",
+    (client, label) => listAndCall(client, `Hello ${label}`),
+  );
 });
 
 Deno.test("Server A answers a quiet 2025-era tools/call as JSON, a call with a progress token or MCP_DIRECT_CALLS=false as SSE", async (t) => {
-  const headers = {
-    accept: "application/json, text/event-stream",
-    "content-type": "application/json",
-  };
-  const post = (url: URL, body: unknown, extra: Record<string, string> = {}) =>
-    fetch(url, { method: "POST", headers: { ...headers, ...extra }, body: JSON.stringify(body) });
   const cases = [
     { direct: "true", meta: undefined, type: "application/json" },
     { direct: "true", meta: { progressToken: 7 }, type: "text/event-stream" },
@@ -242,28 +186,12 @@ Deno.test("Server A answers a quiet 2025-era tools/call as JSON, a call with a p
           MCPCOMM_DB: ":memory:",
           MCP_DIRECT_CALLS: direct,
         });
-        const init = await post(a.mcpUrl, {
-          jsonrpc: "2.0",
-          id: 1,
-          method: "initialize",
-          params: {
-            protocolVersion: "2025-11-25",
-            capabilities: {},
-            clientInfo: { name: "raw", version: "1" },
-          },
+        const callTool = await rawSession(a.mcpUrl);
+        const call = await callTool({
+          name: "send_message_to_ai",
+          arguments: { message: "raw" },
+          ...(meta ? { _meta: meta } : {}),
         });
-        const session = init.headers.get("mcp-session-id")!;
-        await init.body?.cancel();
-        const call = await post(a.mcpUrl, {
-          jsonrpc: "2.0",
-          id: 2,
-          method: "tools/call",
-          params: {
-            name: "send_message_to_ai",
-            arguments: { message: "raw" },
-            ...(meta ? { _meta: meta } : {}),
-          },
-        }, { "mcp-session-id": session, "mcp-protocol-version": "2025-11-25" });
         assertEquals(call.status, 200);
         assertMatch(call.headers.get("content-type") ?? "", new RegExp(type));
         const body = await call.text();

@@ -2,6 +2,7 @@ import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/cli
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { freePort, startTestServerB } from "../_helpers.ts";
 import { type FakeClient, startOidcProvider } from "../fakes/oidc_provider.ts";
+import { startOAuthServerB } from "../oauth/_setup.ts";
 import { setLogLevel } from "../../src/log.ts";
 import { UsageError } from "../../src/errors.ts";
 import { parseServersFile } from "../../src/mcp/target_config.ts";
@@ -12,28 +13,14 @@ import { startHttpServerA } from "./_server_a.ts";
 /** A real OpenID provider and a Server B (the upstream) that takes only its tokens with scope `ai`. */
 async function setup() {
   setLogLevel("error");
-  const port = freePort();
-  const resource = `http://127.0.0.1:${port}`;
-  const idp = await startOidcProvider({ defaultResource: resource });
-  const b = await startTestServerB({
-    HTTP_PORT: String(port),
-    OAUTH_ISSUER: idp.issuer,
-    OAUTH_RESOURCE: resource,
-    OAUTH_REQUIRED_SCOPES: "ai",
-    OAUTH_JWKS_MIN_REFRESH_SECONDS: "0",
-    OAUTH_CLOCK_TOLERANCE_SECONDS: "0",
-  });
+  const s = await startOAuthServerB("ai", { OAUTH_CLOCK_TOLERANCE_SECONDS: "0" });
+  const { b } = s;
   return {
-    idp,
-    b,
+    ...s,
     /** The gateway's upstream `b` from a servers file whose `oauth` is `oauth`. */
     upstreams(oauth: Record<string, string>, env: Record<string, string> = {}) {
       const file = JSON.stringify({ mcpServers: { b: { url: `${b.url}/mcp`, oauth } } });
       return parseServersFile(file, "servers.json", env);
-    },
-    async [Symbol.asyncDispose]() {
-      await b.close();
-      await idp.close();
     },
   };
 }

@@ -6,11 +6,7 @@
  * @module
  */
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport as V1SseTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport as V1HttpTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { StdioClientTransport as V1StdioTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { autoPicksModern, rawSession, stdioSteps, v1Steps } from "../mcp/_eras.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { baseEnv, RUN_ARGS, startTestServerB } from "../_helpers.ts";
 import { connectViaMcpRemote, MCP_REMOTE, mcpRemoteUnavailable } from "../_mcp_remote.ts";
@@ -58,16 +54,10 @@ Deno.test("a v2 client pinned to 2026-07-28 lists and calls Server B's tools wit
 
 Deno.test("a v2 client negotiating ('auto') picks 2026-07-28 on Server B", async () => {
   await using b = await startTestServerB();
-  const client = new Client({ name: "v2-auto", version: "1.0.0" }, {
-    versionNegotiation: { mode: "auto" },
-  });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${b.url}/mcp`)));
-  try {
-    assertEquals(client.getProtocolEra(), "modern");
-    await listAndCall(client, "Hello auto");
-  } finally {
-    await client.close();
-  }
+  await autoPicksModern(
+    new URL(`${b.url}/mcp`),
+    (client, label) => listAndCall(client, `Hello ${label}`),
+  );
 });
 
 Deno.test("a v2 client in 2025 mode gets a 2025-11-25 session it can end", async () => {
@@ -87,28 +77,12 @@ Deno.test("a v2 client in 2025 mode gets a 2025-11-25 session it can end", async
 
 Deno.test("a v1 SDK client lists and calls Server B's tools over Streamable HTTP and /sse", async (t) => {
   await using b = await startTestServerB();
-  await t.step("Streamable HTTP", async () => {
-    const client = new V1Client({ name: "v1-http", version: "1.0.0" });
-    const transport = new V1HttpTransport(new URL(`${b.url}/mcp`));
-    await client.connect(transport);
-    try {
-      assertEquals(client.getServerVersion()?.name, "ai-responder-server");
-      assert(transport.sessionId);
-      await listAndCall(client, "Hello v1");
-      await transport.terminateSession();
-    } finally {
-      await client.close();
-    }
-  });
-  await t.step("legacy HTTP+SSE", async () => {
-    const client = new V1Client({ name: "v1-sse", version: "1.0.0" });
-    await client.connect(new V1SseTransport(new URL(`${b.url}/sse`)));
-    try {
-      await listAndCall(client, "Hello sse");
-    } finally {
-      await client.close();
-    }
-  });
+  await v1Steps(
+    t,
+    { mcpUrl: new URL(`${b.url}/mcp`), sseUrl: new URL(`${b.url}/sse`) },
+    "ai-responder-server",
+    (client, label) => listAndCall(client, `Hello ${label}`),
+  );
 });
 
 Deno.test("mcpcomm server-b --mcp stdio serves a 2026-07-28 client and a 2025 client", async (t) => {
@@ -118,58 +92,20 @@ Deno.test("mcpcomm server-b --mcp stdio serves a 2026-07-28 client and a 2025 cl
     env: { ...baseEnv(), HTTP_HOST: "127.0.0.1", MCPCOMM_DB: ":memory:" },
     stderr: "ignore" as const,
   };
-  await t.step("v2 client, 2026-07-28", async () => {
-    const client = new Client({ name: "v2-stdio", version: "1.0.0" }, {
-      versionNegotiation: { mode: { pin: "2026-07-28" } },
-    });
-    await client.connect(new StdioClientTransport(params));
-    try {
-      assertEquals(client.getProtocolEra(), "modern");
-      await listAndCall(client, "Hello stdio modern");
-    } finally {
-      await client.close();
-    }
-  });
-  await t.step("v1 client, initialize", async () => {
-    const client = new V1Client({ name: "v1-stdio", version: "1.0.0" });
-    await client.connect(new V1StdioTransport(params));
-    try {
-      assertEquals(client.getServerVersion()?.name, "ai-responder-server");
-      await listAndCall(client, "Hello stdio 2025");
-    } finally {
-      await client.close();
-    }
-  });
+  await stdioSteps(
+    t,
+    params,
+    "ai-responder-server",
+    (client, label) => listAndCall(client, `Hello ${label}`),
+  );
 });
 
 Deno.test("Server B answers a 2025-era tools/call as JSON, or as SSE with MCP_DIRECT_CALLS=false", async (t) => {
-  const headers = {
-    accept: "application/json, text/event-stream",
-    "content-type": "application/json",
-  };
-  const post = (url: string, body: unknown, extra: Record<string, string> = {}) =>
-    fetch(url, { method: "POST", headers: { ...headers, ...extra }, body: JSON.stringify(body) });
   for (const [direct, type] of [["true", "application/json"], ["false", "text/event-stream"]]) {
     await t.step(`MCP_DIRECT_CALLS=${direct}`, async () => {
       await using b = await startTestServerB({ MCP_DIRECT_CALLS: direct! });
-      const init = await post(`${b.url}/mcp`, {
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-11-25",
-          capabilities: {},
-          clientInfo: { name: "raw", version: "1" },
-        },
-      });
-      const session = init.headers.get("mcp-session-id")!;
-      await init.body?.cancel();
-      const call = await post(`${b.url}/mcp`, {
-        jsonrpc: "2.0",
-        id: 2,
-        method: "tools/call",
-        params: { name: "get_ai_stats", arguments: {} },
-      }, { "mcp-session-id": session, "mcp-protocol-version": "2025-11-25" });
+      const callTool = await rawSession(`${b.url}/mcp`);
+      const call = await callTool({ name: "get_ai_stats", arguments: {} });
       assertEquals(call.status, 200);
       assertMatch(call.headers.get("content-type") ?? "", new RegExp(type!));
       assert((await call.text()).includes('"provider'));

@@ -4,39 +4,10 @@
  * @module
  */
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { inspector, inspectorUnavailable } from "../_npx.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 
-const INSPECTOR = "@modelcontextprotocol/inspector@1.0.3";
-const decoder = new TextDecoder();
-
-async function inspector(args: string[]): Promise<{ code: number; out: string }> {
-  const env: Record<string, string> = { NO_COLOR: "1", npm_config_update_notifier: "false" };
-  for (const key of ["HOME", "PATH", "TMPDIR", "npm_config_cache"]) {
-    const value = Deno.env.get(key);
-    if (value) env[key] = value;
-  }
-  const result = await new Deno.Command("npx", {
-    args: ["-y", INSPECTOR, "--cli", ...args],
-    // npx may first download the package: bounded, so a stalled download cannot hang the run.
-    signal: AbortSignal.timeout(240_000),
-    env,
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: result.code, out: decoder.decode(result.stdout) + decoder.decode(result.stderr) };
-}
-
-async function unavailable(): Promise<string | undefined> {
-  try {
-    const probe = await inspector(["--help"]);
-    return probe.code === 0 ? undefined : `exit code ${probe.code}`;
-  } catch (error) {
-    return `npx is not runnable (${error instanceof Error ? error.message : error})`;
-  }
-}
-
-const reason = await unavailable();
+const reason = await inspectorUnavailable();
 
 Deno.test({
   name: `MCP Inspector CLI lists and calls toolbox tools over /mcp and /sse${

@@ -10,11 +10,7 @@ import {
   SSEClientTransport,
   StreamableHTTPClientTransport,
 } from "@modelcontextprotocol/client";
-import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport as V1SseTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport as V1HttpTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { StdioClientTransport as V1StdioTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { autoPicksModern, stdioSteps, v1Steps } from "../mcp/_eras.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { baseEnv, RUN_ARGS } from "../_helpers.ts";
 import { connectViaMcpRemote, MCP_REMOTE, mcpRemoteUnavailable } from "../_mcp_remote.ts";
@@ -76,16 +72,7 @@ Deno.test("a v2 client pinned to 2026-07-28 uses the toolbox's /mcp without a se
 
 Deno.test("a v2 client negotiating ('auto') picks 2026-07-28 on the toolbox's /mcp", async () => {
   await using box = await startTestToolbox("calc", TOOLS);
-  const client = new Client({ name: "v2-auto", version: "1.0.0" }, {
-    versionNegotiation: { mode: "auto" },
-  });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${box.url}/mcp`)));
-  try {
-    assertEquals(client.getProtocolEra(), "modern");
-    await listAndCall(client);
-  } finally {
-    await client.close();
-  }
+  await autoPicksModern(new URL(`${box.url}/mcp`), (client) => listAndCall(client));
 });
 
 Deno.test("a v2 client in 2025 mode gets a toolbox session on /mcp and /sse", async (t) => {
@@ -118,28 +105,12 @@ Deno.test("a v2 client in 2025 mode gets a toolbox session on /mcp and /sse", as
 
 Deno.test("a v1 SDK client lists and calls the toolbox's tools over /mcp and /sse", async (t) => {
   await using box = await startTestToolbox("calc", TOOLS);
-  await t.step("Streamable HTTP", async () => {
-    const client = new V1Client({ name: "v1-http", version: "1.0.0" });
-    const transport = new V1HttpTransport(new URL(`${box.url}/mcp`));
-    await client.connect(transport);
-    try {
-      assertEquals(client.getServerVersion()?.name, "calc");
-      assert(transport.sessionId);
-      await listAndCall(client);
-      await transport.terminateSession();
-    } finally {
-      await client.close();
-    }
-  });
-  await t.step("legacy HTTP+SSE", async () => {
-    const client = new V1Client({ name: "v1-sse", version: "1.0.0" });
-    await client.connect(new V1SseTransport(new URL(`${box.url}/sse`)));
-    try {
-      await listAndCall(client);
-    } finally {
-      await client.close();
-    }
-  });
+  await v1Steps(
+    t,
+    { mcpUrl: new URL(`${box.url}/mcp`), sseUrl: new URL(`${box.url}/sse`) },
+    "calc",
+    (client) => listAndCall(client),
+  );
 });
 
 Deno.test("a v2 client uses the toolbox's /ws in both eras", async (t) => {
@@ -179,28 +150,7 @@ Deno.test("mcpcomm toolbox --transport stdio serves a 2026-07-28 client and a 20
     env: baseEnv(),
     stderr: "ignore" as const,
   };
-  await t.step("v2 client, 2026-07-28", async () => {
-    const client = new Client({ name: "v2-stdio", version: "1.0.0" }, {
-      versionNegotiation: { mode: { pin: "2026-07-28" } },
-    });
-    await client.connect(new StdioClientTransport(params));
-    try {
-      assertEquals(client.getProtocolEra(), "modern");
-      await listAndCall(client);
-    } finally {
-      await client.close();
-    }
-  });
-  await t.step("v1 client, initialize", async () => {
-    const client = new V1Client({ name: "v1-stdio", version: "1.0.0" });
-    await client.connect(new V1StdioTransport(params));
-    try {
-      assertEquals(client.getServerVersion()?.name, "calc");
-      await listAndCall(client);
-    } finally {
-      await client.close();
-    }
-  });
+  await stdioSteps(t, params, "calc", (client) => listAndCall(client));
 });
 
 const remoteReason = await mcpRemoteUnavailable();

@@ -27,6 +27,7 @@
  */
 import {
   createMcpHandler,
+  type EventStore,
   isLegacyRequest,
   type McpServer,
   readRequestBody,
@@ -220,6 +221,33 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     await live.server.connect(live.transport);
   };
 
+  /**
+   * A connected Streamable HTTP session `id` (not yet initialized); `added()` is its table entry
+   * once its initialize has been answered.
+   */
+  const openStreamable = async (id: string, eventStore: EventStore, record?: SessionRecord) => {
+    let entry: SessionEntry<Live> | undefined;
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => id,
+      eventStore,
+      retryInterval: RETRY_INTERVAL_MS,
+      maxRequestBodySize: maxBody,
+      enableJsonResponse: options.jsonResponses ?? false,
+      onsessioninitialized: () => {
+        entry = sessions.add(id, live);
+      },
+    });
+    const live: Live = {
+      kind: "streamable",
+      server: options.createServer("legacy"),
+      transport,
+      calls: new Map(),
+      ...(record ? { record } : {}),
+    };
+    await connect(live, id);
+    return { live, transport, added: () => entry };
+  };
+
   /** The POST body as text within MAX_BODY_BYTES (the SDK's reader, mcpcomm's 413 body). */
   const readText = async (request: Request): Promise<string> => {
     const body = await readRequestBody(request, maxBody);
@@ -246,26 +274,13 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
       const id = newSessionId();
       const record: SessionRecord = { initialize: body, created: Date.now() };
       await shared?.save(id, record);
-      let entry: SessionEntry<Live> | undefined;
-      const transport = new WebStandardStreamableHTTPServerTransport({
-        sessionIdGenerator: () => id,
-        eventStore: shared?.eventStore(id) ?? new BoundedEventStore(),
-        retryInterval: RETRY_INTERVAL_MS,
-        maxRequestBodySize: maxBody,
-        enableJsonResponse: options.jsonResponses ?? false,
-        onsessioninitialized: () => {
-          entry = sessions.add(id, live);
-        },
-      });
-      const live: Live = {
-        kind: "streamable",
-        server: options.createServer("legacy"),
-        transport,
-        calls: new Map(),
-        ...(shared ? { record } : {}),
-      };
-      await connect(live, id);
+      const { live, transport, added } = await openStreamable(
+        id,
+        shared?.eventStore(id) ?? new BoundedEventStore(),
+        shared ? record : undefined,
+      );
       const response = await transport.handleRequest(request, { parsedBody: body });
+      const entry = added();
       if (!entry) {
         await live.server.close();
         await shared?.remove(id).catch(() => {});
@@ -376,25 +391,7 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     try {
       const events = store.eventStore(id);
       events.muted = true;
-      let entry: SessionEntry<Live> | undefined;
-      const transport = new WebStandardStreamableHTTPServerTransport({
-        sessionIdGenerator: () => id,
-        eventStore: events,
-        retryInterval: RETRY_INTERVAL_MS,
-        maxRequestBodySize: maxBody,
-        enableJsonResponse: options.jsonResponses ?? false,
-        onsessioninitialized: () => {
-          entry = sessions.add(id, live);
-        },
-      });
-      const live: Live = {
-        kind: "streamable",
-        server: options.createServer("legacy"),
-        transport,
-        calls: new Map(),
-        record,
-      };
-      await connect(live, id);
+      const { live, transport, added } = await openStreamable(id, events, record);
       const replay = (headers: Record<string, string>, parsedBody: unknown) =>
         transport.handleRequest(
           new Request(request.url, {
@@ -408,6 +405,7 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
           { parsedBody },
         );
       await (await replay({}, record.initialize)).text();
+      const entry = added();
       if (!entry) {
         await live.server.close();
         return undefined;
