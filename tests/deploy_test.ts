@@ -10,6 +10,7 @@ import type { Provider } from "../src/providers/types.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { freePort, readSse, startTestServerB } from "./_helpers.ts";
 import { hasOpenssl, makeTestCerts } from "./_tls.ts";
+import { startNginx } from "./_nginx.ts";
 
 const DEPLOY = new URL("../deploy/", import.meta.url).pathname;
 const read = (name: string) => Deno.readTextFileSync(`${DEPLOY}${name}`);
@@ -201,44 +202,6 @@ const nginxMissing = !await found("nginx", ["-v"])
   : undefined;
 if (nginxMissing) note(`nginx runs skipped: ${nginxMissing}`);
 const nginxSkip = nginxMissing ? ` (skipped: ${nginxMissing})` : "";
-
-/** Runs nginx with `site` (a deploy/ config, rewritten for this test) until disposed. */
-async function startNginx(site: string) {
-  const dir = await Deno.makeTempDir({ prefix: "mcpcomm-nginx-" });
-  const conf = `${dir}/nginx.conf`;
-  await Deno.writeTextFile(`${dir}/site.conf`, site);
-  await Deno.writeTextFile(
-    conf,
-    `daemon off;
-worker_processes 1;
-user root root;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  include ${dir}/site.conf;
-}
-`,
-  );
-  const test = await new Deno.Command("nginx", { args: ["-t", "-c", conf], stderr: "piped" })
-    .output();
-  assert(test.success, `nginx -t: ${new TextDecoder().decode(test.stderr)}`);
-  const child = new Deno.Command("nginx", { args: ["-c", conf], stdout: "null", stderr: "null" })
-    .spawn();
-  return {
-    async [Symbol.asyncDispose]() {
-      child.kill("SIGTERM");
-      await child.status;
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
 
 /** Waits until `url` answers through nginx (it may take a moment to bind). */
 async function waitUntilServing(url: string, client: Deno.HttpClient): Promise<Response> {

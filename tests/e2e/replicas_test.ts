@@ -13,6 +13,7 @@ import { freePort, readSse } from "../_helpers.ts";
 import { redisMissing, startRedis } from "../_redis.ts";
 import { POST_HEADERS } from "../mcp/_harness.ts";
 import { type Spawned, spawnMcpcomm } from "./_spawn.ts";
+import { startNginx } from "../_nginx.ts";
 
 const postgresHelper = new URL("../_postgres.ts", import.meta.url);
 
@@ -54,7 +55,6 @@ const skipReason = redisMissing ??
 async function startBalancer(
   ports: { a: number[]; b: number[]; listenA: number; listenB: number },
 ) {
-  const dir = await Deno.makeTempDir({ prefix: "mcpcomm-replicas-nginx-" });
   const upstream = (name: string, list: number[]) =>
     `upstream ${name} {\n${
       list.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;`).join("\n")
@@ -71,31 +71,14 @@ async function startBalancer(
     proxy_next_upstream error timeout;
     location / { proxy_pass http://${name}; }
 }`;
-  const conf = `daemon off;
-worker_processes 1;
-user root root;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  ${upstream("a", ports.a)}
-  ${upstream("b", ports.b)}
-  ${server(ports.listenA, "a")}
-  ${server(ports.listenB, "b")}
-}
-`;
-  await Deno.writeTextFile(`${dir}/nginx.conf`, conf);
-  const child = new Deno.Command("nginx", {
-    args: ["-c", `${dir}/nginx.conf`],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const nginx = await startNginx(
+    `${upstream("a", ports.a)}
+${upstream("b", ports.b)}
+${server(ports.listenA, "a")}
+${server(ports.listenB, "b")}
+`,
+    { prefix: "mcpcomm-replicas-nginx-", workerConnections: 256 },
+  );
   for (let i = 0; i < 200; i++) {
     try {
       (await Deno.connect({ hostname: "127.0.0.1", port: ports.listenA })).close();
@@ -104,13 +87,7 @@ http {
       await new Promise((r) => setTimeout(r, 25));
     }
   }
-  return {
-    async [Symbol.asyncDispose]() {
-      child.kill("SIGTERM");
-      await child.status;
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+  return nginx;
 }
 
 interface Replica {
