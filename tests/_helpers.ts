@@ -44,6 +44,24 @@ export async function readSse(response: Response): Promise<EventSourceMessage[]>
   return events;
 }
 
+/** Reads `response` until `count` SSE events arrived (real parser), then cuts the stream. */
+export async function readThenCut(
+  response: Response,
+  count: number,
+): Promise<EventSourceMessage[]> {
+  const events: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => events.push(event) });
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  while (events.length < count) {
+    const step = await reader.read();
+    if (step.done) break;
+    parser.feed(decoder.decode(step.value, { stream: true }));
+  }
+  await reader.cancel();
+  return events;
+}
+
 /** The path of the CLI entry. */
 export const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 

@@ -7,9 +7,8 @@
  * @module
  */
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { assert, assertEquals } from "../_assert.ts";
-import { freePort, readSse } from "../_helpers.ts";
+import { freePort, readSse, readThenCut } from "../_helpers.ts";
 import { redisMissing, startRedis } from "../_redis.ts";
 import { POST_HEADERS } from "../mcp/_harness.ts";
 import { type Spawned, spawnMcpcomm } from "./_spawn.ts";
@@ -133,21 +132,6 @@ async function callOnce(url: string, name: string, args: Record<string, unknown>
   } finally {
     await client.close();
   }
-}
-
-/** Reads SSE events from `response` until `count` arrived, then cuts the stream. */
-async function readThenCut(response: Response, count: number): Promise<EventSourceMessage[]> {
-  const events: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (event) => events.push(event) });
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  while (events.length < count) {
-    const step = await reader.read();
-    if (step.done) break;
-    parser.feed(decoder.decode(step.value, { stream: true }));
-  }
-  await reader.cancel();
-  return events;
 }
 
 /** Resumes the stream after `lastEventId` at `url` until the answer to `id` comes back. */

@@ -5,14 +5,14 @@
  * @module
  */
 import { McpServer } from "@modelcontextprotocol/server";
-import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { z } from "zod";
 import { createLogger } from "../../src/log.ts";
 import { createMcpHttpHandler } from "../../src/mcp/v2/http.ts";
 import { defineTool, jsonResult } from "../../src/mcp/v2/tools.ts";
 import { connectRedis } from "../../src/redis.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { readSse, testConfig } from "../_helpers.ts";
+import type { EventSourceMessage } from "eventsource-parser";
+import { readSse, readThenCut, testConfig } from "../_helpers.ts";
 import { redisMissing, startRedis, type TestRedis } from "../_redis.ts";
 import { initializeBody, POST_HEADERS } from "./_harness.ts";
 
@@ -170,21 +170,6 @@ Deno.test({
     assertEquals((await r3.handle(sessionRequest("DELETE", other)))!.status, 404);
   },
 });
-
-/** Reads `response` until `count` SSE events arrived, then cuts the stream. */
-async function readThenCut(response: Response, count: number): Promise<EventSourceMessage[]> {
-  const events: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (event) => events.push(event) });
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  while (events.length < count) {
-    const step = await reader.read();
-    if (step.done) break;
-    parser.feed(decoder.decode(step.value, { stream: true }));
-  }
-  await reader.cancel();
-  return events;
-}
 
 Deno.test({
   name: `A cut stream resumes with Last-Event-ID on the other replica${skipped}`,
