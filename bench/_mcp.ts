@@ -51,15 +51,20 @@ export function toolCall(
   args: Record<string, unknown>,
   progressToken?: string,
 ): RpcMessage {
+  return callWithMeta(id, name, args, progressToken === undefined ? undefined : { progressToken });
+}
+
+function callWithMeta(
+  id: number | string,
+  name: string,
+  args: Record<string, unknown>,
+  meta: Record<string, unknown> | undefined,
+): RpcMessage {
   return {
     jsonrpc: "2.0",
     id,
     method: "tools/call",
-    params: {
-      name,
-      arguments: args,
-      ...(progressToken === undefined ? {} : { _meta: { progressToken } }),
-    },
+    params: { name, arguments: args, ...(meta === undefined ? {} : { _meta: meta }) },
   };
 }
 
@@ -75,20 +80,11 @@ export function modernToolCall(
   name: string,
   args: Record<string, unknown>,
 ): RpcMessage {
-  return {
-    jsonrpc: "2.0",
-    id,
-    method: "tools/call",
-    params: {
-      name,
-      arguments: args,
-      _meta: {
-        [PROTOCOL_VERSION_META_KEY]: MODERN_PROTOCOL_VERSION,
-        [CLIENT_INFO_META_KEY]: { name: "mcpcomm-bench", version: "1.0.0" },
-        [CLIENT_CAPABILITIES_META_KEY]: {},
-      },
-    },
-  };
+  return callWithMeta(id, name, args, {
+    [PROTOCOL_VERSION_META_KEY]: MODERN_PROTOCOL_VERSION,
+    [CLIENT_INFO_META_KEY]: { name: "mcpcomm-bench", version: "1.0.0" },
+    [CLIENT_CAPABILITIES_META_KEY]: {},
+  });
 }
 
 /** The headers a 2026-07-28 `tools/call` of `name` carries (they must match the body). */
