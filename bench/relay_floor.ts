@@ -4,7 +4,7 @@
  * no validation and no bookkeeping. Usage: `deno run --allow-net bench/relay_floor.ts PORT B_URL`.
  * @module
  */
-import { createHttp1Pool } from "../src/http1.ts";
+import { createHttp1Pool } from "../src/http/http1.ts";
 
 const port = Number(Deno.args[0] ?? 0);
 const pool = createHttp1Pool(Deno.args[1] ?? "http://127.0.0.1:8000");

@@ -4,8 +4,8 @@
  * @module
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import type { Config, SettingName } from "./config.ts";
-import { UsageError } from "./errors.ts";
+import type { Config, SettingName } from "./core/config.ts";
+import { UsageError } from "./core/errors.ts";
 
 /** What a subcommand receives. */
 export interface CommandContext {

@@ -6,12 +6,12 @@
 import { parseEnv } from "node:util";
 import { parseCommandLine } from "./cli.ts";
 import { COMMANDS } from "./commands/mod.ts";
-import { loadConfig, secretValues } from "./config.ts";
-import { dataDirectory } from "./paths.ts";
-import { ConfigError, describeError, UsageError } from "./errors.ts";
-import { printError, printOut, redactSecret, setLogLevel } from "./log.ts";
-import { createSignalGate } from "./signals.ts";
-import { VERSION } from "./version.ts";
+import { loadConfig, secretValues } from "./core/config.ts";
+import { dataDirectory } from "./core/paths.ts";
+import { ConfigError, describeError, UsageError } from "./core/errors.ts";
+import { printError, printOut, redactSecret, setLogLevel } from "./core/log.ts";
+import { createSignalGate } from "./core/signals.ts";
+import { VERSION } from "./core/version.ts";
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -2,8 +2,8 @@
  * A request handler served on a loopback port for a test, through the product's own `listen()`.
  * @module
  */
-import { listen } from "../src/serve.ts";
-import type { TlsFiles } from "../src/tls.ts";
+import { listen } from "../src/http/serve.ts";
+import type { TlsFiles } from "../src/http/tls.ts";
 
 /** A handler being served; `stop()` ends the server and waits until it has finished. */
 export interface LoopbackServer {

@@ -1,6 +1,6 @@
 import { type Command, parseCommandLine } from "../src/cli.ts";
 import { serverBCommand } from "../src/commands/server_b.ts";
-import { UsageError } from "../src/errors.ts";
+import { UsageError } from "../src/core/errors.ts";
 import { assertEquals, assertMatch, assertThrows } from "./_assert.ts";
 import { runCli } from "./_helpers.ts";
 

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { mcpcommCommand, postJson, runCli } from "./_helpers.ts";
-import { delay } from "../src/retry.ts";
+import { delay } from "../src/core/retry.ts";
 import { watchStderr } from "./server_b/_child.ts";
 
 Deno.test("mcpcomm --version prints the version from deno.json", async () => {

@@ -1,4 +1,4 @@
-import { loadConfig, type SettingName, SETTINGS } from "../src/config.ts";
+import { loadConfig, type SettingName, SETTINGS } from "../src/core/config.ts";
 import { assert, assertEquals } from "./_assert.ts";
 
 const root = new URL("../", import.meta.url);

@@ -8,8 +8,8 @@
  */
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { printError, printOut } from "../log.ts";
-import { VERSION } from "../version.ts";
+import { printError, printOut } from "../core/log.ts";
+import { VERSION } from "../core/version.ts";
 import { permissionFlags } from "./permissions.ts";
 
 /** The targets `deno task compile` builds by default. */

@@ -9,7 +9,7 @@ import type {
   Resource,
   Tool,
 } from "@modelcontextprotocol/client";
-import { describeError } from "../errors.ts";
+import { describeError } from "../core/errors.ts";
 import { parseTarget, splitCommandLine } from "../mcp/targets.ts";
 import type { PerServer, ServerRegistry, ServerSummary } from "./registry.ts";
 

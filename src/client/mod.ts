@@ -5,7 +5,7 @@
  */
 import process from "node:process";
 import { createInterface } from "node:readline";
-import { printOut } from "../log.ts";
+import { printOut } from "../core/log.ts";
 import type { NamedTarget } from "../mcp/targets.ts";
 import { COMMAND_USAGE, type Outcome, runCommand } from "./commands.ts";
 import { formatJson, formatOutcome, type Style } from "./format.ts";

@@ -19,7 +19,7 @@ import {
   type StoredOAuthTokens,
 } from "@modelcontextprotocol/client";
 import { join } from "node:path";
-import { printError } from "../log.ts";
+import { printError } from "../core/log.ts";
 
 /** How the authorization URL reaches the user's browser. */
 export type BrowserMode =

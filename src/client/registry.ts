@@ -15,7 +15,7 @@ import type {
   Resource,
   Tool,
 } from "@modelcontextprotocol/client";
-import { describeError } from "../errors.ts";
+import { describeError } from "../core/errors.ts";
 import {
   connectTarget,
   describeTarget,

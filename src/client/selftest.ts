@@ -4,7 +4,7 @@
  * @module
  */
 import type { CallToolResult } from "@modelcontextprotocol/client";
-import { describeError } from "../errors.ts";
+import { describeError } from "../core/errors.ts";
 import { resultText } from "./format.ts";
 import type { ServerRegistry } from "./registry.ts";
 

@@ -6,10 +6,10 @@ import { join } from "node:path";
 import type { Command } from "../cli.ts";
 import { colourWanted, createStyle } from "../client/format.ts";
 import { runClient } from "../client/mod.ts";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { loadServersFile, mergeTargets, withHeaders } from "../mcp/target_config.ts";
 import { type NamedTarget, parseNamedTarget, TRANSPORT_HINTS } from "../mcp/targets.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../core/version.ts";
 
 /** The `client` subcommand. */
 export const clientCommand: Command = {

@@ -3,8 +3,8 @@
  * @module
  */
 import type { Command } from "../cli.ts";
-import { UsageError } from "../errors.ts";
-import { VERSION } from "../version.ts";
+import { UsageError } from "../core/errors.ts";
+import { VERSION } from "../core/version.ts";
 import { startServerA } from "../server_a/mod.ts";
 
 /** The `server-a` subcommand. */

@@ -3,8 +3,8 @@
  * @module
  */
 import type { Command } from "../cli.ts";
-import { UsageError } from "../errors.ts";
-import { VERSION } from "../version.ts";
+import { UsageError } from "../core/errors.ts";
+import { VERSION } from "../core/version.ts";
 import { startServerB } from "../server_b/mod.ts";
 
 /** The `server-b` subcommand. */

@@ -6,14 +6,14 @@
  */
 import { Client, InMemoryTransport } from "@modelcontextprotocol/client";
 import type { Command } from "../cli.ts";
-import type { Config } from "../config.ts";
-import { describeError } from "../errors.ts";
-import { createMemoryLedger } from "../ledger.ts";
-import { createLogger, printOut } from "../log.ts";
+import type { Config } from "../core/config.ts";
+import { describeError } from "../core/errors.ts";
+import { createMemoryLedger } from "../ledger/memory.ts";
+import { createLogger, printOut } from "../core/log.ts";
 import { createServerBClientFromConfig } from "../server_a/b_client.ts";
 import { createServerBPool } from "../server_a/balancer.ts";
 import { createServerAMcp } from "../server_a/tools.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../core/version.ts";
 import { ProcessResponse } from "../wire.ts";
 
 /** The messages the proof sends, as in the seed. */

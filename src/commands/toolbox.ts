@@ -4,10 +4,10 @@
  */
 import { resolve } from "node:path";
 import type { Command } from "../cli.ts";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { startToolbox } from "../toolbox/mod.ts";
 import { selectTools, TOOLBOX_TOOLS } from "../toolbox/tools.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../core/version.ts";
 
 function parsePort(value: string): number {
   const port = Number(value);

@@ -5,8 +5,8 @@
  * @module
  */
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
-import { HttpError } from "../errors.ts";
-import { isIpLiteral, isLoopbackHost } from "../http.ts";
+import { HttpError } from "../core/errors.ts";
+import { isIpLiteral, isLoopbackHost } from "../http/util.ts";
 
 /**
  * Protocol versions of the 2025 era accepted in `MCP-Protocol-Version` on a session: 2025-11-25,

@@ -5,8 +5,8 @@
  * redaction as it is resolved; errors name the setting and target, never a value.
  * @module
  */
-import { UsageError } from "../errors.ts";
-import { redactSecret } from "../log.ts";
+import { UsageError } from "../core/errors.ts";
+import { redactSecret } from "../core/log.ts";
 import type { ClientAuthMethod } from "../oauth/client_credentials.ts";
 import { MachineOAuthProvider, signingAlgorithm } from "../oauth/machine.ts";
 import {

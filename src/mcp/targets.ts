@@ -18,7 +18,7 @@ import {
   UnauthorizedError,
 } from "@modelcontextprotocol/client";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { machineAuthProvider, MachineOAuthProvider } from "../oauth/machine.ts";
 import { WebSocketClientTransport } from "./ws_client.ts";
 

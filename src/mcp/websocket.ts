@@ -13,12 +13,12 @@ import {
   type Transport as ServerTransport,
 } from "@modelcontextprotocol/server";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
-import { authenticate, type Authenticator } from "../auth.ts";
-import { describeError, HttpError } from "../errors.ts";
+import { authenticate, type Authenticator } from "../http/auth.ts";
+import { describeError, HttpError } from "../core/errors.ts";
 import { checkHostAndOrigin } from "./guards.ts";
 import { MCP_SUBPROTOCOL } from "./ws_client.ts";
 import type { SessionLimit } from "./sessions.ts";
-import type { McpEra } from "./v2/http.ts";
+import type { McpEra } from "./http.ts";
 
 export { MCP_SUBPROTOCOL } from "./ws_client.ts";
 

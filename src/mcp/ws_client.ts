@@ -8,7 +8,7 @@ import {
   parseJSONRPCMessage,
   type Transport,
 } from "@modelcontextprotocol/client";
-import { describeError } from "../errors.ts";
+import { describeError } from "../core/errors.ts";
 
 /** The WebSocket subprotocol MCP uses. */
 export const MCP_SUBPROTOCOL = "mcp";

@@ -15,8 +15,8 @@ import {
   type TokenUsage,
 } from "@aws-sdk/client-bedrock-runtime";
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
-import type { Config } from "../config.ts";
-import { describeError, ProviderError, type ProviderErrorKind } from "../errors.ts";
+import type { Config } from "../core/config.ts";
+import { describeError, ProviderError, type ProviderErrorKind } from "../core/errors.ts";
 import { BEDROCK_MODEL_IDS, pricedModels } from "./pricing.ts";
 import { abortWhenAbandoned, incompleteStream } from "./stream.ts";
 import type { Completion, CompletionRequest, Provider } from "./types.ts";

@@ -2,7 +2,7 @@
  * Picks the provider the settings name. Imports are static so `deno compile` keeps them all.
  * @module
  */
-import type { Config } from "../config.ts";
+import type { Config } from "../core/config.ts";
 import { createBedrockProvider } from "./bedrock.ts";
 import { createMockProvider } from "./mock.ts";
 import { createOpenAIProvider } from "./openai.ts";

@@ -10,9 +10,9 @@ import OpenAI, {
   APIError,
   APIUserAbortError,
 } from "openai";
-import type { Config } from "../config.ts";
-import { describeError, ProviderError } from "../errors.ts";
-import { publicUrl } from "../http.ts";
+import type { Config } from "../core/config.ts";
+import { describeError, ProviderError } from "../core/errors.ts";
+import { publicUrl } from "../http/util.ts";
 import { pricedModels } from "./pricing.ts";
 import { abortWhenAbandoned, incompleteStream } from "./stream.ts";
 import type { Completion, CompletionRequest, Provider } from "./types.ts";

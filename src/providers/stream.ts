@@ -3,7 +3,7 @@
  * when the consumer stops early, and a stream without its final event is an error.
  * @module
  */
-import { ProviderError } from "../errors.ts";
+import { ProviderError } from "../core/errors.ts";
 import type { StreamChunk } from "./types.ts";
 
 /**

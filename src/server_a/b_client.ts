@@ -7,14 +7,14 @@
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { z } from "zod";
-import type { Config } from "../config.ts";
-import { describeError, UpstreamError } from "../errors.ts";
-import { publicUrl } from "../http.ts";
-import { createHttp1Pool } from "../http1.ts";
-import type { Logger } from "../log.ts";
-import { outgoingTraceparent } from "../observe.ts";
-import { RetriesExhausted, withRetries } from "../retry.ts";
-import { isCertificateError, readCaCerts } from "../tls.ts";
+import type { Config } from "../core/config.ts";
+import { describeError, UpstreamError } from "../core/errors.ts";
+import { publicUrl } from "../http/util.ts";
+import { createHttp1Pool } from "../http/http1.ts";
+import type { Logger } from "../core/log.ts";
+import { outgoingTraceparent } from "../http/observe.ts";
+import { RetriesExhausted, withRetries } from "../core/retry.ts";
+import { isCertificateError, readCaCerts } from "../http/tls.ts";
 import { serverBTokenSource } from "./b_oauth.ts";
 import {
   ErrorBody,

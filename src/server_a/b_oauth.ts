@@ -4,9 +4,9 @@
  * come only from Server A's own credentials: nothing a downstream MCP client sends is passed on.
  * @module
  */
-import type { Config } from "../config.ts";
-import { ConfigError } from "../errors.ts";
-import { publicUrl } from "../http.ts";
+import type { Config } from "../core/config.ts";
+import { ConfigError } from "../core/errors.ts";
+import { publicUrl } from "../http/util.ts";
 import {
   type ClientAuthMethod,
   createClientCredentialsSource,

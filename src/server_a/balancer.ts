@@ -7,10 +7,10 @@
  * retried: every Server B would call the same provider again.
  * @module
  */
-import type { Config } from "../config.ts";
-import { describeError, UpstreamError } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import { RetriesExhausted, withRetries } from "../retry.ts";
+import type { Config } from "../core/config.ts";
+import { describeError, UpstreamError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
+import { RetriesExhausted, withRetries } from "../core/retry.ts";
 import type { ProcessRequest, ProcessResponse } from "../wire.ts";
 import {
   createServerBClientFromConfig,

@@ -32,9 +32,9 @@ import {
   type Tool,
 } from "@modelcontextprotocol/client";
 import type { McpServer } from "@modelcontextprotocol/server";
-import type { Config } from "../config.ts";
-import { describeError, UsageError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import type { Config } from "../core/config.ts";
+import { describeError, UsageError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
 import {
   connectTarget,
   describeTarget,
@@ -43,9 +43,9 @@ import {
   type NamedTarget,
   protocolOf,
 } from "../mcp/targets.ts";
-import { errorResult } from "../mcp/v2/tools.ts";
-import type { McpEra } from "../mcp/v2/http.ts";
-import { delay, withRetries } from "../retry.ts";
+import { errorResult } from "../mcp/tools.ts";
+import type { McpEra } from "../mcp/http.ts";
+import { delay, withRetries } from "../core/retry.ts";
 import { type CallForwarding, parsePipelines, type Pipeline } from "./gateway_pipeline.ts";
 import { GATEWAY_STATUS_TOOL, serveGateway } from "./gateway_serve.ts";
 import { resolveUpstreams, type UpstreamSources } from "./upstreams.ts";

@@ -7,8 +7,8 @@
  * @module
  */
 import type { CallToolResult, Tool } from "@modelcontextprotocol/client";
-import { UsageError } from "../errors.ts";
-import { errorResult } from "../mcp/v2/tools.ts";
+import { UsageError } from "../core/errors.ts";
+import { errorResult } from "../mcp/tools.ts";
 
 /**
  * What a gateway call forwards from the downstream request: its cancellation signal, a way to

@@ -24,7 +24,7 @@ import {
   jsonResult,
   type ToolContext,
   toolDefinition,
-} from "../mcp/v2/tools.ts";
+} from "../mcp/tools.ts";
 import type { Gateway, GatewaySession } from "./gateway.ts";
 import {
   type CallForwarding,

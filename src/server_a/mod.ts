@@ -5,25 +5,25 @@
  */
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import process from "node:process";
-import { authenticatorFor, guardOf, warnIfExposed } from "../auth.ts";
-import type { Config } from "../config.ts";
-import { HttpError } from "../errors.ts";
-import { errorResponse } from "../http.ts";
+import { authenticatorFor, guardOf, warnIfExposed } from "../http/auth.ts";
+import type { Config } from "../core/config.ts";
+import { HttpError } from "../core/errors.ts";
+import { errorResponse } from "../http/util.ts";
 import {
   countMcpSessions,
   countServerBRetries,
   createServerMetrics,
   instrumentLedger,
   instrumentServerBClient,
-} from "../instrument.ts";
-import type { Ledger } from "../ledger.ts";
-import { openConfiguredLedger } from "../ledger_open.ts";
-import { createLogger } from "../log.ts";
-import { createMcpHttpHandler, MCP_HTTP_PATHS, type McpEra } from "../mcp/v2/http.ts";
-import { sharedRedisOf } from "../redis.ts";
-import type { MetricsRegistry } from "../metrics.ts";
-import { createHttpObserver } from "../observe.ts";
-import { listen, type Listening } from "../serve.ts";
+} from "../metrics/instrument.ts";
+import type { Ledger } from "../ledger/memory.ts";
+import { openConfiguredLedger } from "../ledger/open.ts";
+import { createLogger } from "../core/log.ts";
+import { createMcpHttpHandler, MCP_HTTP_PATHS, type McpEra } from "../mcp/http.ts";
+import { sharedRedisOf } from "../core/redis.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import { createHttpObserver } from "../http/observe.ts";
+import { listen, type Listening } from "../http/serve.ts";
 import { createServerAOpsHandler, SERVER_A_OPS_PATHS } from "./ops.ts";
 import { createServerBClientFromConfig, type ServerBClient } from "./b_client.ts";
 import { createServerBPool } from "./balancer.ts";

@@ -4,12 +4,12 @@
  * behind the token like MCP).
  * @module
  */
-import { authenticate, type Authenticator } from "../auth.ts";
-import { describeError, HttpError } from "../errors.ts";
-import { readinessResponse } from "../health.ts";
-import { methodNotAllowed } from "../http.ts";
-import type { Ledger } from "../ledger.ts";
-import type { MetricsRegistry } from "../metrics.ts";
+import { authenticate, type Authenticator } from "../http/auth.ts";
+import { describeError, HttpError } from "../core/errors.ts";
+import { readinessResponse } from "../http/health.ts";
+import { methodNotAllowed } from "../http/util.ts";
+import type { Ledger } from "../ledger/memory.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { ServerBClient } from "./b_client.ts";
 
 /** Server A's display name. */

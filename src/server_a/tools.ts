@@ -5,17 +5,17 @@
  */
 import { type CacheHint, McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { isoNow } from "../clock.ts";
-import { describeError, HttpError } from "../errors.ts";
-import type { Ledger } from "../ledger.ts";
-import type { Logger } from "../log.ts";
+import { isoNow } from "../core/clock.ts";
+import { describeError, HttpError } from "../core/errors.ts";
+import type { Ledger } from "../ledger/memory.ts";
+import type { Logger } from "../core/log.ts";
 import {
   defineTool,
   errorResult,
   jsonResult,
   sharedJsonSchemaValidator,
   type ToolContext,
-} from "../mcp/v2/tools.ts";
+} from "../mcp/tools.ts";
 import type { ProcessRequest, ProcessResponse } from "../wire.ts";
 import type { ServerBClient } from "./b_client.ts";
 

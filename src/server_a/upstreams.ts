@@ -4,7 +4,7 @@
  * expanded from the environment given at start-up.
  * @module
  */
-import type { Config } from "../config.ts";
+import type { Config } from "../core/config.ts";
 import {
   type Environment,
   loadServersFile,

@@ -4,26 +4,26 @@
  */
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import process from "node:process";
-import { authenticatorFor, guardOf, refuseOpenBind, warnIfExposed } from "../auth.ts";
-import type { Config } from "../config.ts";
-import { publicUrl } from "../http.ts";
+import { authenticatorFor, guardOf, refuseOpenBind, warnIfExposed } from "../http/auth.ts";
+import type { Config } from "../core/config.ts";
+import { publicUrl } from "../http/util.ts";
 import {
   countMcpSessions,
   createServerMetrics,
   instrumentLedger,
   instrumentProvider,
-} from "../instrument.ts";
-import { openConfiguredLedger } from "../ledger_open.ts";
-import { createLogger } from "../log.ts";
-import { createMcpHttpHandler } from "../mcp/v2/http.ts";
-import type { MetricsRegistry } from "../metrics.ts";
-import { createHttpObserver } from "../observe.ts";
+} from "../metrics/instrument.ts";
+import { openConfiguredLedger } from "../ledger/open.ts";
+import { createLogger } from "../core/log.ts";
+import { createMcpHttpHandler } from "../mcp/http.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import { createHttpObserver } from "../http/observe.ts";
 import { createProvider } from "../providers/mod.ts";
 import type { Provider } from "../providers/types.ts";
-import { createRateLimiter, createSharedRateLimiter } from "../rate_limit.ts";
-import { sharedRedisOf } from "../redis.ts";
-import { listen, type Listening } from "../serve.ts";
-import { readServerTls } from "../tls.ts";
+import { createRateLimiter, createSharedRateLimiter } from "../http/rate_limit.ts";
+import { sharedRedisOf } from "../core/redis.ts";
+import { listen, type Listening } from "../http/serve.ts";
+import { readServerTls } from "../http/tls.ts";
 import { createServerBHandler } from "./routes.ts";
 import { type AiService, createAiService } from "./service.ts";
 import { createServerBMcp } from "./tools.ts";

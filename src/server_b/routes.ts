@@ -3,8 +3,8 @@
  * `GET /health`, `GET /health/ready`, `GET /models`, `GET /config`, `GET /metrics`.
  * @module
  */
-import { authenticate, type Authenticator } from "../auth.ts";
-import { describeError, HttpError, ProviderError } from "../errors.ts";
+import { authenticate, type Authenticator } from "../http/auth.ts";
+import { describeError, HttpError, ProviderError } from "../core/errors.ts";
 import {
   errorResponse,
   methodNotAllowed,
@@ -13,12 +13,12 @@ import {
   SSE_HEADERS,
   sseEvent,
   watchClient,
-} from "../http.ts";
-import { readinessResponse } from "../health.ts";
-import type { Logger } from "../log.ts";
+} from "../http/util.ts";
+import { readinessResponse } from "../http/health.ts";
+import type { Logger } from "../core/log.ts";
 import { checkHostAndOrigin, type HostPolicy, requireJsonContentType } from "../mcp/guards.ts";
-import type { MetricsRegistry } from "../metrics.ts";
-import { clientAddress, type RateLimiter } from "../rate_limit.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import { clientAddress, type RateLimiter } from "../http/rate_limit.ts";
 import {
   type ConfigResponse,
   type HealthResponse,

@@ -4,13 +4,13 @@
  * records what it received.
  * @module
  */
-import { isoNow } from "../clock.ts";
-import { describeError, HttpError, ProviderError } from "../errors.ts";
-import type { Ledger, LedgerEntry } from "../ledger.ts";
-import type { Logger } from "../log.ts";
+import { isoNow } from "../core/clock.ts";
+import { describeError, HttpError, ProviderError } from "../core/errors.ts";
+import type { Ledger, LedgerEntry } from "../ledger/memory.ts";
+import type { Logger } from "../core/log.ts";
 import { costOf } from "../providers/pricing.ts";
 import type { Completion, CompletionRequest, Provider, StreamChunk } from "../providers/types.ts";
-import { createAttemptTimeouts, RetriesExhausted, withRetries } from "../retry.ts";
+import { createAttemptTimeouts, RetriesExhausted, withRetries } from "../core/retry.ts";
 import type { ProcessRequest, ProcessResponse } from "../wire.ts";
 
 /** Defaults applied to requests that leave them out; changeable at run time. */

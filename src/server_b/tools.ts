@@ -5,7 +5,7 @@
  */
 import { type CacheHint, McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { defineTool, errorResult, jsonResult, sharedJsonSchemaValidator } from "../mcp/v2/tools.ts";
+import { defineTool, errorResult, jsonResult, sharedJsonSchemaValidator } from "../mcp/tools.ts";
 import type { AiService } from "./service.ts";
 
 /** The MCP server name of Server B. */

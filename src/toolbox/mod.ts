@@ -6,16 +6,16 @@
  */
 import process from "node:process";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
-import { authenticatorFor, guardOf, refuseOpenBind, warnIfExposed } from "../auth.ts";
-import type { Config } from "../config.ts";
-import { HttpError } from "../errors.ts";
-import { errorResponse } from "../http.ts";
-import { createLogger } from "../log.ts";
-import { createMcpHttpHandler } from "../mcp/v2/http.ts";
+import { authenticatorFor, guardOf, refuseOpenBind, warnIfExposed } from "../http/auth.ts";
+import type { Config } from "../core/config.ts";
+import { HttpError } from "../core/errors.ts";
+import { errorResponse } from "../http/util.ts";
+import { createLogger } from "../core/log.ts";
+import { createMcpHttpHandler } from "../mcp/http.ts";
 import { SessionLimit } from "../mcp/sessions.ts";
 import { createWebSocketEndpoint } from "../mcp/websocket.ts";
-import { sharedRedisOf } from "../redis.ts";
-import { listen } from "../serve.ts";
+import { sharedRedisOf } from "../core/redis.ts";
+import { listen } from "../http/serve.ts";
 import { createToolboxMcp, type ToolboxOptions } from "./tools.ts";
 
 /** Options of {@linkcode startToolbox}. */

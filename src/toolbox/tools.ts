@@ -11,8 +11,8 @@ import {
   type Tool,
 } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { UsageError } from "../errors.ts";
-import { defineTool, errorResult, jsonResult, sharedJsonSchemaValidator } from "../mcp/v2/tools.ts";
+import { UsageError } from "../core/errors.ts";
+import { defineTool, errorResult, jsonResult, sharedJsonSchemaValidator } from "../mcp/tools.ts";
 import { runCommand } from "./command.ts";
 import { listFiles } from "./files.ts";
 import { evaluate, formatNumber } from "./math.ts";

@@ -1,7 +1,7 @@
 import denoJson from "../../deno.json" with { type: "json" };
 import { main, outputPath, TARGETS, V8_FLAGS } from "../../src/build/compile.ts";
 import { permissionFlags, PERMISSIONS } from "../../src/build/permissions.ts";
-import { VERSION } from "../../src/version.ts";
+import { VERSION } from "../../src/core/version.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { startUntilLog } from "../_child.ts";
 import { baseEnv } from "../_helpers.ts";

@@ -4,7 +4,7 @@ import { type Outcome, runCommand } from "../../src/client/commands.ts";
 import { createStyle, formatOutcome } from "../../src/client/format.ts";
 import { ServerRegistry } from "../../src/client/registry.ts";
 import { parseTarget } from "../../src/mcp/targets.ts";
-import { defineTool, jsonResult } from "../../src/mcp/v2/tools.ts";
+import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
 import { MAIN, startTestServerB } from "../_helpers.ts";

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { startOAuthServerB } from "../oauth/_setup.ts";
-import { setLogLevel } from "../../src/log.ts";
+import { setLogLevel } from "../../src/core/log.ts";
 import { ServerRegistry } from "../../src/client/registry.ts";
 import { tokenFilePath } from "../../src/client/oauth.ts";
 import { parseTarget } from "../../src/mcp/targets.ts";

@@ -4,7 +4,7 @@
  * tools and gets Server B's answer from `send_message_to_ai`.
  * @module
  */
-import { printError } from "../../src/log.ts";
+import { printError } from "../../src/core/log.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { baseEnv } from "../_helpers.ts";
 import { spawnServerB } from "./_spawn.ts";

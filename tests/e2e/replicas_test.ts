@@ -33,7 +33,7 @@ interface PostgresHelper {
 /** The PostgreSQL test helper, when this tree has the PostgreSQL ledger. */
 async function postgres(): Promise<PostgresHelper | undefined> {
   try {
-    await Deno.stat(new URL("../../src/ledger_postgres.ts", import.meta.url));
+    await Deno.stat(new URL("../../src/ledger/postgres.ts", import.meta.url));
     await Deno.stat(postgresHelper);
   } catch {
     return undefined;
@@ -44,7 +44,7 @@ async function postgres(): Promise<PostgresHelper | undefined> {
 const pg = await postgres();
 const skipReason = redisMissing ??
   (!pg
-    ? "this tree has no PostgreSQL ledger (src/ledger_postgres.ts)"
+    ? "this tree has no PostgreSQL ledger (src/ledger/postgres.ts)"
     : await pg.postgresSkipReason()) ??
   (!await found("nginx", ["-v"])
     ? "nginx is not installed (apt-get install nginx-light)"

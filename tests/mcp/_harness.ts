@@ -6,12 +6,12 @@
  */
 import { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { HttpError } from "../../src/errors.ts";
-import { errorResponse } from "../../src/http.ts";
-import { createLogger, setLogSink } from "../../src/log.ts";
+import { HttpError } from "../../src/core/errors.ts";
+import { errorResponse } from "../../src/http/util.ts";
+import { createLogger, setLogSink } from "../../src/core/log.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
-import { createMcpHttpHandler, type McpHttpHandler } from "../../src/mcp/v2/http.ts";
-import { defineTool, jsonResult } from "../../src/mcp/v2/tools.ts";
+import { createMcpHttpHandler, type McpHttpHandler } from "../../src/mcp/http.ts";
+import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import {
   createWebSocketEndpoint,
   offersMcpSubprotocol,

@@ -1,4 +1,4 @@
-import { HttpError } from "../../src/errors.ts";
+import { HttpError } from "../../src/core/errors.ts";
 import { newSessionId, SessionTable } from "../../src/mcp/sessions.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { openSession, startMcpHttp, waitFor } from "./_harness.ts";

@@ -6,10 +6,10 @@
  */
 import { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { createLogger } from "../../src/log.ts";
-import { createMcpHttpHandler } from "../../src/mcp/v2/http.ts";
-import { defineTool, jsonResult } from "../../src/mcp/v2/tools.ts";
-import { connectRedis } from "../../src/redis.ts";
+import { createLogger } from "../../src/core/log.ts";
+import { createMcpHttpHandler } from "../../src/mcp/http.ts";
+import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
+import { connectRedis } from "../../src/core/redis.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import type { EventSourceMessage } from "eventsource-parser";
 import { readSse, readThenCut, testConfig } from "../_helpers.ts";

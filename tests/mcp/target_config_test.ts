@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
-import { UsageError } from "../../src/errors.ts";
-import { scrub } from "../../src/log.ts";
+import { UsageError } from "../../src/core/errors.ts";
+import { scrub } from "../../src/core/log.ts";
 import {
   expandVariables,
   parseHeaderSpec,

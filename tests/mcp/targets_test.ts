@@ -2,8 +2,8 @@ import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "
 import { MAIN, startTestServerB } from "../_helpers.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 import { legacyOnlyStdioTarget, startLegacyOnlyMcp } from "./_harness.ts";
-import { UsageError } from "../../src/errors.ts";
-import { setLogLevel } from "../../src/log.ts";
+import { UsageError } from "../../src/core/errors.ts";
+import { setLogLevel } from "../../src/core/log.ts";
 import {
   connectTarget,
   describeTarget,

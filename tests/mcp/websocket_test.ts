@@ -6,8 +6,8 @@ import {
   PROTOCOL_VERSION_META_KEY,
 } from "@modelcontextprotocol/server";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { defineTool, jsonResult } from "../../src/mcp/v2/tools.ts";
-import type { McpEra } from "../../src/mcp/v2/http.ts";
+import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
+import type { McpEra } from "../../src/mcp/http.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createWebSocketEndpoint, MCP_SUBPROTOCOL } from "../../src/mcp/websocket.ts";
 import { serveOnLoopback } from "../_serve.ts";

@@ -1,4 +1,4 @@
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/core/config.ts";
 import { createMockProvider, mockTokens } from "../../src/providers/mock.ts";
 import { createProvider } from "../../src/providers/mod.ts";
 import type { CompletionRequest, StreamChunk } from "../../src/providers/types.ts";

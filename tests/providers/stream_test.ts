@@ -1,4 +1,4 @@
-import { ProviderError } from "../../src/errors.ts";
+import { ProviderError } from "../../src/core/errors.ts";
 import { abortWhenAbandoned, incompleteStream } from "../../src/providers/stream.ts";
 import type { StreamChunk } from "../../src/providers/types.ts";
 import { assert, assertEquals } from "../_assert.ts";

@@ -1,8 +1,8 @@
 import { Client } from "@modelcontextprotocol/client";
 import { InMemoryTransport, McpServer } from "@modelcontextprotocol/server";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/core/log.ts";
 import { type NamedTarget, parseTargetList } from "../../src/mcp/targets.ts";
-import { defineTool, jsonResult } from "../../src/mcp/v2/tools.ts";
+import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { Gateway, type GatewayOptions } from "../../src/server_a/gateway.ts";
 
 /**

@@ -1,4 +1,4 @@
-import { UpstreamError } from "../../src/errors.ts";
+import { UpstreamError } from "../../src/core/errors.ts";
 import {
   answerRetryable,
   createServerBClient,

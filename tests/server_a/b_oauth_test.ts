@@ -5,7 +5,7 @@ import { freePort, testConfig } from "../_helpers.ts";
 import { startOidcProvider } from "../fakes/oidc_provider.ts";
 import { startOAuthServerB } from "../oauth/_setup.ts";
 import { createServerBClientFromConfig } from "../../src/server_a/b_client.ts";
-import { UpstreamError } from "../../src/errors.ts";
+import { UpstreamError } from "../../src/core/errors.ts";
 import { createClientCredentialsSource } from "../../src/oauth/client_credentials.ts";
 import { startHttpServerA, type ToolAnswer } from "./_server_a.ts";
 

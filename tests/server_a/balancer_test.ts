@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
-import { ProviderError, UpstreamError } from "../../src/errors.ts";
+import { ProviderError, UpstreamError } from "../../src/core/errors.ts";
 import type {
   Completion,
   CompletionRequest,

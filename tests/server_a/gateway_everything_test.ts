@@ -13,10 +13,10 @@ import {
 } from "@modelcontextprotocol/server";
 import { serveOnLoopback } from "../_serve.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
-import { createLogger, setLogLevel } from "../../src/log.ts";
+import { createLogger, setLogLevel } from "../../src/core/log.ts";
 import { connectTarget, disconnect, parseTargetList, type Target } from "../../src/mcp/targets.ts";
 import { Gateway, UPSTREAM_URI_PREFIX } from "../../src/server_a/gateway.ts";
-import { UsageError } from "../../src/errors.ts";
+import { UsageError } from "../../src/core/errors.ts";
 import {
   EVERYTHING,
   type Everything,

@@ -1,6 +1,6 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { setLogLevel, setLogSink } from "../../src/log.ts";
+import { setLogLevel, setLogSink } from "../../src/core/log.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { startTestServerB } from "../_helpers.ts";
 import { parsePrometheusText, sampleValue } from "../_prometheus.ts";

@@ -1,5 +1,5 @@
-import { ProviderError } from "../../src/errors.ts";
-import { openLedger } from "../../src/ledger_sqlite.ts";
+import { ProviderError } from "../../src/core/errors.ts";
+import { openLedger } from "../../src/ledger/sqlite.ts";
 import type { Provider, StreamChunk } from "../../src/providers/types.ts";
 import {
   ConfigResponse,

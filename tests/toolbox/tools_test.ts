@@ -6,7 +6,7 @@ import {
 } from "@modelcontextprotocol/client";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../_assert.ts";
-import { UsageError } from "../../src/errors.ts";
+import { UsageError } from "../../src/core/errors.ts";
 import {
   createToolboxMcp,
   selectTools,
