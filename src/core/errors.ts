@@ -93,6 +93,28 @@ export class HttpError extends Error {
   }
 }
 
+/** What kind of failure a {@linkcode DomainError} is; each server's edge maps kinds to answers. */
+export type DomainErrorKind = "invalid_input" | "not_found" | "unavailable";
+
+/**
+ * A failure raised by domain or storage code, free of HTTP: its public `kind` decides the HTTP
+ * status or MCP tool error at the edge.
+ * @example
+ * ```ts
+ * throw new DomainError("unavailable", "the ledger cannot record", { retryAfterSeconds: 1 });
+ * ```
+ */
+export class DomainError extends Error {
+  override name = "DomainError";
+  constructor(
+    readonly kind: DomainErrorKind,
+    message: string,
+    readonly options: { retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+  }
+}
+
 /** The ledger database cannot be opened or used at start-up. The CLI exits with code 1. */
 export class StorageError extends Error {
   override name = "StorageError";
