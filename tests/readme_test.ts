@@ -33,12 +33,12 @@ Deno.test(".env.example documents every setting with its default and what it acc
   assertEquals(names.filter((n) => !documented.has(n)), []);
 });
 
-Deno.test("README's settings table has one row per setting with its default and what it accepts", () => {
-  const readme = Deno.readTextFileSync(new URL("README.md", root));
-  const start = readme.indexOf("\n## Settings\n");
-  assert(start >= 0, "README has no ## Settings section");
-  const end = readme.indexOf("\n## ", start + 1);
-  const section = readme.slice(start, end < 0 ? undefined : end);
+Deno.test("docs/configuration.md's settings table has one row per setting with its default and what it accepts", () => {
+  const page = Deno.readTextFileSync(new URL("docs/configuration.md", root));
+  const start = page.indexOf("\n## Settings\n");
+  assert(start >= 0, "docs/configuration.md has no ## Settings section");
+  const end = page.indexOf("\n## ", start + 1);
+  const section = page.slice(start, end < 0 ? undefined : end);
   const rows = new Map<string, string[]>();
   for (const line of section.split("\n")) {
     const match = line.match(/^\| `([A-Z][A-Z0-9_]*)` +\|(.*)\|$/);
@@ -48,7 +48,7 @@ Deno.test("README's settings table has one row per setting with its default and 
   }
   for (const name of names) {
     const row = rows.get(name);
-    assert(row, `README has no row for ${name}`);
+    assert(row, `docs/configuration.md has no row for ${name}`);
     const [shown, accepts] = row;
     const expected = shownDefault(name);
     assertEquals(shown, expected === undefined ? "(unset)" : `\`${expected}\``, name);
@@ -57,8 +57,8 @@ Deno.test("README's settings table has one row per setting with its default and 
   assertEquals([...rows.keys()].filter((n) => !Object.hasOwn(SETTINGS, n)), []);
 });
 
-Deno.test("README's Server B section shows every seed curl recipe", () => {
-  const text = Deno.readTextFileSync(new URL("README.md", root));
+Deno.test("docs/server_b_api.md shows every seed curl recipe", () => {
+  const text = Deno.readTextFileSync(new URL("docs/server_b_api.md", root));
   for (
     const recipe of [
       "curl -s http://localhost:8000/health",
@@ -69,6 +69,6 @@ Deno.test("README's Server B section shows every seed curl recipe", () => {
       "curl -s -N -X POST http://localhost:8000/stream",
     ]
   ) {
-    assert(text.includes(recipe), `README lacks ${recipe}`);
+    assert(text.includes(recipe), `docs/server_b_api.md lacks ${recipe}`);
   }
 });
