@@ -78,3 +78,60 @@ export function parseCommandLine(command: Command, args: string[]): ParsedComman
     help: parsed.values.help === true,
   };
 }
+
+/** The docs pages `mcpcomm --help` points to: a path in the source tree and its subject. */
+export const DOCS_PAGES: readonly (readonly [path: string, subject: string])[] = [
+  ["README.md", "start here: the two commands, one and two machines, Claude Desktop"],
+  ["docs/configuration.md", "every setting, its default and what it accepts"],
+  ["docs/server_b_api.md", "Server B's HTTP API and its MCP tools"],
+  ["docs/server_a.md", "Server A's tools, retries and failover; mcpcomm test"],
+  ["docs/mcp.md", "MCP transports, sessions, resumability, protocol revisions"],
+  ["docs/security.md", "what is guarded and how; the token"],
+  ["docs/providers.md", "mock, OpenAI and compatible servers, AWS Bedrock"],
+  ["docs/oauth.md", "OAuth between the servers and for mcpcomm client"],
+  ["docs/gateway.md", "Server A as a gateway of upstream MCP servers and a balancer"],
+  ["docs/client.md", "mcpcomm client"],
+  ["docs/toolbox.md", "mcpcomm toolbox"],
+  ["docs/ledger.md", "what is recorded, where, and for how long"],
+  ["docs/deploy.md", "TLS, systemd, nginx, containers, replicas, PostgreSQL, Redis"],
+  ["docs/observability.md", "metrics, request IDs, logs, health, shutdown"],
+  ["docs/benchmarks.md", "deno task bench"],
+  ["docs/development.md", "tests, CI, deno task compile, permissions"],
+  ["docs/architecture.md", "the layers of src/ and one request's path through them"],
+];
+
+/** What {@linkcode commandMap} prints besides the commands. */
+export interface CommandMapOptions {
+  version: string;
+  /** The main flags of each subcommand, by name. */
+  mainFlags: Readonly<Record<string, string>>;
+}
+
+/** The map of the commands printed by `mcpcomm --help` (and `deno task start --help`). */
+export function commandMap(commands: readonly Command[], options: CommandMapOptions): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const docsWidth = Math.max(...DOCS_PAGES.map(([path]) => path.length));
+  return [
+    `mcpcomm ${options.version}: MCP servers talking to each other across machines`,
+    "",
+    "Usage: mcpcomm <command> [flags]       (from a clone: deno task start <command> [flags])",
+    "       mcpcomm --version",
+    "",
+    "Commands:",
+    ...commands.flatMap((c) => {
+      const flags = options.mainFlags[c.name];
+      const line = `  ${c.name.padEnd(width)}  ${c.summary}`;
+      return flags ? [line, `  ${"".padEnd(width)}    ${flags}`] : [line];
+    }),
+    "",
+    "One machine, mock provider, no keys:",
+    "  mcpcomm server-b        # terminal 1: Server B on :8000",
+    "  mcpcomm test            # terminal 2: an MCP client -> Server A -> Server B",
+    "",
+    "Run `mcpcomm <command> --help` for all of a command's flags. Settings come from flags, then the",
+    "environment, then .env in the working directory; see .env.example and docs/configuration.md.",
+    "",
+    "Docs, in the source tree:",
+    ...DOCS_PAGES.map(([path, subject]) => `  ${path.padEnd(docsWidth)}  ${subject}`),
+  ].join("\n");
+}

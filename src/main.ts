@@ -4,29 +4,14 @@
  * @module
  */
 import { parseEnv } from "node:util";
-import { parseCommandLine } from "./cli.ts";
-import { COMMANDS } from "./commands/mod.ts";
+import { commandMap, parseCommandLine } from "./cli.ts";
+import { COMMANDS, MAIN_FLAGS } from "./commands/mod.ts";
 import { loadConfig, secretValues } from "./core/config.ts";
 import { dataDirectory } from "./core/paths.ts";
 import { ConfigError, describeError, UsageError } from "./core/errors.ts";
 import { printError, printOut, redactSecret, setLogLevel } from "./core/log.ts";
 import { createSignalGate } from "./core/signals.ts";
 import { VERSION } from "./core/version.ts";
-
-function mainHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  return [
-    `mcpcomm ${VERSION}: MCP servers talking to each other across machines`,
-    "",
-    "Usage: mcpcomm <command> [flags]",
-    "",
-    "Commands:",
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
-    "",
-    "Run `mcpcomm <command> --help` for a command's flags. Settings come from flags, then the",
-    "environment, then .env in the working directory; see .env.example.",
-  ].join("\n");
-}
 
 async function readDotenv(path = ".env"): Promise<Record<string, string>> {
   let text: string;
@@ -66,7 +51,7 @@ function childEnvironment(env: Record<string, string>): Record<string, string> {
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    printOut(mainHelp());
+    printOut(commandMap(COMMANDS, { version: VERSION, mainFlags: MAIN_FLAGS }));
     return name === undefined ? 2 : 0;
   }
   if (name === "--version" || name === "-V") {
