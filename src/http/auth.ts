@@ -9,7 +9,8 @@ import { getOAuthProtectedResourceMetadataUrl } from "@modelcontextprotocol/serv
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Config } from "../core/config.ts";
 import { ConfigError, HttpError } from "../core/errors.ts";
-import { isLoopbackHost, methodNotAllowed } from "./util.ts";
+import { isLoopbackHost } from "./hosts.ts";
+import { methodNotAllowed } from "./respond.ts";
 import type { Logger } from "../core/log.ts";
 import { oauthProbeAnswer } from "../mcp/guards.ts";
 import {

@@ -31,7 +31,7 @@
  * @module
  */
 import type { ErrorCode } from "../core/errors.ts";
-import { isLoopbackHost } from "./util.ts";
+import { isLoopbackHost } from "./hosts.ts";
 import type { Logger } from "../core/log.ts";
 
 /** The default of `READ_TIMEOUT_SECONDS`: nginx's `client_header_timeout` and `client_body_timeout`. */
