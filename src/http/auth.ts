@@ -1,119 +1,26 @@
 /**
  * Who may call the servers: the shared-secret token between the machines (`MCPCOMM_AUTH_TOKEN`,
- * compared in constant time) and/or OAuth access tokens (`OAUTH_ISSUER`, `./oauth/resource.ts`),
- * behind one {@linkcode Authenticator} every edge calls; the RFC 9728 metadata document; and the
- * warning or refusal for an exposed bind.
+ * `./_bearer.ts`) and/or OAuth access tokens (`OAUTH_ISSUER`, `./_oauth.ts`), behind one
+ * {@linkcode Authenticator} every edge calls; and the warning or refusal for an exposed bind.
  * @module
  */
-import { getOAuthProtectedResourceMetadataUrl } from "@modelcontextprotocol/server";
-import { createHash, timingSafeEqual } from "node:crypto";
-import type { Config } from "../core/config.ts";
-import { ConfigError, HttpError } from "../core/errors.ts";
-import { isLoopbackHost, methodNotAllowed } from "./util.ts";
+import { ConfigError } from "../core/errors.ts";
+import { isLoopbackHost } from "./hosts.ts";
 import type { Logger } from "../core/log.ts";
 import { oauthProbeAnswer } from "../mcp/guards.ts";
+import type { VerifiedToken } from "../oauth/resource.ts";
+import type { Authenticator } from "./_authenticator.ts";
+import { requireBearer } from "./_bearer.ts";
 import {
-  createTokenVerifier,
-  protectedResourceMetadata,
-  TokenRefused,
-  type TokenVerifier,
-  type VerifiedToken,
-  VerifierUnavailable,
-} from "../oauth/resource.ts";
+  oauthAuthenticator,
+  oauthResourceOf,
+  type OAuthResourceOptions,
+  type OAuthSettings,
+} from "./_oauth.ts";
 
-function digest(text: string): Uint8Array {
-  return createHash("sha256").update(text).digest();
-}
-
-/**
- * Whether `given` equals `expected`, in time that depends on neither value (both are hashed
- * first, so lengths leak nothing either).
- */
-export function tokensMatch(given: string, expected: string): boolean {
-  return timingSafeEqual(digest(given), digest(expected));
-}
-
-/** The token of an `Authorization: Bearer <token>` header, or `undefined`. */
-export function bearerToken(request: Request): string | undefined {
-  const header = request.headers.get("authorization");
-  const match = header?.match(/^Bearer[ \t]+(\S+)[ \t]*$/i);
-  return match?.[1];
-}
-
-/** An RFC 7230 quoted-string: `value` in double quotes, `"` and `\\` escaped. */
-function quoted(value: string): string {
-  return `"${value.replace(/["\\]/g, "\\$&")}"`;
-}
-
-/**
- * Throws 401 `unauthorized` unless the request carries `Authorization: Bearer <token>`; does
- * nothing when `token` is unset. `WWW-Authenticate` names the problem (RFC 6750 `error` and
- * `error_description`), so OAuth clients report it instead of starting discovery. The answer
- * never contains the expected or the given token.
- * @example
- * ```ts
- * requireBearer(request, config.MCPCOMM_AUTH_TOKEN); // throws HttpError(401) on a bad token
- * ```
- */
-export function requireBearer(request: Request, token: string | undefined): void {
-  if (!token) return;
-  const given = bearerToken(request);
-  if (given !== undefined && tokensMatch(given, token)) return;
-  const description = given === undefined
-    ? "Missing bearer token: this server requires MCPCOMM_AUTH_TOKEN"
-    : "Invalid bearer token";
-  throw new HttpError(
-    401,
-    "unauthorized",
-    given === undefined
-      ? "Missing Authorization: Bearer token (this server requires MCPCOMM_AUTH_TOKEN)"
-      : "Invalid bearer token",
-    {
-      "www-authenticate": `Bearer realm="mcpcomm", error="invalid_token", error_description=${
-        quoted(description)
-      }`,
-    },
-  );
-}
-
-/** Checks requests at the edge of every server; built once per settings object. */
-export interface Authenticator {
-  /** Whether a token of any kind is required. */
-  readonly required: boolean;
-  /**
-   * Resolves to who the request speaks for (`undefined` when nothing is required); throws
-   * {@linkcode HttpError} 401 (missing or invalid token), 403 `insufficient_scope`, or 503 when
-   * the authorization server cannot be asked. Challenges carry `resource_metadata` and `scope`
-   * when OAuth is on.
-   */
-  authenticate(request: Request): Promise<VerifiedToken | undefined>;
-  /**
-   * The answer for a path no route serves: with OAuth, the RFC 9728 metadata document at
-   * `/.well-known/oauth-protected-resource` (and its `/mcp`, `/sse`, `/messages`, `/ws`
-   * variants); without, the 404 "send the bearer token" on OAuth probe paths; else `undefined`.
-   */
-  wellKnown(request: Request): Response | undefined;
-}
-
-/** What {@linkcode createAuthenticator} needs besides the static token. */
-export interface OAuthResourceOptions {
-  issuer: string;
-  /** This server's public URL (RFC 9728 `resource`). */
-  resource: string;
-  audiences: string[];
-  requiredScopes: string[];
-  verifier: TokenVerifier;
-}
-
-const PRM_PATH = "/.well-known/oauth-protected-resource";
-const PRM_SUFFIXES = ["", "/mcp", "/sse", "/messages", "/ws"];
-
-function challenge(params: Record<string, string | undefined>): string {
-  const parts = Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) =>
-    `${k}=${quoted(v!)}`
-  );
-  return `Bearer ${parts.join(", ")}`;
-}
+export type { Authenticator } from "./_authenticator.ts";
+export { bearerToken, requireBearer, tokensMatch } from "./_bearer.ts";
+export type { OAuthResourceOptions, OAuthSettings } from "./_oauth.ts";
 
 /**
  * The authenticator for a static token and/or an OAuth resource; with neither, every request
@@ -133,110 +40,25 @@ export function createAuthenticator(
       wellKnown: (request) => oauthProbeAnswer(new URL(request.url).pathname, token),
     };
   }
-  const resourceUrl = new URL(oauth.resource);
-  const metadataUrl = getOAuthProtectedResourceMetadataUrl(resourceUrl);
-  const resourcePath = resourceUrl.pathname.replace(/\/+$/, "");
-  const metadataPaths = new Set(
-    PRM_SUFFIXES.flatMap((suffix) => [PRM_PATH + suffix, PRM_PATH + resourcePath + suffix]),
-  );
-  const scope = oauth.requiredScopes.length ? oauth.requiredScopes.join(" ") : undefined;
-  const document = protectedResourceMetadata(oauth.resource, oauth.issuer, oauth.requiredScopes);
-  const refuse = (status: 401 | 403, error?: string, description?: string): HttpError =>
-    new HttpError(
-      status,
-      status === 403 ? "forbidden" : "unauthorized",
-      description ??
-        "Missing Authorization: Bearer token (an OAuth access token or MCPCOMM_AUTH_TOKEN)",
-      {
-        "www-authenticate": challenge({
-          realm: "mcpcomm",
-          error,
-          error_description: description,
-          resource_metadata: metadataUrl,
-          scope,
-        }),
-      },
-    );
-  return {
-    required: true,
-    async authenticate(request) {
-      const given = bearerToken(request);
-      if (given === undefined) throw refuse(401);
-      if (token !== undefined && tokensMatch(given, token)) return { via: "static", scopes: [] };
-      try {
-        return await oauth.verifier.verify(given);
-      } catch (error) {
-        if (error instanceof TokenRefused) {
-          throw refuse(error.code === "insufficient_scope" ? 403 : 401, error.code, error.message);
-        }
-        if (error instanceof VerifierUnavailable) {
-          throw new HttpError(503, "unavailable", error.message, { "retry-after": "5" });
-        }
-        throw error;
-      }
-    },
-    wellKnown(request) {
-      const path = new URL(request.url).pathname;
-      if (!metadataPaths.has(path)) return undefined;
-      const cors = { "access-control-allow-origin": "*" };
-      if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: cors });
-      if (request.method !== "GET" && request.method !== "HEAD") {
-        return methodNotAllowed(["GET"]).toResponse();
-      }
-      return Response.json(document, { headers: { ...cors, "cache-control": "max-age=3600" } });
-    },
-  };
+  return oauthAuthenticator(token, oauth);
 }
 
-const built = new WeakMap<Config, Authenticator>();
+/** The settings {@linkcode authenticatorFor} reads, named as in `Config`. */
+export interface AuthenticatorOptions extends OAuthSettings {
+  readonly MCPCOMM_AUTH_TOKEN?: string | undefined;
+}
+
+const built = new WeakMap<AuthenticatorOptions, Authenticator>();
 
 /**
  * The one authenticator of a settings object (`MCPCOMM_AUTH_TOKEN`, `OAUTH_*`), built on first
  * use and shared by every edge of the process; throws {@linkcode ConfigError} for an incomplete
  * OAuth setup.
  */
-export function authenticatorFor(config: Config): Authenticator {
+export function authenticatorFor(config: AuthenticatorOptions): Authenticator {
   let auth = built.get(config);
   if (auth) return auth;
-  let oauth: OAuthResourceOptions | undefined;
-  if (config.OAUTH_ISSUER) {
-    if (!config.OAUTH_RESOURCE) {
-      throw new ConfigError(
-        "OAUTH_ISSUER is set but OAUTH_RESOURCE is not: set it to this server's public URL as " +
-          "clients reach it, e.g. https://machine-b:8000",
-      );
-    }
-    const id = config.OAUTH_INTROSPECTION_CLIENT_ID;
-    const secret = config.OAUTH_INTROSPECTION_CLIENT_SECRET;
-    if ((id === undefined) !== (secret === undefined)) {
-      throw new ConfigError(
-        "OAUTH_INTROSPECTION_CLIENT_ID and OAUTH_INTROSPECTION_CLIENT_SECRET go together: set both",
-      );
-    }
-    const audiences = config.OAUTH_AUDIENCE ?? [config.OAUTH_RESOURCE];
-    const requiredScopes = config.OAUTH_REQUIRED_SCOPES ?? [];
-    oauth = {
-      issuer: config.OAUTH_ISSUER,
-      resource: config.OAUTH_RESOURCE,
-      audiences,
-      requiredScopes,
-      verifier: createTokenVerifier({
-        issuer: config.OAUTH_ISSUER,
-        audiences,
-        requiredScopes,
-        clockToleranceSeconds: config.OAUTH_CLOCK_TOLERANCE_SECONDS,
-        jwksMinRefreshMs: config.OAUTH_JWKS_MIN_REFRESH_SECONDS * 1000,
-        introspection: id && secret
-          ? { url: config.OAUTH_INTROSPECTION_URL, clientId: id, clientSecret: secret }
-          : undefined,
-      }),
-    };
-  } else if (config.OAUTH_RESOURCE || config.OAUTH_REQUIRED_SCOPES || config.OAUTH_AUDIENCE) {
-    throw new ConfigError(
-      "OAUTH_RESOURCE, OAUTH_AUDIENCE, OAUTH_REQUIRED_SCOPES need OAUTH_ISSUER",
-    );
-  }
-  auth = createAuthenticator(config.MCPCOMM_AUTH_TOKEN, oauth);
+  auth = createAuthenticator(config.MCPCOMM_AUTH_TOKEN, oauthResourceOf(config));
   built.set(config, auth);
   return auth;
 }
@@ -258,8 +80,14 @@ export function authenticate(
   return Promise.resolve(auth ? { via: "static", scopes: [] } : undefined);
 }
 
+/** The settings {@linkcode guardOf} reads, named as in `Config`. */
+export interface GuardOptions {
+  readonly MCPCOMM_AUTH_TOKEN?: string | undefined;
+  readonly OAUTH_ISSUER?: string | undefined;
+}
+
 /** A stand-in for `MCPCOMM_AUTH_TOKEN` in exposure checks: set when any token is required. */
-export function guardOf(config: Config): string | undefined {
+export function guardOf(config: GuardOptions): string | undefined {
   return config.MCPCOMM_AUTH_TOKEN ?? config.OAUTH_ISSUER;
 }
 

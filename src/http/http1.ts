@@ -8,7 +8,7 @@
  * use `fetch` behind a proxy.
  * @module
  */
-import { concatBytes } from "./util.ts";
+import { concatBytes } from "./body.ts";
 
 /** Options of {@linkcode createHttp1Pool}. */
 export interface Http1PoolOptions {

@@ -6,7 +6,9 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { describeError, HttpError } from "../core/errors.ts";
-import { errorResponse, pathOf, sseEvent } from "./util.ts";
+import { pathOf } from "./hosts.ts";
+import { errorResponse } from "./respond.ts";
+import { sseEvent } from "./sse.ts";
 import { type Logger, logLevelEnabled } from "../core/log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import {

@@ -10,7 +10,7 @@ import {
   serveGuarded,
 } from "./conn_guard.ts";
 import { ConfigError } from "../core/errors.ts";
-import { isLoopbackHost } from "./util.ts";
+import { isLoopbackHost } from "./hosts.ts";
 import type { Logger } from "../core/log.ts";
 import { type TlsFiles, withTlsErrors } from "./tls.ts";
 

@@ -6,7 +6,7 @@
  */
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
 import { HttpError } from "../core/errors.ts";
-import { isIpLiteral, isLoopbackHost } from "../http/util.ts";
+import { isIpLiteral, isLoopbackHost } from "../http/hosts.ts";
 
 /**
  * Protocol versions of the 2025 era accepted in `MCP-Protocol-Version` on a session: 2025-11-25,

@@ -37,7 +37,7 @@ import {
 import { authenticatorFor } from "../http/auth.ts";
 import type { Config } from "../core/config.ts";
 import { describeError, HttpError } from "../core/errors.ts";
-import { errorResponse, methodNotAllowed } from "../http/util.ts";
+import { errorResponse, methodNotAllowed } from "../http/respond.ts";
 import type { Logger } from "../core/log.ts";
 import {
   clientAddress,

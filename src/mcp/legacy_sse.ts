@@ -13,9 +13,7 @@ import {
   type Transport,
 } from "@modelcontextprotocol/server";
 import { HttpError } from "../core/errors.ts";
-import { SSE_HEADERS } from "../http/util.ts";
-
-const encoder = new TextEncoder();
+import { SSE_HEADERS, sseComment, sseEvent, sseText } from "../http/sse.ts";
 
 /** How often a comment line keeps an idle stream (and proxies) alive. */
 export const LEGACY_KEEP_ALIVE_MS = 15_000;
@@ -43,7 +41,7 @@ export class LegacySseTransport implements Transport {
     this.#stream = new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.#controller = controller;
-        controller.enqueue(encoder.encode(`event: endpoint\ndata: ${this.#endpoint}\n\n`));
+        controller.enqueue(sseText(this.#endpoint, "endpoint"));
       },
       cancel: () => {
         void this.close();
@@ -58,7 +56,7 @@ export class LegacySseTransport implements Transport {
 
   /** Starts the keep-alive comments (called by `McpServer.connect`). */
   start(): Promise<void> {
-    const timer = setInterval(() => this.#write(": keepalive\n\n"), LEGACY_KEEP_ALIVE_MS);
+    const timer = setInterval(() => this.#write(sseComment("keepalive")), LEGACY_KEEP_ALIVE_MS);
     Deno.unrefTimer(timer);
     this.#keepAlive = timer;
     return Promise.resolve();
@@ -69,10 +67,10 @@ export class LegacySseTransport implements Transport {
     return new Response(this.#stream, { headers: { ...SSE_HEADERS, ...headers } });
   }
 
-  #write(text: string): boolean {
+  #write(frame: Uint8Array): boolean {
     if (this.#closed || !this.#controller) return false;
     try {
-      this.#controller.enqueue(encoder.encode(text));
+      this.#controller.enqueue(frame);
       return true;
     } catch {
       void this.close();
@@ -82,7 +80,7 @@ export class LegacySseTransport implements Transport {
 
   /** Writes one server message to the stream as `event: message`. */
   send(message: JSONRPCMessage): Promise<void> {
-    if (!this.#write(`event: message\ndata: ${JSON.stringify(message)}\n\n`)) {
+    if (!this.#write(sseEvent(message, "message"))) {
       return Promise.reject(new Error("The SSE stream of this session has closed"));
     }
     return Promise.resolve();

@@ -12,7 +12,7 @@ import OpenAI, {
 } from "openai";
 import type { Config } from "../core/config.ts";
 import { describeError, ProviderError } from "../core/errors.ts";
-import { publicUrl } from "../http/util.ts";
+import { publicUrl } from "../http/hosts.ts";
 import { pricedModels } from "./pricing.ts";
 import { abortWhenAbandoned, incompleteStream } from "./stream.ts";
 import type { Completion, CompletionRequest, Provider } from "./types.ts";

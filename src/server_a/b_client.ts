@@ -9,7 +9,7 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { z } from "zod";
 import type { Config } from "../core/config.ts";
 import { describeError, UpstreamError } from "../core/errors.ts";
-import { publicUrl } from "../http/util.ts";
+import { publicUrl } from "../http/hosts.ts";
 import { createHttp1Pool } from "../http/http1.ts";
 import type { Logger } from "../core/log.ts";
 import { outgoingTraceparent } from "../http/observe.ts";

@@ -6,7 +6,7 @@
  */
 import type { Config } from "../core/config.ts";
 import { ConfigError } from "../core/errors.ts";
-import { publicUrl } from "../http/util.ts";
+import { publicUrl } from "../http/hosts.ts";
 import {
   type ClientAuthMethod,
   createClientCredentialsSource,

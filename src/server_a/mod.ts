@@ -8,7 +8,7 @@ import process from "node:process";
 import { authenticatorFor, guardOf, warnIfExposed } from "../http/auth.ts";
 import type { Config } from "../core/config.ts";
 import { HttpError } from "../core/errors.ts";
-import { errorResponse } from "../http/util.ts";
+import { errorResponse } from "../http/respond.ts";
 import {
   countMcpSessions,
   countServerBRetries,

@@ -6,7 +6,7 @@ import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import process from "node:process";
 import { authenticatorFor, guardOf, refuseOpenBind, warnIfExposed } from "../http/auth.ts";
 import type { Config } from "../core/config.ts";
-import { publicUrl } from "../http/util.ts";
+import { publicUrl } from "../http/hosts.ts";
 import {
   countMcpSessions,
   createServerMetrics,

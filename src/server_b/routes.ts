@@ -5,15 +5,11 @@
  */
 import { authenticate, type Authenticator } from "../http/auth.ts";
 import { describeError, HttpError, ProviderError } from "../core/errors.ts";
-import {
-  errorResponse,
-  methodNotAllowed,
-  pathOf,
-  readJson,
-  SSE_HEADERS,
-  sseEvent,
-  watchClient,
-} from "../http/util.ts";
+import { readJson } from "../http/body.ts";
+import { pathOf } from "../http/hosts.ts";
+import { errorResponse, methodNotAllowed } from "../http/respond.ts";
+import { SSE_HEADERS, sseEvent } from "../http/sse.ts";
+import { watchClient } from "../http/watch_client.ts";
 import { readinessResponse } from "../http/health.ts";
 import type { Logger } from "../core/log.ts";
 import { checkHostAndOrigin, type HostPolicy, requireJsonContentType } from "../mcp/guards.ts";

@@ -9,7 +9,7 @@ import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import { authenticatorFor, guardOf, refuseOpenBind, warnIfExposed } from "../http/auth.ts";
 import type { Config } from "../core/config.ts";
 import { HttpError } from "../core/errors.ts";
-import { errorResponse } from "../http/util.ts";
+import { errorResponse } from "../http/respond.ts";
 import { createLogger } from "../core/log.ts";
 import { createMcpHttpHandler } from "../mcp/http.ts";
 import { SessionLimit } from "../mcp/sessions.ts";

@@ -1,7 +1,14 @@
-import { bearerToken, requireBearer, tokensMatch, warnIfExposed } from "../../src/http/auth.ts";
-import { HttpError } from "../../src/core/errors.ts";
+import {
+  authenticatorFor,
+  bearerToken,
+  guardOf,
+  requireBearer,
+  tokensMatch,
+  warnIfExposed,
+} from "../../src/http/auth.ts";
+import { ConfigError, HttpError } from "../../src/core/errors.ts";
 import { createLogger, setLogSink } from "../../src/core/log.ts";
-import { assert, assertEquals, assertMatch, assertThrows } from "../_assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../_assert.ts";
 import { assertBearerChallenge, parseChallenge } from "../_helpers.ts";
 
 const TOKEN = "tok-Ab3Cd5Ef7Gh9Ij1Kl";
@@ -75,4 +82,47 @@ Deno.test("warnIfExposed() warns once for a non-loopback bind without a token, e
     line.msg,
     /^Server X listens on 0\.0\.0\.0:9000 without MCPCOMM_AUTH_TOKEN: anyone who can reach this port can use POST \/thing, MCP at \/mcp\./,
   );
+});
+
+const OAUTH_DEFAULTS = { OAUTH_CLOCK_TOLERANCE_SECONDS: 5, OAUTH_JWKS_MIN_REFRESH_SECONDS: 30 };
+
+Deno.test("authenticatorFor() takes the settings it reads and builds one authenticator per object", async () => {
+  const settings = { ...OAUTH_DEFAULTS, MCPCOMM_AUTH_TOKEN: TOKEN };
+  const auth = authenticatorFor(settings);
+  assertEquals(auth.required, true);
+  assertEquals(authenticatorFor(settings), auth);
+  assertEquals(await auth.authenticate(withAuth(`Bearer ${TOKEN}`)), { via: "static", scopes: [] });
+  const error = await assertRejects(() => auth.authenticate(withAuth()), HttpError);
+  assertEquals((error as HttpError).status, 401);
+  assertEquals(authenticatorFor(OAUTH_DEFAULTS).required, false);
+});
+
+Deno.test("authenticatorFor() names the setting an incomplete OAuth setup lacks", () => {
+  assertThrows(
+    () => authenticatorFor({ ...OAUTH_DEFAULTS, OAUTH_RESOURCE: "https://b.example" }),
+    ConfigError,
+    "need OAUTH_ISSUER",
+  );
+  assertThrows(
+    () => authenticatorFor({ ...OAUTH_DEFAULTS, OAUTH_ISSUER: "https://as.example" }),
+    ConfigError,
+    "OAUTH_RESOURCE is not",
+  );
+  assertThrows(
+    () =>
+      authenticatorFor({
+        ...OAUTH_DEFAULTS,
+        OAUTH_ISSUER: "https://as.example",
+        OAUTH_RESOURCE: "https://b.example",
+        OAUTH_INTROSPECTION_CLIENT_ID: "b",
+      }),
+    ConfigError,
+    "go together",
+  );
+});
+
+Deno.test("guardOf() stands for a token when either token kind is set", () => {
+  assertEquals(guardOf({}), undefined);
+  assertEquals(guardOf({ MCPCOMM_AUTH_TOKEN: TOKEN }), TOKEN);
+  assertEquals(guardOf({ OAUTH_ISSUER: "https://as.example" }), "https://as.example");
 });

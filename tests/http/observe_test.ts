@@ -1,4 +1,4 @@
-import { sseEvent } from "../../src/http/util.ts";
+import { sseEvent } from "../../src/http/sse.ts";
 import { createLogger, setLogLevel, setLogSink } from "../../src/core/log.ts";
 import { MetricsRegistry } from "../../src/metrics/registry.ts";
 import {

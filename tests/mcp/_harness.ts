@@ -7,7 +7,7 @@
 import { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { HttpError } from "../../src/core/errors.ts";
-import { errorResponse } from "../../src/http/util.ts";
+import { errorResponse } from "../../src/http/respond.ts";
 import { createLogger, setLogSink } from "../../src/core/log.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createMcpHttpHandler, type McpHttpHandler } from "../../src/mcp/http.ts";
