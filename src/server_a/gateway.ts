@@ -27,7 +27,6 @@ import {
   type Resource,
   ResourceNotFoundError,
   type ResourceTemplateType as ResourceTemplate,
-  SdkHttpError,
   SseError,
   type Tool,
 } from "@modelcontextprotocol/client";
@@ -39,7 +38,6 @@ import {
   connectTarget,
   describeTarget,
   disconnect,
-  isConnectionRefused,
   type NamedTarget,
   protocolOf,
 } from "../mcp/targets.ts";
@@ -49,11 +47,25 @@ import { delay, withRetries } from "../core/retry.ts";
 import { type CallForwarding, parsePipelines, type Pipeline } from "./gateway_pipeline.ts";
 import { GATEWAY_STATUS_TOOL, serveGateway } from "./gateway_serve.ts";
 import { resolveUpstreams, type UpstreamSources } from "./upstreams.ts";
+import {
+  type ClientRequest,
+  type GatewaySession,
+  keepsSessionState,
+  LIST_KINDS,
+  type ListKind,
+  type Lists,
+  newSession,
+  type OwnConnection,
+  SessionLimitError,
+  SessionPool,
+  unsentLoss,
+} from "./_session_pool.ts";
 
 /** Scheme of namespaced upstream resource URIs: `upstream://NAME/<encodeURIComponent(uri)>`. */
 export const UPSTREAM_URI_PREFIX = "upstream://";
 
 export { GATEWAY_STATUS_TOOL };
+export type { GatewaySession, ListKind };
 
 /** An upstream's state as reported by {@linkcode Gateway.status}. */
 export interface UpstreamStatus {
@@ -74,18 +86,17 @@ export interface UpstreamStatus {
   connectedAt?: string;
   /** The MCP revision negotiated with it (e.g. `2026-07-28`, `2025-11-25`), while up. */
   protocol?: string;
+  /** Downstream sessions with their own connection to it (open or opening). */
+  sessionConnections: number;
 }
-
-/** One of the lists the gateway merges. */
-export type ListKind = "tools" | "resources" | "prompts";
-
-const LIST_KINDS: readonly ListKind[] = ["tools", "resources", "prompts"];
 
 interface Upstream extends Lists {
   name: string;
   spec: NamedTarget;
-  /** The era of the last connection: a 2025-era (`legacy`) upstream keeps state per session. */
+  /** The era of the last connection. */
   era?: "modern" | "legacy";
+  /** Whether the last connection keeps state per connection (2025 era, not stateless HTTP). */
+  stateful?: boolean;
   state: UpstreamStatus["state"];
   client?: Client;
   tools: Tool[];
@@ -107,52 +118,9 @@ interface Upstream extends Lists {
   loading: Partial<Record<ListKind, Promise<void>>>;
 }
 
-/** The lists of one connection to an upstream. */
-interface Lists {
-  tools: Tool[];
-  resources: Resource[];
-  prompts: Prompt[];
-}
-
-/** A downstream session's own connection to a 2025-era upstream. */
-interface OwnConnection extends Lists {
-  client: Client;
-}
-
-/**
- * One downstream 2025-era session (or stdio connection) of Server A. It shares each upstream's
- * connection until it needs session state there (a log level, a resource subscription, or
- * client features: sampling, elicitation, roots); from then on it has its own connection to that
- * (2025-era, hence stateful) upstream, closed with the session.
- */
-export interface GatewaySession {
-  readonly mcp: McpServer;
-  /** Whether the session was seen connected (so that a disconnected one can be dropped). */
-  connected: boolean;
-  closed: boolean;
-  own: Map<string, Promise<OwnConnection>>;
-  ready: Map<string, OwnConnection>;
-  logLevel?: LoggingLevel;
-  /** Senders of the session's calls in flight, newest last: upstream requests go to the client there. */
-  calls: ((request: { method: string; params?: Record<string, unknown> }) => Promise<unknown>)[];
-}
-
 /** An upstream cannot take requests now; the message names it, its state and why. */
 class UpstreamUnavailableError extends Error {
   override name = "UpstreamUnavailableError";
-}
-
-/**
- * Why a request failed without reaching the upstream's session, so that it can be sent again on
- * a new one: the server no longer knows the session (404) or refused the connection. `undefined`
- * when the request may have been processed.
- */
-function unsentLoss(error: unknown): string | undefined {
-  if (error instanceof SdkHttpError && error.status === 404) {
-    return "the upstream no longer knows the session (HTTP 404)";
-  }
-  if (error instanceof TypeError && isConnectionRefused(error)) return "connection refused";
-  return undefined;
 }
 
 /** Options of {@linkcode Gateway}. */
@@ -171,7 +139,12 @@ export interface GatewayOptions {
   maxDelayMs?: number;
   /** Chains offered as tools. */
   pipelines?: Pipeline[];
-  /** Most downstream sessions with their own connection to one upstream (default 32). */
+  /**
+   * Most downstream sessions with their own connection to one upstream (default 32): every
+   * session has one to each stateful upstream (2025 era, but stateless Streamable HTTP), and to
+   * any upstream when its client offers client features. A `stdio:` upstream runs one child per
+   * such connection.
+   */
   maxSessionConnections?: number;
 }
 
@@ -191,6 +164,7 @@ export class Gateway {
   readonly #servers = new Map<McpServer, GatewaySession>();
   readonly #stop = new AbortController();
   readonly #listeners = new Set<(kinds: readonly ListKind[]) => void>();
+  readonly #pool: SessionPool;
   #started = false;
 
   /**
@@ -209,6 +183,15 @@ export class Gateway {
       }
     }
     this.#options = options;
+    this.#pool = new SessionPool({
+      max: options.maxSessionConnections ?? 32,
+      version: options.version,
+      log: options.log,
+      childEnv: options.childEnv,
+      connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
+      setup: (session, upstream, own, client) => this.#relay(session, upstream, own, client),
+      load: (lists, client, kind, mode) => this.#load(lists, client, kind, mode),
+    });
     for (const spec of options.upstreams) {
       this.#upstreams.set(spec.name, {
         name: spec.name,
@@ -299,6 +282,7 @@ export class Gateway {
         ? { connectedAt: new Date(u.connectedAt).toISOString() }
         : {}),
       ...(u.state === "up" && u.client ? { protocol: protocolOf(u.client).revision } : {}),
+      sessionConnections: this.#pool.count(u.name),
     }));
   }
 
@@ -373,6 +357,7 @@ export class Gateway {
       };
       upstream.client = current;
       upstream.era = protocolOf(current).era;
+      upstream.stateful = upstream.era === "legacy" && keepsSessionState(current);
       upstream.state = "up";
       upstream.failures = 0;
       failedBefore = 0;
@@ -480,7 +465,22 @@ export class Gateway {
     session?: GatewaySession,
   ): Promise<T> {
     const own = await this.#ownFor(session, upstream);
-    if (own) return await request(own.client);
+    if (own && session) {
+      try {
+        return await request(own.client);
+      } catch (error) {
+        const reason = unsentLoss(error);
+        if (reason === undefined) throw error;
+        this.#pool.lose(session, upstream.spec, own, reason);
+        const next = await this.#ownFor(session, upstream);
+        if (!next) throw new UpstreamUnavailableError(this.#unavailable(upstream));
+        this.#options.log.info("request sent again on a re-opened session connection", {
+          upstream: upstream.name,
+          reason,
+        });
+        return await request(next.client);
+      }
+    }
     const client = upstream.client ?? await upstream.recovery?.promise;
     if (!client) throw new UpstreamUnavailableError(this.#unavailable(upstream));
     try {
@@ -585,7 +585,10 @@ export class Gateway {
     await Promise.all([...this.#upstreams.values()].map(async (upstream) => {
       // A session's own upstream session is asked each time: its lists may change with no
       // list_changed yet received (a session resource made by the call just answered).
-      const own = await this.#ownFor(session, upstream).catch(() => undefined);
+      const own = await this.#ownFor(session, upstream).catch((error) => {
+        if (error instanceof SessionLimitError) throw error;
+        return undefined;
+      });
       if (own) return await this.#load(own, own.client, kind, "refresh").catch(() => {});
       const client = upstream.client;
       if (!client) return;
@@ -644,7 +647,7 @@ export class Gateway {
       if (!mcp.isConnected()) {
         if (seen.connected) {
           this.#servers.delete(mcp);
-          this.#closeSession(seen);
+          this.#pool.close(seen);
         }
         continue;
       }
@@ -748,7 +751,9 @@ export class Gateway {
       return namespacedLinks(upstream.name, result as CallToolResult);
     } catch (error) {
       if (extra.signal.aborted) throw error;
-      if (error instanceof UpstreamUnavailableError) return errorResult(error.message);
+      if (error instanceof UpstreamUnavailableError || error instanceof SessionLimitError) {
+        return errorResult(error.message);
+      }
       return errorResult(
         `Upstream ${upstream.name} failed on ${tool.name}: ${describeError(error)}`,
       );
@@ -945,9 +950,12 @@ export class Gateway {
   }
 
   /**
-   * The session's own connection to `upstream`: the existing one, else a new one when `needed`
-   * (session state) or when its client offers client features, and the upstream is 2025-era.
-   * `undefined` when the session shares the upstream's connection.
+   * The session's own connection to `upstream`: the existing one, else a new one when the
+   * upstream is stateful, when `needed` (session state) on a 2025-era one, or when the session's
+   * client offers client features. `undefined` when the session shares the upstream's connection.
+   * Throws {@linkcode SessionLimitError} when the upstream has no connection left for the
+   * session, and {@linkcode UpstreamUnavailableError} when a stateful upstream is down: such a
+   * session never falls back to the shared connection.
    */
   async #ownFor(
     session: GatewaySession | undefined,
@@ -957,118 +965,54 @@ export class Gateway {
     if (!session || session.closed) return undefined;
     const existing = session.own.get(upstream.name);
     if (existing) return await existing;
-    if (upstream.era === undefined || upstream.state !== "up") return undefined;
-    // A 2026-07-28 upstream keeps no session state: only client features need a client of the
-    // session's own (its input_required requests are fulfilled by that session's client).
-    if (upstream.era === "modern" || !needed) {
-      if (!this.#wantsOwn(session)) return undefined;
+    if (upstream.era === undefined) return undefined;
+    const wanted = upstream.stateful || this.#wantsOwn(session) ||
+      (needed && upstream.era === "legacy");
+    if (!wanted) return undefined;
+    if (upstream.state !== "up") {
+      if (!upstream.stateful || !(upstream.client ?? await upstream.recovery?.promise)) {
+        throw new UpstreamUnavailableError(this.#unavailable(upstream));
+      }
     }
-    const max = this.#options.maxSessionConnections ?? 32;
-    const open = [...this.#servers.values()].filter((s) => s.own.has(upstream.name)).length;
-    if (open >= max) {
-      throw new UpstreamUnavailableError(
-        `Upstream ${upstream.name} already has ${max} per-session connections, the most allowed`,
-      );
-    }
-    const opening = this.#openOwn(session, upstream);
-    session.own.set(upstream.name, opening);
-    try {
-      const own = await opening;
-      session.ready.set(upstream.name, own);
-      return own;
-    } catch (error) {
-      session.own.delete(upstream.name);
-      throw error;
-    }
+    return await this.#pool.get(session, upstream.spec);
   }
 
-  /**
-   * Connects a session's own client to an upstream, declaring the session's client features and
-   * relaying what the upstream sends or asks (2025 requests, 2026-07-28 `input_required`) to it.
-   */
-  async #openOwn(session: GatewaySession, upstream: Upstream): Promise<OwnConnection> {
+  /** Relays what an upstream sends or asks on a session's own connection to that session. */
+  #relay(session: GatewaySession, upstream: string, own: OwnConnection, c: Client): void {
     const { mcp } = session;
     const downstream = mcp.server.getClientCapabilities() ?? {};
-    const own: OwnConnection = {
-      client: undefined as never,
-      tools: [],
-      resources: [],
-      prompts: [],
-    };
     const relay = (method: string) => (request: { params?: Record<string, unknown> }) =>
       this.#toClient(session, { method, ...(request.params ? { params: request.params } : {}) });
-    const client = await connectTarget(upstream.spec.target, {
-      clientName: `mcpcomm-gateway-${upstream.name}`,
-      version: this.#options.version,
-      childEnv: this.#options.childEnv,
-      timeoutMs: this.#options.connectTimeoutMs ?? 15_000,
-      client: {
-        defaultCacheTtlMs: MAX_CACHE_TTL_MS,
-        capabilities: {
-          ...(downstream.sampling ? { sampling: downstream.sampling } : {}),
-          ...(downstream.elicitation ? { elicitation: downstream.elicitation } : {}),
-          ...(downstream.roots ? { roots: downstream.roots } : {}),
-        },
-      },
-      setup: (c) => {
-        for (const kind of LIST_KINDS) {
-          c.setNotificationHandler(`notifications/${kind}/list_changed`, async () => {
-            await this.#load(own, c, kind, "refresh").catch(() => {});
-            if (session.closed || !mcp.isConnected()) return;
-            if (kind === "tools") mcp.sendToolListChanged();
-            if (kind === "resources") mcp.sendResourceListChanged();
-            if (kind === "prompts") mcp.sendPromptListChanged();
-          });
-        }
-        c.setNotificationHandler("notifications/message", (n) => {
-          if (session.closed || !mcp.isConnected()) return;
-          mcp.server.notification({ method: "notifications/message", params: n.params })
-            .catch(() => {});
-        });
-        c.setNotificationHandler("notifications/resources/updated", (n) => {
-          if (session.closed || !mcp.isConnected()) return;
-          mcp.server.sendResourceUpdated({
-            ...n.params,
-            uri: namespacedUri(upstream.name, n.params.uri),
-          }).catch(() => {});
-        });
-        if (downstream.sampling) {
-          c.setRequestHandler("sampling/createMessage", relay("sampling/createMessage") as never);
-        }
-        if (downstream.elicitation) {
-          c.setRequestHandler("elicitation/create", relay("elicitation/create") as never);
-        }
-        if (downstream.roots) c.setRequestHandler("roots/list", relay("roots/list") as never);
-      },
+    for (const kind of LIST_KINDS) {
+      c.setNotificationHandler(`notifications/${kind}/list_changed`, async () => {
+        await this.#load(own, c, kind, "refresh").catch(() => {});
+        if (session.closed || !mcp.isConnected()) return;
+        if (kind === "tools") mcp.sendToolListChanged();
+        if (kind === "resources") mcp.sendResourceListChanged();
+        if (kind === "prompts") mcp.sendPromptListChanged();
+      });
+    }
+    c.setNotificationHandler("notifications/message", (n) => {
+      if (session.closed || !mcp.isConnected()) return;
+      mcp.server.notification({ method: "notifications/message", params: n.params })
+        .catch(() => {});
     });
-    own.client = client;
-    client.onclose = () => {
-      if (session.ready.get(upstream.name) !== own) return;
-      session.ready.delete(upstream.name);
-      session.own.delete(upstream.name);
-    };
-    try {
-      for (const kind of LIST_KINDS) await this.#load(own, client, kind);
-      if (session.logLevel && client.getServerCapabilities()?.logging) {
-        await client.setLoggingLevel(session.logLevel);
-      }
-    } catch (error) {
-      await disconnect(client);
-      throw error;
+    c.setNotificationHandler("notifications/resources/updated", (n) => {
+      if (session.closed || !mcp.isConnected()) return;
+      mcp.server.sendResourceUpdated({ ...n.params, uri: namespacedUri(upstream, n.params.uri) })
+        .catch(() => {});
+    });
+    if (downstream.sampling) {
+      c.setRequestHandler("sampling/createMessage", relay("sampling/createMessage") as never);
     }
-    if (session.closed) {
-      await disconnect(client);
-      throw new UpstreamUnavailableError("the session closed");
+    if (downstream.elicitation) {
+      c.setRequestHandler("elicitation/create", relay("elicitation/create") as never);
     }
-    this.#options.log.info("session connected to upstream", { upstream: upstream.name });
-    return own;
+    if (downstream.roots) c.setRequestHandler("roots/list", relay("roots/list") as never);
   }
 
   /** Sends an upstream's request to the session's client: within its newest call, else on its own. */
-  async #toClient(
-    session: GatewaySession,
-    request: { method: string; params?: Record<string, unknown> },
-  ): Promise<unknown> {
+  async #toClient(session: GatewaySession, request: ClientRequest): Promise<unknown> {
     const send = session.calls.at(-1);
     if (send) return await send(request);
     const server = session.mcp.server;
@@ -1077,16 +1021,6 @@ export class Gateway {
       return await server.createMessage(request.params as never);
     }
     return await server.elicitInput(request.params as never);
-  }
-
-  /** Closes a session's own upstream connections. */
-  #closeSession(session: GatewaySession): void {
-    session.closed = true;
-    for (const opening of session.own.values()) {
-      opening.then((own) => disconnect(own.client)).catch(() => {});
-    }
-    session.own.clear();
-    session.ready.clear();
   }
 
   /**
@@ -1133,8 +1067,14 @@ export class Gateway {
     }
     const own = await this.#ownFor(session, upstream, subscribe);
     if (!own) return;
-    if (subscribe) await own.client.subscribeResource({ uri: original });
-    else await own.client.unsubscribeResource({ uri: original });
+    await this.#send(upstream, async (client) => {
+      if (subscribe) await client.subscribeResource({ uri: original });
+      else await client.unsubscribeResource({ uri: original });
+    }, session);
+    const uris = session.subscriptions.get(upstream.name) ?? new Set<string>();
+    if (subscribe) uris.add(original);
+    else uris.delete(original);
+    session.subscriptions.set(upstream.name, uris);
   }
 
   /**
@@ -1146,14 +1086,7 @@ export class Gateway {
   attach(mcp: McpServer, era: McpEra = "legacy"): McpServer {
     let session: GatewaySession | undefined;
     if (era === "legacy") {
-      const opened: GatewaySession = {
-        mcp,
-        connected: false,
-        closed: false,
-        own: new Map(),
-        ready: new Map(),
-        calls: [],
-      };
+      const opened = newSession(mcp);
       session = opened;
       this.#servers.set(mcp, opened);
       mcp.server.setNotificationHandler("notifications/roots/list_changed", () => {
@@ -1165,7 +1098,7 @@ export class Gateway {
       mcp.server.onclose = () => {
         previousOnClose?.();
         this.#servers.delete(mcp);
-        this.#closeSession(opened);
+        this.#pool.close(opened);
       };
     }
     return serveGateway(this, mcp, {

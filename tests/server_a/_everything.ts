@@ -50,14 +50,52 @@ function freePort(): number {
 /** A running reference server and the target that reaches it. */
 export interface Everything extends AsyncDisposable {
   target: Target;
+  /** The loopback port over HTTP (to restart it there), 0 over stdio. */
+  port: number;
   named(name: string): NamedTarget;
+  /**
+   * The MCP connections it serves now, as it reports them: over stdio the reference servers
+   * running as children of this process (one per connection), over HTTP its open sessions.
+   */
+  sessions(): Promise<number>;
+}
+
+/** The reference servers over stdio running as children of this process. */
+async function stdioChildren(): Promise<number> {
+  const ps = await new Deno.Command("ps", { args: ["-eo", "ppid=,args="], stdout: "piped" })
+    .output();
+  return decoder.decode(ps.stdout).split("\n").filter((line) => {
+    const [ppid, ...args] = line.trim().split(/\s+/);
+    return Number(ppid) === Deno.pid && args.includes(EVERYTHING) && args.includes("stdio");
+  }).length;
+}
+
+/** Counts sessions from what the server writes: lines that open and close one. */
+function countLines(stream: ReadableStream<Uint8Array>, opened: RegExp, closed: RegExp) {
+  const count = { said: "", open: 0 };
+  void (async () => {
+    let rest = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      count.said += chunk;
+      const lines = (rest + chunk).split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) {
+        if (opened.test(line)) count.open++;
+        if (closed.test(line)) count.open--;
+      }
+    }
+  })().catch(() => {});
+  return count;
 }
 
 /**
  * Starts the reference server: over stdio nothing runs until a client spawns it from the target;
  * over HTTP it listens on a free loopback port and this resolves once it says so.
  */
-export async function startEverything(transport: EverythingTransport): Promise<Everything> {
+export async function startEverything(
+  transport: EverythingTransport,
+  port = 0,
+): Promise<Everything> {
   if (transport === "stdio") {
     // The child finds the dependency cache where this process does.
     const denoDir = Deno.env.get("DENO_DIR");
@@ -69,28 +107,27 @@ export async function startEverything(transport: EverythingTransport): Promise<E
     };
     return {
       target,
+      port: 0,
       named: (name) => ({ name, target }),
+      sessions: stdioChildren,
       [Symbol.asyncDispose]: () => Promise.resolve(),
     };
   }
-  const port = freePort();
+  port ||= freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: childArgs(transport),
     env: { PORT: String(port) },
     stdin: "null",
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let said = "";
-  while (!new RegExp(`port ${port}`).test(said)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server-everything ${transport} exited: ${said}`);
-    said += value;
+  const http = countLines(child.stdout, /^Session initialized/, /^Transport closed for session/);
+  const sse = countLines(child.stderr, /^Client Connected/, /^Client Disconnected/);
+  const deadline = Date.now() + 60_000;
+  while (!new RegExp(`port ${port}`).test(sse.said)) {
+    if (Date.now() > deadline) throw new Error(`server-everything ${transport}: ${sse.said}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
-  void (async () => {
-    while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
-  })();
   const path = transport === "sse" ? "/sse" : "/mcp";
   const target: Target = {
     kind: transport === "sse" ? "sse" : "http",
@@ -98,9 +135,13 @@ export async function startEverything(transport: EverythingTransport): Promise<E
   };
   return {
     target,
+    port,
     named: (name) => ({ name, target }),
+    sessions: () => Promise.resolve(transport === "sse" ? sse.open : http.open),
     async [Symbol.asyncDispose]() {
-      child.kill("SIGTERM");
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already ended */ }
       await child.status;
     },
   };

@@ -3,15 +3,18 @@ import { InMemoryTransport, McpServer } from "@modelcontextprotocol/server";
 import { createLogger } from "../../src/core/log.ts";
 import { type NamedTarget, parseTargetList } from "../../src/mcp/targets.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
+import type { McpEra } from "../../src/mcp/http.ts";
 import { Gateway, type GatewayOptions } from "../../src/server_a/gateway.ts";
 
 /**
  * A started gateway over `upstreams` (`NAME=TARGET` text or parsed targets), attached to a server
- * with one own tool, which an in-memory SDK v2 client talks to.
+ * with one own tool, which an in-memory SDK v2 client talks to. With `era: "modern"` the server
+ * is attached as a 2026-07-28 one, with no downstream session: it uses each upstream's shared
+ * connection.
  */
 export async function startGateway(
   upstreams: string | NamedTarget[],
-  extra: Partial<GatewayOptions> = {},
+  { era = "legacy", ...extra }: Partial<GatewayOptions> & { era?: McpEra } = {},
   ownTool = "own_tool",
 ) {
   const gateway = new Gateway({
@@ -26,7 +29,7 @@ export async function startGateway(
   await gateway.settled();
   const mcp = new McpServer({ name: "messenger-server", version: "0" }, { capabilities: {} });
   defineTool(mcp, ownTool, { description: "Server A's own" }, () => jsonResult({ own: true }));
-  gateway.attach(mcp);
+  gateway.attach(mcp, era);
   const [a, b] = InMemoryTransport.createLinkedPair();
   await mcp.connect(b);
   const client = new Client({ name: "downstream", version: "0" });

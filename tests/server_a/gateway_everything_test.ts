@@ -4,7 +4,11 @@
  * direct connection gets, in the gateway's namespace.
  * @module
  */
-import { type Client, Client as ClientClass } from "@modelcontextprotocol/client";
+import {
+  type Client,
+  Client as ClientClass,
+  StreamableHTTPClientTransport,
+} from "@modelcontextprotocol/client";
 import {
   createMcpHandler,
   InMemoryTransport,
@@ -12,11 +16,14 @@ import {
   McpServer,
 } from "@modelcontextprotocol/server";
 import { serveOnLoopback } from "../_serve.ts";
-import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "../_assert.ts";
 import { createLogger, setLogLevel } from "../../src/core/log.ts";
 import { connectTarget, disconnect, parseTargetList, type Target } from "../../src/mcp/targets.ts";
 import { Gateway, UPSTREAM_URI_PREFIX } from "../../src/server_a/gateway.ts";
 import { UsageError } from "../../src/core/errors.ts";
+import { startServerA } from "../../src/server_a/mod.ts";
+import { testConfig } from "../_helpers.ts";
+import { conformanceCommand, conformanceUnavailable } from "../_conformance.ts";
 import {
   EVERYTHING,
   type Everything,
@@ -326,9 +333,9 @@ async function session(
   return Object.assign(client, { [Symbol.asyncDispose]: () => client.close() });
 }
 
-async function until(what: string, condition: () => boolean): Promise<void> {
+async function until(what: string, condition: () => boolean | Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 20_000;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -445,26 +452,160 @@ scenario("sampling, elicitation and roots requests travel to the calling client 
   }
 });
 
-Deno.test("gateway: a session's own upstream connection is bounded and closed with the session", async () => {
+Deno.test("gateway: each session has its own connection to a 2025 upstream, bounded, closed with the session", async () => {
   await using upstream = await startLegacyOnlyMcp();
   const gw = await startGateway(`plain=${upstream.url}/mcp`, { maxSessionConnections: 1 });
   try {
     await until("the shared session", () => upstream.sessionCount === 1);
-    const a = await session(gw.gateway, undefined, newSeen());
-    await a.setLoggingLevel("info");
-    await until("A's own upstream session", () => upstream.sessionCount === 2);
+    const a = gw.client;
+    assert((await a.listTools()).tools.some((t) => t.name === "plain_echo"));
+    await until("the first session's own upstream session", () => upstream.sessionCount === 2);
 
+    // The limit is a clear error, never a silent fall back to the shared connection.
     await using b = await session(gw.gateway, undefined, newSeen());
-    const refused = await b.setLoggingLevel("info").then(() => undefined, (e: Error) => e);
+    const refused = await b.listTools().then(() => undefined, (e: Error) => e);
     assert(refused, "a second per-session connection is refused");
-    assert(/1 per-session connections, the most allowed/.test(refused.message), refused.message);
+    assertMatch(refused.message, /plain already has 1 per-session connections, the most allowed/);
+    const call = await b.callTool({ name: "plain_echo", arguments: { text: "x" } });
+    assertEquals(call.isError, true);
+    assertMatch(JSON.stringify(call.content), /1 per-session connections, the most allowed/);
+    assertEquals(gw.gateway.status()[0]?.sessionConnections, 1);
 
     await a.close();
     await until("A's upstream session ended", () => upstream.sessionCount === 1);
-    await b.setLoggingLevel("info");
+    assert((await b.listTools()).tools.some((t) => t.name === "plain_echo"));
     await until("B's own upstream session", () => upstream.sessionCount === 2);
   } finally {
     await gw[Symbol.asyncDispose]();
+  }
+});
+
+/** Server A over HTTP with server-everything as its upstream `ev`. */
+async function serverAOver(everything: Everything) {
+  const target = everything.target;
+  const denoDir = Deno.env.get("DENO_DIR");
+  const controller = new AbortController();
+  const a = await startServerA(
+    testConfig({ SERVER_A_HOST: "127.0.0.1", SERVER_A_PORT: "0" }),
+    {
+      transport: "http",
+      signal: controller.signal,
+      upstreams: [
+        target.kind === "stdio"
+          ? `ev=stdio:${target.command} ${target.args.join(" ")}`
+          : `ev=${target.url}`,
+      ],
+      ...(denoDir ? { childEnv: { DENO_DIR: denoDir } } : {}),
+    },
+  );
+  return {
+    url: a.url!,
+    gateway: a.gateway!,
+    async [Symbol.asyncDispose]() {
+      controller.abort();
+      await a.finished;
+    },
+  };
+}
+
+/** A 2025-era SDK client of Server A's `/mcp`: one downstream session, ended on dispose. */
+async function httpSession(url: string): Promise<Client & AsyncDisposable> {
+  const client = new ClientClass({ name: "downstream", version: "0" }, {
+    versionNegotiation: { mode: "legacy" },
+  });
+  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`));
+  await client.connect(transport);
+  return Object.assign(client, {
+    [Symbol.asyncDispose]: async () => {
+      await transport.terminateSession().catch(() => {});
+      await client.close();
+    },
+  });
+}
+
+/** The resource link `gzip-file-as-resource` answers with: a resource of the caller's session. */
+async function makeSessionResource(client: Client, name: string): Promise<string> {
+  const made = await client.callTool({
+    name: "ev_gzip-file-as-resource",
+    arguments: { name, data: "data:text/plain,hello", outputType: "resourceLink" },
+  });
+  const link = (made.content as { type: string; uri?: string }[])
+    .find((c) => c.type === "resource_link")?.uri ?? "";
+  assert(link.startsWith(`${UPSTREAM_URI_PREFIX}ev/`), JSON.stringify(made));
+  return link;
+}
+
+for (const transport of ["stdio", "streamableHttp"] as const) {
+  Deno.test({
+    name:
+      `gateway x server-everything over ${transport}: two sessions through Server A each have their own upstream connection and state, closed with the session${skipped}`,
+    ignore: reason !== undefined,
+    sanitizeResources: false,
+    sanitizeOps: false,
+  }, async () => {
+    await using everything = await startEverything(transport);
+    await using a = await serverAOver(everything);
+    assertEquals(a.gateway.status()[0]?.state, "up", a.gateway.status()[0]?.lastError);
+    await until("the gateway's shared connection", async () => await everything.sessions() === 1);
+
+    const one = await httpSession(a.url);
+    await using two = await httpSession(a.url);
+    const mine = await makeSessionResource(one, "only-one.gz");
+    const theirs = await makeSessionResource(two, "only-two.gz");
+    const listed = async (client: Client) =>
+      (await client.listResources()).resources.map((r) => r.uri);
+    assert((await listed(one)).includes(mine) && !(await listed(one)).includes(theirs));
+    assert((await listed(two)).includes(theirs) && !(await listed(two)).includes(mine));
+    assertEquals((await one.readResource({ uri: mine })).contents.length, 1);
+    assertEquals(await refusal(two.readResource({ uri: mine })), {
+      code: -32602,
+      data: { uri: mine },
+    });
+    await until(
+      "one upstream connection per session",
+      async () => await everything.sessions() === 3,
+    );
+    assertEquals(a.gateway.status()[0]?.sessionConnections, 2);
+
+    await one[Symbol.asyncDispose]();
+    await until(
+      "the closed session's upstream connection closed",
+      async () => await everything.sessions() === 2,
+    );
+    assertEquals(a.gateway.status()[0]?.sessionConnections, 1);
+    assert((await listed(two)).includes(theirs));
+  });
+}
+
+Deno.test({
+  name:
+    `gateway x server-everything over streamableHttp: a session's connection re-opened after the upstream restarts gets its log level and subscriptions back${skipped}`,
+  ignore: reason !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const first = await startEverything("streamableHttp");
+  let second: Everything | undefined;
+  try {
+    await using gw = await startGateway([first.named("ev")]);
+    const seen = newSeen();
+    await using s = await session(gw.gateway, undefined, seen);
+    await s.setLoggingLevel("emergency");
+    const resource = (await s.listResources()).resources[0]!;
+    await s.subscribeResource({ uri: resource.uri });
+
+    await first[Symbol.asyncDispose]();
+    second = await startEverything("streamableHttp", first.port);
+    // The call finds the session gone, re-opens it (level, then subscription) and is sent again.
+    const toggled = await s.callTool({ name: "ev_toggle-subscriber-updates", arguments: {} });
+    assertEquals(toggled.isError, undefined, JSON.stringify(toggled));
+    await until("a resource update after the restart", () => seen.updated.length > 0);
+    assertEquals(seen.updated[0], resource.uri);
+    // server-everything logs each subscribe at "info": the restored level keeps that from the session.
+    assertEquals(seen.messages, []);
+  } finally {
+    await first[Symbol.asyncDispose]();
+    await second?.[Symbol.asyncDispose]();
   }
 });
 
@@ -518,4 +659,49 @@ Deno.test("gateway: a 2026-07-28 upstream's input_required reaches the calling 2
   assertEquals((seen.requests[0]!.params as { message: string }).message, "Proceed?");
   assertEquals(rounds, [null, { action: "decline" }]);
   await handler.close();
+});
+
+const SUITE = "npm:@modelcontextprotocol/conformance@0.2.0-alpha.12";
+const suiteMissing = reason ?? await conformanceUnavailable(SUITE);
+
+/** The checks of one conformance scenario run against `mcpUrl`. */
+async function conformanceChecks(
+  mcpUrl: string,
+  scenario: string,
+): Promise<{ id: string; status: string; errorMessage?: string }[]> {
+  const out = await Deno.makeTempDir({ prefix: "conformance-" });
+  try {
+    await conformanceCommand(SUITE, ["server", "--url", mcpUrl, "--scenario", scenario, "-o", out])
+      .output();
+    for await (const entry of Deno.readDir(out)) {
+      return JSON.parse(await Deno.readTextFile(`${out}/${entry.name}/checks.json`));
+    }
+    throw new Error(`no checks for ${scenario}`);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+}
+
+// The scenarios subscribe to `test://watched-resource`, a raw URI outside the gateway's
+// namespace: the gateway answers resource-not-found (-32602, as for resources/read), since only
+// namespaced URIs say which upstream owns them and come back in resources/updated.
+Deno.test({
+  name:
+    `gateway x server-everything over streamableHttp: conformance resources-subscribe/unsubscribe pass directly, and a raw URI through the gateway is resource-not-found${
+      suiteMissing ? ` (SKIPPED: ${suiteMissing})` : ""
+    }`,
+  ignore: suiteMissing !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  await using everything = await startEverything("streamableHttp");
+  await using a = await serverAOver(everything);
+  const url = (everything.target as { url: URL }).url.href;
+  for (const scenario of ["resources-subscribe", "resources-unsubscribe"]) {
+    const direct = (await conformanceChecks(url, scenario)).find((c) => c.id === scenario);
+    assertEquals(direct?.status, "SUCCESS", JSON.stringify(direct));
+    const via = (await conformanceChecks(`${a.url}/mcp`, scenario)).find((c) => c.id === scenario);
+    assertEquals(via?.status, "FAILURE", JSON.stringify(via));
+    assertMatch(via?.errorMessage ?? "", /Resource not found: test:\/\/watched-resource/);
+  }
 });
