@@ -50,3 +50,13 @@ export function clientId(help: string) {
 export function clientSecret(help: string) {
   return setting(z.string().min(1).optional(), "a client secret", help, true);
 }
+
+/** An optional free-text setting (a path, a list in its own syntax, a credential). */
+export function text(accepts: string, help: string, secret = false) {
+  return setting(z.string().optional(), accepts, help, secret);
+}
+
+/** An optional http(s) URL setting. */
+export function url(help: string) {
+  return setting(httpUrl.optional(), "an http(s) URL", help);
+}

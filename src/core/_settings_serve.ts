@@ -6,11 +6,12 @@ import { z } from "zod";
 import {
   clientId,
   clientSecret,
-  httpUrl,
   list,
   nonNegativeInt,
   positiveInt,
   setting,
+  text,
+  url,
 } from "./_setting.ts";
 
 /** Which tokens a server accepts: the shared secret or OAuth access tokens. */
@@ -21,14 +22,10 @@ export const AUTH_SETTINGS = {
     "Shared secret between the machines (Bearer token)",
     true,
   ),
-  OAUTH_ISSUER: setting(
-    httpUrl.optional(),
-    "an http(s) URL",
+  OAUTH_ISSUER: url(
     "OAuth authorization server whose access tokens this server accepts (JWKS from its discovery)",
   ),
-  OAUTH_RESOURCE: setting(
-    httpUrl.optional(),
-    "an http(s) URL",
+  OAUTH_RESOURCE: url(
     "This server's public URL as clients reach it (RFC 9728 resource); required with OAUTH_ISSUER",
   ),
   OAUTH_AUDIENCE: setting(
@@ -51,9 +48,7 @@ export const AUTH_SETTINGS = {
     "seconds from 0 to 3600",
     "Least time between two JWKS fetches for a token signed by an unknown key (rotation)",
   ),
-  OAUTH_INTROSPECTION_URL: setting(
-    httpUrl.optional(),
-    "an http(s) URL",
+  OAUTH_INTROSPECTION_URL: url(
     "RFC 7662 endpoint for opaque (non-JWT) access tokens",
   ),
   OAUTH_INTROSPECTION_CLIENT_ID: clientId("Client ID this server introspects with"),
@@ -112,8 +107,8 @@ export const SERVING_SETTINGS = {
     "a non-negative integer (0 = off)",
     "Connections open at once from one client address; more are refused with 503",
   ),
-  TLS_CERT_FILE: setting(z.string().optional(), "a file path", "Server B TLS certificate (PEM)"),
-  TLS_KEY_FILE: setting(z.string().optional(), "a file path", "Server B TLS private key (PEM)"),
+  TLS_CERT_FILE: text("a file path", "Server B TLS certificate (PEM)"),
+  TLS_KEY_FILE: text("a file path", "Server B TLS private key (PEM)"),
 } as const;
 
 /** Log level and shutdown. */

@@ -3,7 +3,17 @@
  * @module
  */
 import { z } from "zod";
-import { clientId, clientSecret, httpUrl, list, port, positiveInt, setting } from "./_setting.ts";
+import {
+  clientId,
+  clientSecret,
+  httpUrl,
+  list,
+  port,
+  positiveInt,
+  setting,
+  text,
+  url,
+} from "./_setting.ts";
 
 /** Server A's bind address, its Server B URLs, timeout and retries. */
 export const SERVER_A_SETTINGS = {
@@ -36,14 +46,10 @@ export const SERVER_A_SETTINGS = {
 
 /** Server A's OAuth client for Server B. */
 export const SERVER_A_OAUTH_SETTINGS = {
-  SERVER_B_OAUTH_ISSUER: setting(
-    httpUrl.optional(),
-    "an http(s) URL",
+  SERVER_B_OAUTH_ISSUER: url(
     "Authorization server Server A gets its tokens for Server B from (token endpoint discovered)",
   ),
-  SERVER_B_OAUTH_TOKEN_URL: setting(
-    httpUrl.optional(),
-    "an http(s) URL",
+  SERVER_B_OAUTH_TOKEN_URL: url(
     "Token endpoint for Server A's client credentials (instead of discovery)",
   ),
   SERVER_B_OAUTH_CLIENT_ID: clientId("Server A's client ID at the authorization server"),
@@ -63,38 +69,31 @@ export const SERVER_A_OAUTH_SETTINGS = {
     "space-separated scopes",
     "Scopes Server A requests for Server B",
   ),
-  SERVER_B_OAUTH_RESOURCE: setting(
-    httpUrl.optional(),
-    "an http(s) URL",
+  SERVER_B_OAUTH_RESOURCE: url(
     "RFC 8707 resource Server A requests tokens for (default: the first SERVER_B_URL)",
   ),
 } as const;
 
 /** Server B's CA, the upstream MCP servers and pipelines of Server A. */
 export const UPSTREAM_SETTINGS = {
-  SERVER_B_CA_CERT: setting(
-    z.string().optional(),
+  SERVER_B_CA_CERT: text(
     "a file path",
     "CA certificate (PEM) Server A trusts for Server B",
   ),
-  UPSTREAMS: setting(
-    z.string().optional(),
+  UPSTREAMS: text(
     "NAME=TARGET pairs separated by ;",
     "MCP servers Server A aggregates",
   ),
-  UPSTREAMS_FILE: setting(
-    z.string().optional(),
+  UPSTREAMS_FILE: text(
     "a file path",
     "More upstreams from a JSON file in the Claude Desktop mcpServers shape",
   ),
-  UPSTREAM_HEADERS: setting(
-    z.string().optional(),
+  UPSTREAM_HEADERS: text(
     "NAME=Header: value items separated by ;",
     "Headers sent to one upstream each; ${VAR} in a value is read from the environment",
     true,
   ),
-  PIPELINES: setting(
-    z.string().optional(),
+  PIPELINES: text(
     "NAME=TOOL>TOOL... items separated by ;",
     "Server A gateway tools that pass a message through upstream tools in order",
   ),

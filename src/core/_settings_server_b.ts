@@ -3,46 +3,41 @@
  * @module
  */
 import { z } from "zod";
-import { httpUrl, nonNegativeInt, port, positiveInt, setting } from "./_setting.ts";
+import { nonNegativeInt, port, positiveInt, setting, text, url } from "./_setting.ts";
 
-/** The AI provider Server B answers with. */
-export const PROVIDER_SETTINGS = {
+/** Server B's AI provider, bind address, port and history size. */
+export const SERVER_B_SETTINGS = {
   AI_PROVIDER: setting(
     z.enum(["mock", "openai", "bedrock"]).default("mock"),
     "one of mock, openai, bedrock",
     "AI provider Server B answers with",
   ),
-  OPENAI_API_KEY: setting(z.string().optional(), "an API key", "OpenAI API key", true),
+  OPENAI_API_KEY: text("an API key", "OpenAI API key", true),
   OPENAI_DEFAULT_MODEL: setting(
     z.string().min(1).default("gpt-4"),
     "a model name",
     "Default OpenAI model",
   ),
-  OPENAI_BASE_URL: setting(
-    httpUrl.optional(),
-    "an http(s) URL",
+  OPENAI_BASE_URL: url(
     "OpenAI-compatible server (Ollama, vLLM, LM Studio), e.g. http://localhost:11434/v1",
   ),
-  AWS_ACCESS_KEY_ID: setting(z.string().optional(), "an access key ID", "AWS access key ID", true),
-  AWS_SECRET_ACCESS_KEY: setting(
-    z.string().optional(),
+  AWS_ACCESS_KEY_ID: text("an access key ID", "AWS access key ID", true),
+  AWS_SECRET_ACCESS_KEY: text(
     "a secret access key",
     "AWS secret access key",
     true,
   ),
-  AWS_SESSION_TOKEN: setting(z.string().optional(), "a session token", "AWS session token", true),
-  AWS_PROFILE: setting(z.string().optional(), "a profile name", "AWS profile (instead of keys)"),
+  AWS_SESSION_TOKEN: text("a session token", "AWS session token", true),
+  AWS_PROFILE: text("a profile name", "AWS profile (instead of keys)"),
   AWS_REGION: setting(
     z.string().min(1).default("us-east-1"),
     "a region name",
     "AWS region for Bedrock",
   ),
-  AWS_ENDPOINT_URL_BEDROCK_RUNTIME: setting(
-    httpUrl.optional(),
-    "an http(s) URL",
+  AWS_ENDPOINT_URL_BEDROCK_RUNTIME: url(
     "Bedrock Runtime endpoint override",
   ),
-  AWS_ENDPOINT_URL: setting(httpUrl.optional(), "an http(s) URL", "AWS endpoint override"),
+  AWS_ENDPOINT_URL: url("AWS endpoint override"),
   BEDROCK_DEFAULT_MODEL: setting(
     z.string().min(1).default("anthropic.claude-3-5-sonnet-20241022-v2:0"),
     "a model ID or short name",
@@ -63,10 +58,6 @@ export const PROVIDER_SETTINGS = {
     "milliseconds from 0 to 600000",
     "Simulated latency of the mock provider",
   ),
-} as const;
-
-/** Server B's bind address, port and history size. */
-export const SERVER_B_SETTINGS = {
   HTTP_HOST: setting(
     z.string().min(1).default("0.0.0.0"),
     "a host name or address",

@@ -11,13 +11,12 @@ import {
   SERVER_A_SETTINGS,
   UPSTREAM_SETTINGS,
 } from "./_settings_server_a.ts";
-import { PROVIDER_SETTINGS, SERVER_B_SETTINGS } from "./_settings_server_b.ts";
+import { SERVER_B_SETTINGS } from "./_settings_server_b.ts";
 import { AUTH_SETTINGS, PROCESS_SETTINGS, SERVING_SETTINGS } from "./_settings_serve.ts";
 import { STORAGE_SETTINGS } from "./_settings_storage.ts";
 
 /** The table of settings: environment name, schema with default, what it accepts, what it does. */
 export const SETTINGS = {
-  ...PROVIDER_SETTINGS,
   ...SERVER_B_SETTINGS,
   ...SERVER_A_SETTINGS,
   ...AUTH_SETTINGS,
