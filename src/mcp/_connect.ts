@@ -8,6 +8,8 @@ import {
   Client,
   type ClientOptions,
   type OAuthClientProvider,
+  SdkError,
+  SdkErrorCode,
   SSEClientTransport,
   StreamableHTTPClientTransport,
   type Transport,
@@ -76,7 +78,7 @@ export function createTransport(
     case "ws":
       return new WebSocketClientTransport(target.url, { headers });
     case "stdio":
-      return new StdioClientTransport({
+      return new SameChildStdioTransport({
         command: target.command,
         args: target.args,
         env: { ...getDefaultEnvironment(), ...options.childEnv, ...target.env },
@@ -120,10 +122,40 @@ export async function connectTarget(target: Target, options: ConnectOptions): Pr
   }
 }
 
+/**
+ * The SDK's stdio transport under its own class: the SDK probes `server/discover` on a subclass's
+ * own child and falls back to `initialize` on that child, where for the base class it spawns a
+ * second, probe-only child.
+ */
+class SameChildStdioTransport extends StdioClientTransport {}
+
+/**
+ * Connects negotiating the era; a stdio child that exits on the `server/discover` probe is a 2025
+ * server that ends on any request before `initialize`: it is spawned again for `initialize`.
+ */
 async function connectOnce(target: Target, options: ConnectOptions): Promise<Client> {
+  try {
+    return await connectWith(target, options, "auto");
+  } catch (error) {
+    if (target.kind !== "stdio" || !closedOnProbe(error)) throw error;
+    return await connectWith(target, options, "legacy");
+  }
+}
+
+function closedOnProbe(error: unknown): boolean {
+  const cause = error instanceof TargetError ? error.cause : undefined;
+  return cause instanceof SdkError && cause.code === SdkErrorCode.EraNegotiationFailed &&
+    cause.message.includes("closed during the server/discover probe");
+}
+
+async function connectWith(
+  target: Target,
+  options: ConnectOptions,
+  mode: "auto" | "legacy",
+): Promise<Client> {
   const client = new Client(
     { name: options.clientName, version: options.version },
-    { capabilities: {}, ...options.client, versionNegotiation: { mode: "auto" } },
+    { capabilities: {}, ...options.client, versionNegotiation: { mode } },
   );
   options.setup?.(client);
   const transport = createTransport(target, options);
