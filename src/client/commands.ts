@@ -192,23 +192,11 @@ async function run(servers: ServerRegistry, input: string, options: RunOptions):
       }
     }
     case "tools": {
-      const [[name], extra] = words(rest, 1);
-      if (extra) throw new CommandSyntaxError(`Usage: ${usage("tools")}`);
-      const results = await servers.fanOut(
-        async (server) => (await servers.tools(server)).map(toolInfo),
-        name ? [name] : undefined,
-      );
-      return { command: "tools", ok: results.every((r) => r.ok), results };
+      const list = async (server: string) => (await servers.tools(server)).map(toolInfo);
+      return { command: "tools", ...await onEach(servers, oneOrAll(rest, "tools"), list) };
     }
-    case "resources": {
-      const [[name], extra] = words(rest, 1);
-      if (extra) throw new CommandSyntaxError(`Usage: ${usage("resources")}`);
-      const results = await servers.fanOut(
-        async (server) => (await servers.resources(server)).map(resourceInfo),
-        name ? [name] : undefined,
-      );
-      return { command: "resources", ok: results.every((r) => r.ok), results };
-    }
+    case "resources":
+      return { command: "resources", ...await listResources(servers, oneOrAll(rest, "resources")) };
     case "read": {
       const [[server, uri], extra] = words(rest, 2);
       if (!server || !uri || extra) throw new CommandSyntaxError(`Usage: ${usage("read")}`);
@@ -220,11 +208,7 @@ async function run(servers: ServerRegistry, input: string, options: RunOptions):
       const args = parseArguments(json, "call");
       // The seed's spelling of resource requests: `call NAME resources/list {}`.
       if (tool === "resources/list") {
-        const results = await servers.fanOut(
-          async (s) => (await servers.resources(s)).map(resourceInfo),
-          [server],
-        );
-        return { command: "resources", ok: results.every((r) => r.ok), results };
+        return { command: "resources", ...await listResources(servers, [server]) };
       }
       if (tool === "resources/read") {
         if (typeof args.uri !== "string") {
@@ -260,6 +244,31 @@ async function run(servers: ServerRegistry, input: string, options: RunOptions):
         `Unknown command "${word}"; type help for the list`,
       );
   }
+}
+
+/** The servers a `tools` or `resources` line names: its optional NAME, or every server. */
+function oneOrAll(rest: string, command: string): string[] | undefined {
+  const [[name], extra] = words(rest, 1);
+  if (extra) throw new CommandSyntaxError(`Usage: ${usage(command)}`);
+  return name ? [name] : undefined;
+}
+
+/** Runs `fn` on the servers named (every one when none); `ok` when it succeeded on each. */
+async function onEach<T>(
+  servers: ServerRegistry,
+  names: string[] | undefined,
+  fn: (server: string) => Promise<T>,
+): Promise<{ ok: boolean; results: PerServer<T>[] }> {
+  const results = await servers.fanOut(fn, names);
+  return { ok: results.every((r) => r.ok), results };
+}
+
+function listResources(servers: ServerRegistry, names: string[] | undefined) {
+  return onEach(
+    servers,
+    names,
+    async (server) => (await servers.resources(server)).map(resourceInfo),
+  );
 }
 
 async function readResource(

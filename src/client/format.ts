@@ -5,6 +5,7 @@
  */
 import type { CallToolResult, ReadResourceResult } from "@modelcontextprotocol/client";
 import { COMMAND_USAGE, type Outcome } from "./commands.ts";
+import type { PerServer } from "./registry.ts";
 
 /** Text decorations; identity functions when colour is off. */
 export interface Style {
@@ -126,29 +127,22 @@ export function formatOutcome(outcome: Outcome, style: Style): string {
         ? style.ok(`Removed ${outcome.name}`)
         : style.error(`Cannot remove ${outcome.name}: ${outcome.error}`);
     case "tools":
-      return outcome.results.map((r) => {
-        if (!r.ok) return `${style.label(`[${r.server}]`)} ${style.error(`error: ${r.error}`)}`;
-        if (r.value.length === 0) return `${style.label(`[${r.server}]`)} (no tools)`;
-        return [
-          `${style.label(`[${r.server}]`)}:`,
-          ...r.value.map((t) =>
-            `  ${style.bold(t.name)}${t.description ? `: ${t.description}` : ""}`
-          ),
-        ].join("\n");
-      }).join("\n") || "No servers connected";
+      return listing(
+        outcome.results,
+        "tools",
+        style,
+        (t) => `  ${style.bold(t.name)}${t.description ? `: ${t.description}` : ""}`,
+      );
     case "resources":
-      return outcome.results.map((r) => {
-        if (!r.ok) return `${style.label(`[${r.server}]`)} ${style.error(`error: ${r.error}`)}`;
-        if (r.value.length === 0) return `${style.label(`[${r.server}]`)} (no resources)`;
-        return [
-          `${style.label(`[${r.server}]`)}:`,
-          ...r.value.map((x) =>
-            `  ${style.bold(x.uri)}  ${x.name}${
-              x.description ? style.dim(` - ${x.description}`) : ""
-            }`
-          ),
-        ].join("\n");
-      }).join("\n") || "No servers connected";
+      return listing(
+        outcome.results,
+        "resources",
+        style,
+        (x) =>
+          `  ${style.bold(x.uri)}  ${x.name}${
+            x.description ? style.dim(` - ${x.description}`) : ""
+          }`,
+      );
     case "read":
       return outcome.result
         ? `${style.label(`[${outcome.server}]`)} ${outcome.uri}:\n${
@@ -167,6 +161,20 @@ export function formatOutcome(outcome: Outcome, style: Style): string {
           : `${style.label(`[${r.server}]`)} ${style.error(`error: ${r.error}`)}`
       ).join("\n");
   }
+}
+
+/** Each server's list under its label, one `line` per item; `what` names an empty list. */
+function listing<T>(
+  results: PerServer<T[]>[],
+  what: string,
+  style: Style,
+  line: (item: T) => string,
+): string {
+  return results.map((r) => {
+    if (!r.ok) return `${style.label(`[${r.server}]`)} ${style.error(`error: ${r.error}`)}`;
+    if (r.value.length === 0) return `${style.label(`[${r.server}]`)} (no ${what})`;
+    return [`${style.label(`[${r.server}]`)}:`, ...r.value.map(line)].join("\n");
+  }).join("\n") || "No servers connected";
 }
 
 /** Renders an outcome as one JSON line. */

@@ -18,8 +18,13 @@ import {
   type StoredOAuthClientInformation,
   type StoredOAuthTokens,
 } from "@modelcontextprotocol/client";
-import { join } from "node:path";
 import { printError } from "../core/log.ts";
+import { AuthorizationError } from "./_authorization_error.ts";
+import { followToLoopback, openBrowser } from "./_browser.ts";
+import { openTokenFile, readStored, type Stored, writeStored } from "./_token_file.ts";
+
+export { AuthorizationError } from "./_authorization_error.ts";
+export { tokenFilePath } from "./_token_file.ts";
 
 /** How the authorization URL reaches the user's browser. */
 export type BrowserMode =
@@ -54,28 +59,6 @@ export interface FileOAuthOptions {
   tell?: (line: string) => void;
 }
 
-interface Stored {
-  server: string;
-  redirectPort?: number;
-  client?: StoredOAuthClientInformation;
-  tokens?: StoredOAuthTokens;
-}
-
-/** The file of one server's registration and tokens in `dir`. */
-export async function tokenFilePath(dir: string, serverUrl: URL): Promise<string> {
-  const key = `${serverUrl.origin}${serverUrl.pathname}`;
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)),
-  );
-  const hex = [...digest.slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return join(dir, `${serverUrl.hostname.replace(/[^A-Za-z0-9.-]/g, "_")}-${hex}.json`);
-}
-
-/** An authorization did not complete: the user refused, the state did not match, time ran out. */
-export class AuthorizationError extends Error {
-  override name = "AuthorizationError";
-}
-
 /**
  * The `OAuthClientProvider` of one server for `mcpcomm client`. Call {@linkcode open} before
  * connecting and {@linkcode close} after.
@@ -100,17 +83,8 @@ export class FileOAuthProvider implements OAuthClientProvider {
 
   /** Reads the stored registration and tokens and starts the loopback listener. */
   async open(): Promise<void> {
-    await Deno.mkdir(this.#options.dir, { recursive: true, mode: 0o700 });
-    if (Deno.build.os !== "windows") await Deno.chmod(this.#options.dir, 0o700);
-    this.#file = await tokenFilePath(this.#options.dir, this.#options.serverUrl);
-    try {
-      const parsed = JSON.parse(await Deno.readTextFile(this.#file)) as Stored;
-      if (parsed.server === this.#stored.server) this.#stored = parsed;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) {
-        printError(`mcpcomm client: ignoring unreadable token file ${this.#file}`);
-      }
-    }
+    this.#file = await openTokenFile(this.#options.dir, this.#options.serverUrl);
+    this.#stored = await readStored(this.#file, this.#stored.server) ?? this.#stored;
     this.#listener = this.#listen(this.#stored.redirectPort ?? 0) ?? this.#listen(0);
     if (!this.#listener) throw new AuthorizationError("cannot listen on 127.0.0.1");
     this.#port = this.#listener.addr.port;
@@ -289,7 +263,7 @@ export class FileOAuthProvider implements OAuthClientProvider {
     const tell = this.#options.tell ?? printError;
     tell(`mcpcomm client: authorize access to ${this.#stored.server} at:\n  ${url.href}`);
     try {
-      if (this.#options.browser === "auto") await this.#follow(url);
+      if (this.#options.browser === "auto") await followToLoopback(url, this.redirectUrl);
       else if (this.#options.browser === "open") openBrowser(url);
       return await callback.promise;
     } finally {
@@ -298,63 +272,7 @@ export class FileOAuthProvider implements OAuthClientProvider {
     }
   }
 
-  async #follow(url: URL): Promise<void> {
-    const cookies = new Map<string, string>();
-    let next = url;
-    for (let hops = 0; hops < 10; hops++) {
-      const cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join("; ");
-      const response = await fetch(next, {
-        redirect: "manual",
-        headers: cookie ? { cookie } : {},
-        signal: AbortSignal.timeout(10_000),
-      });
-      await response.body?.cancel();
-      for (const line of response.headers.getSetCookie()) {
-        const [pair] = line.split(";");
-        const at = pair!.indexOf("=");
-        if (at > 0) cookies.set(pair!.slice(0, at).trim(), pair!.slice(at + 1).trim());
-      }
-      const location = response.headers.get("location");
-      if (response.status < 300 || response.status >= 400 || !location) {
-        throw new AuthorizationError(
-          `the authorization server answered HTTP ${response.status} without redirecting`,
-        );
-      }
-      next = new URL(location, next);
-      if (next.href.startsWith(this.redirectUrl)) {
-        await (await fetch(next)).body?.cancel();
-        return;
-      }
-    }
-    throw new AuthorizationError("too many redirects before the loopback redirect");
-  }
-
   async #save(): Promise<void> {
-    if (!this.#file) return;
-    const text = `${JSON.stringify(this.#stored, null, 2)}\n`;
-    const temp = `${this.#file}.${crypto.randomUUID()}.tmp`;
-    await Deno.writeTextFile(temp, text, { mode: 0o600, createNew: true });
-    if (Deno.build.os !== "windows") await Deno.chmod(temp, 0o600);
-    await Deno.rename(temp, this.#file);
-  }
-}
-
-function openBrowser(url: URL): void {
-  const [command, ...args] = Deno.build.os === "darwin"
-    ? ["open", url.href]
-    : Deno.build.os === "windows"
-    ? ["cmd", "/c", "start", "", url.href]
-    : ["xdg-open", url.href];
-  try {
-    const child = new Deno.Command(command!, {
-      args,
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    child.status.catch(() => {});
-    child.unref();
-  } catch {
-    // No browser opener: the printed URL is the way.
+    if (this.#file) await writeStored(this.#file, this.#stored);
   }
 }

@@ -3,12 +3,6 @@
  * server and concurrent broadcast to all.
  * @module
  */
-import {
-  type Client,
-  SSEClientTransport,
-  StreamableHTTPClientTransport,
-  UnauthorizedError,
-} from "@modelcontextprotocol/client";
 import type {
   CallToolResult,
   ReadResourceResult,
@@ -16,84 +10,27 @@ import type {
   Tool,
 } from "@modelcontextprotocol/client";
 import { describeError } from "../core/errors.ts";
+import { disconnect, protocolOf, type Target, validateName } from "../mcp/targets.ts";
 import {
-  connectTarget,
-  describeTarget,
-  disconnect,
-  protocolOf,
-  type Target,
-  transportLabel,
-  validateName,
-} from "../mcp/targets.ts";
-import { MachineOAuthProvider } from "../oauth/machine.ts";
-import { type BrowserMode, FileOAuthProvider } from "./oauth.ts";
+  authorized,
+  type Connection,
+  openConnection,
+  type RegistryOptions,
+  type ServerSummary,
+  summaryOf,
+} from "./_connection.ts";
 
-function isUnauthorized(error: unknown): boolean {
-  let e: unknown = error;
-  for (let depth = 0; depth < 4 && e instanceof Error; depth++) {
-    if (UnauthorizedError.isInstance(e)) return true;
-    e = (e as Error).cause;
-  }
-  return false;
-}
+export type { Connection, RegistryOptions, ServerSummary } from "./_connection.ts";
 
 /** A failure of a client command that is the user's to fix (unknown server, duplicate name). */
 export class ClientError extends Error {
   override name = "ClientError";
 }
 
-/** One connected server. */
-export interface Connection {
-  name: string;
-  target: Target;
-  client: Client;
-  /** The server's name and version (`initialize` answer or `server/discover` metadata). */
-  serverInfo: { name: string; version: string };
-  /** The negotiated MCP revision, e.g. `2026-07-28` or `2025-11-25`. */
-  protocol: string;
-  /** Set when the transport closed under us. */
-  closedReason?: string;
-  /** The interactive OAuth provider, for an authorization the server asks for later. */
-  oauth?: FileOAuthProvider;
-}
-
-/** A server's row in `servers`. */
-export interface ServerSummary {
-  name: string;
-  transport: string;
-  target: string;
-  serverName: string;
-  serverVersion: string;
-  /** The negotiated MCP revision. */
-  protocol: string;
-  connected: boolean;
-}
-
 /** One server's answer in a fan-out (`tools`, `resources`, `broadcast`). */
 export type PerServer<T> =
   | { server: string; ok: true; value: T }
   | { server: string; ok: false; error: string };
-
-/** Options of {@linkcode ServerRegistry}. */
-export interface RegistryOptions {
-  clientName: string;
-  version: string;
-  /** Timeout of one request, in milliseconds. */
-  timeoutMs: number;
-  /** Variables passed on to `stdio:` servers. */
-  childEnv?: Record<string, string> | undefined;
-  /**
-   * Interactive OAuth for HTTP servers that ask for it: where tokens are stored, the client ID
-   * metadata document URL and how the browser is reached. Without it a 401 fails the connection.
-   */
-  oauth?: {
-    dir: string;
-    clientMetadataUrl?: string | undefined;
-    browser: BrowserMode;
-    /** Ask for DPoP-bound tokens wherever the authorization server offers them. */
-    dpop?: boolean | undefined;
-  } | undefined;
-}
 
 /**
  * Named MCP connections.
@@ -154,38 +91,7 @@ export class ServerRegistry implements AsyncDisposable {
   ): Promise<ServerSummary> {
     validateName(name);
     if (this.#connections.has(name)) throw new ClientError(`Server "${name}" is already connected`);
-    const oauth = this.#options.oauth;
-    const web = target.kind === "http" || target.kind === "sse" ? target : undefined;
-    const preRegistered = web?.oauth && !(web.oauth instanceof MachineOAuthProvider)
-      ? web.oauth
-      : undefined;
-    const provider = oauth && web && (!web.oauth || preRegistered)
-      ? new FileOAuthProvider({
-        ...oauth,
-        serverUrl: web.url,
-        preRegistered: preRegistered && {
-          client_id: preRegistered.clientId,
-          ...(preRegistered.clientSecret ? { client_secret: preRegistered.clientSecret } : {}),
-        },
-      })
-      : undefined;
-    let client: Client;
-    try {
-      await provider?.open();
-      client = await connectTarget(target, {
-        clientName: this.#options.clientName,
-        version: this.#options.version,
-        timeoutMs: this.#options.timeoutMs,
-        childEnv: this.#options.childEnv,
-        ...(provider
-          ? { oauth: { provider, authorize: (signal) => provider.authorize(signal) } }
-          : {}),
-      });
-    } catch (error) {
-      await provider?.close();
-      throw error;
-    }
-    await provider?.pause();
+    const { client, provider } = await openConnection(target, this.#options);
     await turn();
     if (this.#connections.has(name)) {
       await client.close().catch(() => {});
@@ -205,7 +111,7 @@ export class ServerRegistry implements AsyncDisposable {
       connection.closedReason ??= "the connection closed";
     };
     this.#connections.set(name, connection);
-    return this.#summary(connection);
+    return summaryOf(connection);
   }
 
   /** Connects `name` to the same target as the connected server `existing`. */
@@ -241,42 +147,9 @@ export class ServerRegistry implements AsyncDisposable {
     return connection;
   }
 
-  #summary(c: Connection): ServerSummary {
-    return {
-      name: c.name,
-      transport: transportLabel(c.target),
-      target: describeTarget(c.target),
-      serverName: c.serverInfo.name,
-      serverVersion: c.serverInfo.version,
-      protocol: c.protocol,
-      connected: c.closedReason === undefined,
-    };
-  }
-
   /** Every connection's row. */
   servers(): ServerSummary[] {
-    return [...this.#connections.values()].map((c) => this.#summary(c));
-  }
-
-  /**
-   * Runs `fn` on a connection; when the server asks for a new authorization mid-session (a
-   * token that cannot be refreshed, a 403 step-up to more scope), authorizes and runs it once
-   * more.
-   */
-  async #authorized<T>(connection: Connection, fn: (client: Client) => Promise<T>): Promise<T> {
-    try {
-      return await fn(connection.client);
-    } catch (error) {
-      const transport = connection.client.transport;
-      if (
-        !connection.oauth || !isUnauthorized(error) ||
-        !(transport instanceof StreamableHTTPClientTransport ||
-          transport instanceof SSEClientTransport)
-      ) throw error;
-      await transport.finishAuth(await connection.oauth.authorize(AbortSignal.timeout(300_000)));
-      await connection.oauth.pause();
-      return await fn(connection.client);
-    }
+    return [...this.#connections.values()].map(summaryOf);
   }
 
   /** The tools of one server (every page; none when it does not offer tools). */
@@ -284,7 +157,7 @@ export class ServerRegistry implements AsyncDisposable {
     const connection = this.#get(name);
     const { client } = connection;
     if (!client.getServerCapabilities()?.tools) return [];
-    const { tools } = await this.#authorized(
+    const { tools } = await authorized(
       connection,
       (c) => c.listTools(undefined, this.#request()),
     );
@@ -296,7 +169,7 @@ export class ServerRegistry implements AsyncDisposable {
   async resources(name: string): Promise<Resource[]> {
     const connection = this.#get(name);
     if (!connection.client.getServerCapabilities()?.resources) return [];
-    return (await this.#authorized(
+    return (await authorized(
       connection,
       (c) => c.listResources(undefined, this.#request()),
     )).resources;
@@ -304,7 +177,7 @@ export class ServerRegistry implements AsyncDisposable {
 
   /** Reads one resource. */
   read(name: string, uri: string): Promise<ReadResourceResult> {
-    return this.#authorized(this.#get(name), (c) => c.readResource({ uri }, this.#request()));
+    return authorized(this.#get(name), (c) => c.readResource({ uri }, this.#request()));
   }
 
   /** Calls a tool on one server. */
@@ -314,7 +187,7 @@ export class ServerRegistry implements AsyncDisposable {
     args: Record<string, unknown>,
     signal?: AbortSignal,
   ): Promise<CallToolResult> {
-    return await this.#authorized(
+    return await authorized(
       this.#get(name),
       (c) => c.callTool({ name: tool, arguments: args }, this.#request(signal)),
     );

@@ -15,27 +15,27 @@ const MAX_DEPTH = 64;
 
 const CONSTANTS: Record<string, number> = { pi: Math.PI, e: Math.E, tau: 2 * Math.PI };
 
-const FUNCTIONS: Record<string, { arity: [number, number]; fn: (...xs: number[]) => number }> = {
-  sqrt: { arity: [1, 1], fn: Math.sqrt },
-  cbrt: { arity: [1, 1], fn: Math.cbrt },
-  abs: { arity: [1, 1], fn: Math.abs },
-  sin: { arity: [1, 1], fn: Math.sin },
-  cos: { arity: [1, 1], fn: Math.cos },
-  tan: { arity: [1, 1], fn: Math.tan },
-  asin: { arity: [1, 1], fn: Math.asin },
-  acos: { arity: [1, 1], fn: Math.acos },
-  atan: { arity: [1, 1], fn: Math.atan },
-  exp: { arity: [1, 1], fn: Math.exp },
+interface MathFunction {
+  arity: [number, number];
+  fn: (...xs: number[]) => number;
+}
+
+/** The one-argument functions of `Math` named in `names` (space-separated), under those names. */
+function mathUnary(names: string): Record<string, MathFunction> {
+  const math = Math as unknown as Record<string, (x: number) => number>;
+  return Object.fromEntries(
+    names.split(" ").map((name) => [name, { arity: [1, 1], fn: math[name]! }]),
+  );
+}
+
+const FUNCTIONS: Record<string, MathFunction> = {
+  ...mathUnary("sqrt cbrt abs sin cos tan asin acos atan exp"),
   ln: { arity: [1, 1], fn: Math.log },
   log: {
     arity: [1, 2],
     fn: (x, base) => base === undefined ? Math.log10(x!) : Math.log(x!) / Math.log(base),
   },
-  log10: { arity: [1, 1], fn: Math.log10 },
-  log2: { arity: [1, 1], fn: Math.log2 },
-  floor: { arity: [1, 1], fn: Math.floor },
-  ceil: { arity: [1, 1], fn: Math.ceil },
-  round: { arity: [1, 1], fn: Math.round },
+  ...mathUnary("log10 log2 floor ceil round"),
   min: { arity: [1, 64], fn: Math.min },
   max: { arity: [1, 64], fn: Math.max },
 };

@@ -160,3 +160,45 @@ Deno.test("connectTarget() speaks 2026-07-28 to a server offering it, 2025 to on
     });
   }
 });
+
+Deno.test("connectTarget() spawns a stdio server once, probing and falling back on that child", async (t) => {
+  setLogLevel("error");
+  const exits = new URL("./_discover_exits_stdio.ts", import.meta.url).pathname;
+  const cases: [string, string, "modern" | "legacy", number][] = [
+    [
+      "modern",
+      `${Deno.execPath()} run -A ${MAIN} toolbox --transport stdio --tools echo`,
+      "modern",
+      1,
+    ],
+    ["2025 only", legacyOnlyStdioTarget().slice("stdio:".length), "legacy", 1],
+    [
+      "exits on the probe: spawned again for initialize",
+      `${Deno.execPath()} run ${exits}`,
+      "legacy",
+      2,
+    ],
+  ];
+  for (const [label, command, era, spawns] of cases) {
+    await t.step(label, async () => {
+      const log = await Deno.makeTempFile({ prefix: "mcpcomm-spawns-" });
+      try {
+        const target = parseTarget(`stdio:sh -c 'echo spawned >> ${log}; exec ${command}'`);
+        const client = await connectTarget(target, {
+          clientName: "t",
+          version: "0",
+          timeoutMs: 20_000,
+        });
+        try {
+          assertEquals(protocolOf(client).era, era);
+          assert((await client.listTools()).tools.length > 0);
+        } finally {
+          await disconnect(client);
+        }
+        assertEquals((await Deno.readTextFile(log)).split("\n").filter(Boolean).length, spawns);
+      } finally {
+        await Deno.remove(log);
+      }
+    });
+  }
+});
