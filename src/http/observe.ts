@@ -10,6 +10,7 @@ import { errorResponse, pathOf } from "./util.ts";
 import { createDrain, type Tracked } from "./_drain.ts";
 import { type Logger, logLevelEnabled } from "../core/log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
+import { timedOperations } from "../metrics/timed.ts";
 import {
   formatTraceparent,
   parseTraceparent,
@@ -152,28 +153,27 @@ export function createHttpObserver(options: HttpObserverOptions): HttpObserver {
   const { metrics, log } = options;
   const withContext = options.requestContext ?? true;
   const routes = new Set(options.routes);
-  const requests = metrics.counter(
-    "mcpcomm_http_requests_total",
-    "HTTP requests answered, by route, method and status",
-    ["route", "method", "status"],
-  );
-  const latency = metrics.histogram(
-    "mcpcomm_http_request_duration_seconds",
-    "Time to answer an HTTP request (to the first byte for event streams)",
-    ["route", "method"],
-  );
+  const record = timedOperations(metrics, {
+    name: "mcpcomm_http_request",
+    labels: ["route", "method"],
+    outcomeLabels: ["status"],
+    help: [
+      "HTTP requests answered, by route, method and status",
+      "Time to answer an HTTP request (to the first byte for event streams)",
+    ],
+  });
   const inFlight = metrics.gauge(
     "mcpcomm_http_requests_in_flight",
     "HTTP requests being handled",
+  );
+  const cutStreams = metrics.counter(
+    "mcpcomm_sse_streams_cut_total",
+    "Event streams ended by a shutdown before they finished",
   );
   const streams = metrics.gauge(
     "mcpcomm_sse_streams_open",
     "Server-Sent Event streams open, by route",
     ["route"],
-  );
-  const cutStreams = metrics.counter(
-    "mcpcomm_sse_streams_cut_total",
-    "Event streams ended by a shutdown before they finished",
   );
 
   const drain = createDrain(log, options.shutdownMessage);
@@ -239,9 +239,7 @@ export function createHttpObserver(options: HttpObserverOptions): HttpObserver {
           inFlight.dec();
         }
 
-        const seconds = (performance.now() - started) / 1000;
-        requests.inc({ route: routeName, method, status: response.status });
-        latency.observe({ route: routeName, method }, seconds);
+        const seconds = record({ route: routeName, method }, { status: response.status }, started);
         const line = (extra: Record<string, unknown>) => {
           const warn = response.status >= 500;
           if (!logLevelEnabled(warn ? "warn" : "info")) return;
