@@ -12,7 +12,6 @@ import {
   readJson,
   SSE_HEADERS,
   sseEvent,
-  watchClient,
 } from "../http/util.ts";
 import { readinessResponse } from "../http/health.ts";
 import type { Logger } from "../core/log.ts";
@@ -108,13 +107,10 @@ export function createServerBHandler(
       "/process": {
         POST: async (request) => {
           const body = await parseProcessRequest(request, deps.maxBodyBytes);
-          const client = watchClient(request);
           try {
-            return Response.json(await service.process(body, client.signal));
+            return Response.json(await service.process(body, request.signal));
           } catch (error) {
             throw providerFailure(error);
-          } finally {
-            client.done();
           }
         },
       },
