@@ -5,6 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { type Ablation, measureAblations } from "./_ablations.ts";
 import { ensureWrk, median, percentile, runWrk, type WrkResult } from "./_load.ts";
 import {
   closeSession,
@@ -44,6 +45,7 @@ Flags:
   --seconds S       seconds per wrk run (default 4)
   --connections C   wrk connections and MCP sessions (default 32)
   --no-memory       skip the 1,000-session memory row
+  --ablations       only the speed tricks against their plain code (about a minute with --quick)
   -h, --help        show this help`;
 
 const encoder = new TextEncoder();
@@ -62,6 +64,7 @@ const { values: flags } = parseArgs({
     seconds: { type: "string" },
     connections: { type: "string" },
     "no-memory": { type: "boolean", default: false },
+    ablations: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -320,8 +323,43 @@ const fmt = (n: number, digits = 0) =>
     : "n/a";
 const ms = (us: number) => us / 1000;
 
+/** The ablation rows, and a target per trick: it saves at least 5% of its path's CPU. */
+async function measureTricks(rows: Row[], targets: Target[]): Promise<Ablation[]> {
+  say("measuring each speed trick against its plain code");
+  const ablations = await measureAblations({ quick: QUICK, rounds: ROUNDS, cwd, say });
+  for (const a of ablations) {
+    rows.push({
+      section: "speed tricks (CPU saved, share of the path's)",
+      name: a.trick,
+      generator: a.how,
+      value: a.share * 100,
+      unit: "%",
+      ratio: `${fmt(a.plainUs, 2)} us plain vs ${fmt(a.trickUs, 2)} us`,
+      extra: `${a.path}: ${fmt(a.pathUs, 1)} us CPU per request`,
+    });
+    targets.push({
+      name: a.trick,
+      goal: ">= 5% of the path's CPU saved",
+      measured: `${fmt(a.share * 100, 1)}% of ${a.path}`,
+      met: a.share >= 0.05,
+    });
+  }
+  return ablations;
+}
+
 async function main(): Promise<number> {
   const startedAt = new Date();
+  if (flags.ablations) {
+    const rows: Row[] = [];
+    const targets: Target[] = [];
+    await measureTricks(rows, targets);
+    printTable(
+      `mcpcomm bench ablations ${startedAt.toISOString()}${QUICK ? " (quick)" : ""}`,
+      rows,
+      targets,
+    );
+    return 0;
+  }
   await ensureWrk(say);
   await ensurePeerInstalled();
   const withA = await serverAAvailable();
@@ -1011,6 +1049,8 @@ async function main(): Promise<number> {
     });
   }
 
+  const ablations = await measureTricks(rows, targets);
+
   const header = `mcpcomm bench ${startedAt.toISOString()} | deno ${Deno.version.deno}, node ${
     nodeVersion.replace(/^v/, "")
   }, ${
@@ -1041,7 +1081,7 @@ async function main(): Promise<number> {
     },
     rows,
     targets,
-    raw: { throughput, latency, ttfb, stdioLatency, cold, memory },
+    raw: { throughput, latency, ttfb, stdioLatency, cold, memory, ablations },
   };
   const dir = `${ROOT}bench/results`;
   Deno.mkdirSync(dir, { recursive: true });
@@ -1140,7 +1180,7 @@ function printTable(header: string, rows: Row[], targets: Target[]): void {
       section = row.section;
       lines.push([`[${section}]`, "", "", "", ""]);
     }
-    const digits = row.unit.startsWith("ms") ? 3 : row.unit === "MiB" ? 1 : 0;
+    const digits = row.unit.startsWith("ms") ? 3 : row.unit === "MiB" || row.unit === "%" ? 1 : 0;
     lines.push([
       `  ${row.name}`,
       `${fmt(row.value, digits)} ${row.unit}`,

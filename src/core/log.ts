@@ -4,7 +4,6 @@
  * Values registered with {@linkcode redactSecret} are replaced by `[redacted]` in every line.
  * @module
  */
-import { isoNow } from "./clock.ts";
 
 /** Log levels, most verbose first. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -67,7 +66,7 @@ export function createLogger(component: string): Logger {
   const write = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
     if (rank[level] < rank[threshold]) return;
     const line = JSON.stringify({
-      time: isoNow(),
+      time: new Date().toISOString(),
       level,
       component,
       msg,

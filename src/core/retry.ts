@@ -110,17 +110,10 @@ export interface AttemptTimeouts {
   readonly pending: number;
 }
 
-interface PendingAttempt {
-  controller: AbortController;
-  deadline: number;
-}
-
 /**
- * Per-attempt timeouts that all last `timeoutMs`, kept on one shared timer instead of a timer
- * per attempt: attempts time out in the order they start, so the timer only waits for the
- * oldest pending one, and an attempt that ends costs no timer call. The timer runs while
- * attempts are pending (at most once more after the last ends) and never keeps the process
- * alive by itself. A timed-out attempt's signal aborts with `reason()`.
+ * Per-attempt timeouts that all last `timeoutMs`: each attempt's signal aborts with `reason()`
+ * once its timer fires, or with the caller's signal's reason. Timers never keep the process
+ * alive by themselves.
  * @example
  * ```ts
  * const timeouts = createAttemptTimeouts(120_000, () => new DOMException("timed out", "TimeoutError"));
@@ -136,42 +129,31 @@ export function createAttemptTimeouts(
   timeoutMs: number,
   reason: () => unknown,
 ): AttemptTimeouts {
-  const pending = new Set<PendingAttempt>();
-  let armed = false;
-  const expire = () => {
-    const now = performance.now();
-    for (const attempt of pending) {
-      if (attempt.deadline > now) {
-        Deno.unrefTimer(setTimeout(expire, attempt.deadline - now));
-        return;
-      }
-      pending.delete(attempt);
-      attempt.controller.abort(reason());
-    }
-    armed = false;
-  };
+  let pending = 0;
   return {
     get pending() {
-      return pending.size;
+      return pending;
     },
     start(signal) {
       const controller = new AbortController();
-      const attempt: PendingAttempt = { controller, deadline: performance.now() + timeoutMs };
-      pending.add(attempt);
-      if (!armed) {
-        armed = true;
-        Deno.unrefTimer(setTimeout(expire, timeoutMs));
-      }
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        pending--;
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", follow);
+      };
+      const timer = setTimeout(() => {
+        end();
+        controller.abort(reason());
+      }, timeoutMs);
+      Deno.unrefTimer(timer);
+      pending++;
       const follow = () => controller.abort(signal!.reason);
       if (signal?.aborted) follow();
       else signal?.addEventListener("abort", follow, { once: true });
-      return {
-        signal: controller.signal,
-        clear() {
-          signal?.removeEventListener("abort", follow);
-          pending.delete(attempt);
-        },
-      };
+      return { signal: controller.signal, clear: end };
     },
   };
 }

@@ -5,12 +5,13 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { describeError, HttpError } from "../core/errors.ts";
+import { HttpError } from "../core/errors.ts";
 import { pathOf } from "./hosts.ts";
 import { errorResponse } from "./respond.ts";
-import { sseEvent } from "./sse.ts";
+import { createDrain, type Tracked } from "./_drain.ts";
 import { type Logger, logLevelEnabled } from "../core/log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
+import { timedOperations } from "../metrics/timed.ts";
 import {
   formatTraceparent,
   parseTraceparent,
@@ -114,17 +115,6 @@ export interface HttpObserver {
   readonly active: number;
 }
 
-interface Tracked {
-  /** GET event streams and MCP `subscriptions/listen`: streams that never end by themselves. */
-  subscription: boolean;
-  /** Ends the stream with the final event; for a request, answers it with 503. */
-  cut(): void;
-}
-
-/** How long connections may take to close after the deadline's final answers (a client still
- * uploading a refused body keeps its connection open for as long as it likes). */
-const CLOSE_GRACE_MS = 2000;
-
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
 function remoteOf(info: Deno.ServeHandlerInfo | undefined): string | undefined {
@@ -164,127 +154,37 @@ export function createHttpObserver(options: HttpObserverOptions): HttpObserver {
   const { metrics, log } = options;
   const withContext = options.requestContext ?? true;
   const routes = new Set(options.routes);
-  const requests = metrics.counter(
-    "mcpcomm_http_requests_total",
-    "HTTP requests answered, by route, method and status",
-    ["route", "method", "status"],
-  );
-  const latency = metrics.histogram(
-    "mcpcomm_http_request_duration_seconds",
-    "Time to answer an HTTP request (to the first byte for event streams)",
-    ["route", "method"],
-  );
+  const record = timedOperations(metrics, {
+    name: "mcpcomm_http_request",
+    labels: ["route", "method"],
+    outcomeLabels: ["status"],
+    help: [
+      "HTTP requests answered, by route, method and status",
+      "Time to answer an HTTP request (to the first byte for event streams)",
+    ],
+  });
   const inFlight = metrics.gauge(
     "mcpcomm_http_requests_in_flight",
     "HTTP requests being handled",
+  );
+  const cutStreams = metrics.counter(
+    "mcpcomm_sse_streams_cut_total",
+    "Event streams ended by a shutdown before they finished",
   );
   const streams = metrics.gauge(
     "mcpcomm_sse_streams_open",
     "Server-Sent Event streams open, by route",
     ["route"],
   );
-  const cutStreams = metrics.counter(
-    "mcpcomm_sse_streams_cut_total",
-    "Event streams ended by a shutdown before they finished",
-  );
 
-  const tracked = new Set<Tracked>();
-  let work = 0;
-  let idleWaiters: (() => void)[] = [];
-  let stopping = false;
-  const finalEvent = () =>
-    sseEvent({
-      error: {
-        code: "unavailable",
-        message: options.shutdownMessage ?? "The server is shutting down",
-      },
-    }, "error");
-
-  const track = (item: Tracked) => {
-    tracked.add(item);
-    if (!item.subscription) work++;
-  };
-  const untrack = (item: Tracked) => {
-    if (!tracked.delete(item)) return;
-    if (!item.subscription) work--;
-    if (work === 0 && idleWaiters.length > 0) { for (const wake of idleWaiters.splice(0)) wake(); }
-  };
-  const whenIdle = () =>
-    work === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve));
-
-  const observeStream = (
-    response: Response,
-    subscription: boolean,
-    done: (how: "finished" | "cancelled" | "cut") => void,
-  ): Response => {
-    const reader = response.body!.getReader();
-    let controller!: ReadableStreamDefaultController<Uint8Array>;
-    let ended = false;
-    const item: Tracked = {
-      subscription,
-      cut() {
-        if (ended) return;
-        ended = true;
-        try {
-          controller.enqueue(finalEvent());
-          controller.close();
-        } catch {
-          // the consumer is already gone
-        }
-        reader.cancel(new Error("shutdown")).catch(() => {});
-        untrack(item);
-        done("cut");
-      },
-    };
-    track(item);
-    const body = new ReadableStream<Uint8Array>({
-      start(c) {
-        controller = c;
-      },
-      async pull(c) {
-        let step: ReadableStreamReadResult<Uint8Array>;
-        try {
-          step = await reader.read();
-        } catch (error) {
-          if (ended) return;
-          ended = true;
-          untrack(item);
-          done("finished");
-          c.error(error);
-          return;
-        }
-        if (ended) return;
-        if (step.done) {
-          ended = true;
-          c.close();
-          untrack(item);
-          done("finished");
-          return;
-        }
-        c.enqueue(step.value);
-      },
-      cancel(reason) {
-        if (!ended) {
-          ended = true;
-          untrack(item);
-          done("cancelled");
-        }
-        return reader.cancel(reason);
-      },
-    });
-    return new Response(body, {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    });
-  };
+  const drain = createDrain(log, options.shutdownMessage);
 
   return {
     get stopping() {
-      return stopping;
+      return drain.stopping;
     },
     get active() {
-      return tracked.size;
+      return drain.active;
     },
     wrap(handler) {
       return async (request, info) => {
@@ -320,9 +220,9 @@ export function createHttpObserver(options: HttpObserverOptions): HttpObserver {
               new HttpError(503, "unavailable", "The server is shutting down").toResponse(),
             ),
         };
-        track(item);
+        drain.track(item);
         try {
-          if (stopping) {
+          if (drain.stopping) {
             response = new HttpError(503, "unavailable", "The server is shutting down", {
               connection: "close",
             }).toResponse();
@@ -340,9 +240,7 @@ export function createHttpObserver(options: HttpObserverOptions): HttpObserver {
           inFlight.dec();
         }
 
-        const seconds = (performance.now() - started) / 1000;
-        requests.inc({ route: routeName, method, status: response.status });
-        latency.observe({ route: routeName, method }, seconds);
+        const seconds = record({ route: routeName, method }, { status: response.status }, started);
         const line = (extra: Record<string, unknown>) => {
           const warn = response.status >= 500;
           if (!logLevelEnabled(warn ? "warn" : "info")) return;
@@ -351,63 +249,27 @@ export function createHttpObserver(options: HttpObserverOptions): HttpObserver {
           else log.info("request", entry);
         };
         if (response.status === 101) {
-          untrack(item);
+          drain.untrack(item);
           line({ durationMs: Math.round(seconds * 1000), upgraded: true });
           return response;
         }
         response = withHeader(response, REQUEST_ID_HEADER, context.requestId);
         if (!isEventStream(response)) {
-          untrack(item);
+          drain.untrack(item);
           line({ durationMs: Math.round(seconds * 1000) });
           return response;
         }
         describe();
         streams.inc({ route: routeName });
-        const streamed = observeStream(response, isSubscription(request), (how) => {
+        const streamed = drain.observeStream(response, isSubscription(request), (how) => {
           streams.dec({ route: routeName });
           if (how === "cut") cutStreams.inc();
           line({ durationMs: Math.round(performance.now() - started), stream: how });
         });
-        untrack(item);
+        drain.untrack(item);
         return streamed;
       };
     },
-    async shutdown(server, timeoutMs) {
-      if (stopping) return;
-      stopping = true;
-      log.info("shutting down", {
-        inFlight: work,
-        subscriptions: tracked.size - work,
-        timeoutSeconds: timeoutMs / 1000,
-      });
-      const drained = server.shutdown();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timedOut = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), timeoutMs);
-      });
-      const outcome = await Promise.race([whenIdle().then(() => "idle" as const), timedOut]);
-      clearTimeout(timer);
-      if (outcome === "timeout") {
-        log.warn("shutdown deadline passed, ending what is left", { inFlight: work });
-      }
-      for (const item of [...tracked]) item.cut();
-      idleWaiters = [];
-      let graceTimer: ReturnType<typeof setTimeout> | undefined;
-      const grace = new Promise<"stuck">((resolve) => {
-        graceTimer = setTimeout(() => resolve("stuck"), CLOSE_GRACE_MS);
-      });
-      try {
-        const closed = await Promise.race([drained.then(() => "closed" as const), grace]);
-        if (closed === "stuck") {
-          log.warn("connections still open after the shutdown deadline; not waiting for them", {
-            graceMs: CLOSE_GRACE_MS,
-          });
-        }
-      } catch (error) {
-        log.warn("server shutdown failed", { error: describeError(error) });
-      } finally {
-        clearTimeout(graceTimer);
-      }
-    },
+    shutdown: (server, timeoutMs) => drain.shutdown(server, timeoutMs),
   };
 }

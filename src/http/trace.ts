@@ -21,23 +21,9 @@ const VERSION_00 = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const FUTURE = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-const pool = new Uint8Array(4096);
-let poolAt = pool.length;
-
-function randomHex(bytes: number): string {
-  if (poolAt + bytes > pool.length) {
-    crypto.getRandomValues(pool);
-    poolAt = 0;
-  }
-  let hex = "";
-  let any = 0;
-  for (let i = poolAt; i < poolAt + bytes; i++) {
-    any |= pool[i]!;
-    hex += HEX[pool[i]!];
-  }
-  poolAt += bytes;
-  return any === 0 ? randomHex(bytes) : hex;
+/** 32 random hex digits, never all zero (a version-4 UUID's "4" stays among them). */
+function randomHex(): string {
+  return crypto.randomUUID().replaceAll("-", "");
 }
 
 /**
@@ -74,9 +60,10 @@ export function formatTraceparent(context: TraceContext): string {
  * sampled trace.
  */
 export function startSpan(parent?: TraceContext): TraceContext {
-  if (!parent) return { traceId: randomHex(16), spanId: randomHex(8), flags: "01" };
+  const spanId = randomHex().slice(0, 16);
+  if (!parent) return { traceId: randomHex(), spanId, flags: "01" };
   const sampled = parseInt(parent.flags, 16) & 1;
-  return { traceId: parent.traceId, spanId: randomHex(8), flags: sampled ? "01" : "00" };
+  return { traceId: parent.traceId, spanId, flags: sampled ? "01" : "00" };
 }
 
 /** The caller's request ID when it is a plain token of at most 128 characters, else a new one. */

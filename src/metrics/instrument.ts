@@ -8,6 +8,7 @@ import { ProviderError, UpstreamError } from "../core/errors.ts";
 import type { Ledger, LedgerEntry } from "../ledger/memory.ts";
 import type { Logger } from "../core/log.ts";
 import { MetricsRegistry } from "./registry.ts";
+import { timedOperations } from "./timed.ts";
 import { contextFields, runInSpan } from "../http/observe.ts";
 import type { Provider, StreamChunk } from "../providers/types.ts";
 
@@ -119,20 +120,17 @@ function outcome(error: unknown): string {
  * it (to the end of the stream for streams).
  */
 export function instrumentProvider(provider: Provider, metrics: MetricsRegistry): Provider {
-  const calls = metrics.counter(
-    "mcpcomm_provider_calls_total",
-    "Calls to the AI provider (each attempt), by provider, model and outcome",
-    ["provider", "model", "outcome"],
-  );
-  const latency = metrics.histogram(
-    "mcpcomm_provider_call_duration_seconds",
-    "Duration of one provider call, by provider",
-    ["provider"],
-  );
-  const done = (model: string, started: number, result: string) => {
-    calls.inc({ provider: provider.name, model, outcome: result });
-    latency.observe({ provider: provider.name }, (performance.now() - started) / 1000);
-  };
+  const record = timedOperations(metrics, {
+    name: "mcpcomm_provider_call",
+    labels: ["provider"],
+    outcomeLabels: ["model", "outcome"],
+    help: [
+      "Calls to the AI provider (each attempt), by provider, model and outcome",
+      "Duration of one provider call, by provider",
+    ],
+  });
+  const done = (model: string, started: number, result: string) =>
+    record({ provider: provider.name }, { model, outcome: result }, started);
 
   return {
     get name() {
@@ -219,16 +217,15 @@ export function instrumentServerBClient<T extends UpstreamClient>(
   metrics: MetricsRegistry,
   log?: Logger,
 ): T {
-  const calls = metrics.counter(
-    "mcpcomm_upstream_requests_total",
-    "Calls from Server A to Server B (after retries), by operation and outcome",
-    ["operation", "outcome"],
-  );
-  const latency = metrics.histogram(
-    "mcpcomm_upstream_request_duration_seconds",
-    "Duration of a call to Server B, retries included, by operation",
-    ["operation"],
-  );
+  const record = timedOperations(metrics, {
+    name: "mcpcomm_upstream_request",
+    labels: ["operation"],
+    outcomeLabels: ["outcome"],
+    help: [
+      "Calls from Server A to Server B (after retries), by operation and outcome",
+      "Duration of a call to Server B, retries included, by operation",
+    ],
+  });
   const circuitView = client as CircuitView;
   if (typeof circuitView.backends === "function") {
     const circuit = metrics.gauge(
@@ -257,9 +254,7 @@ export function instrumentServerBClient<T extends UpstreamClient>(
           : "cancelled";
         throw error;
       } finally {
-        const seconds = (performance.now() - started) / 1000;
-        calls.inc({ operation, outcome });
-        latency.observe({ operation }, seconds);
+        const seconds = record({ operation }, { outcome }, started);
         const fields = {
           operation,
           outcome,

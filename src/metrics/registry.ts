@@ -61,15 +61,6 @@ interface Family {
   labelNames: readonly string[];
   buckets?: readonly number[];
   series: Map<string, Series>;
-  /**
-   * The same series for the hot path: nested maps keyed by the label values in declaration
-   * order (as given, so `200` and `"200"` are two keys of one series); leaves are series.
-   */
-  fast: Map<unknown, unknown>;
-  /** Leaves of {@linkcode Family.fast}. */
-  fastSize: number;
-  /** The one series of a family without labels. */
-  only?: Series;
 }
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -229,50 +220,14 @@ export class MetricsRegistry {
       kind,
       labelNames,
       series: new Map(),
-      fast: new Map(),
-      fastSize: 0,
     };
     if (buckets) family.buckets = buckets;
     this.#families.set(name, family);
-    if (labelNames.length === 0) family.only = this.#slowSeries(family, {});
+    if (labelNames.length === 0) this.#series(family, {});
     return family;
   }
 
   #series(family: Family, labels: Labels): Series {
-    const names = family.labelNames;
-    const last = names.length - 1;
-    let given = 0;
-    for (const _ in labels) given++;
-    if (given !== names.length) return this.#slowSeries(family, labels);
-    if (last < 0) return family.only!;
-    let node = family.fast;
-    for (let i = 0; i < last; i++) {
-      const next = node.get(labels[names[i]!]) as Map<unknown, unknown> | undefined;
-      if (next === undefined) return this.#remember(family, labels);
-      node = next;
-    }
-    return (node.get(labels[names[last]!]) as Series | undefined) ??
-      this.#remember(family, labels);
-  }
-
-  #remember(family: Family, labels: Labels): Series {
-    const found = this.#slowSeries(family, labels);
-    const names = family.labelNames;
-    if (family.fastSize >= this.#maxSeries * 2) return found;
-    if (names.some((name) => labels[name] === undefined)) return found;
-    let node = family.fast;
-    for (let i = 0; i < names.length - 1; i++) {
-      const value = labels[names[i]!];
-      let next = node.get(value) as Map<unknown, unknown> | undefined;
-      if (next === undefined) node.set(value, next = new Map());
-      node = next;
-    }
-    node.set(labels[names[names.length - 1]!], found);
-    family.fastSize++;
-    return found;
-  }
-
-  #slowSeries(family: Family, labels: Labels): Series {
     const keys = Object.keys(labels);
     if (
       keys.length !== family.labelNames.length || keys.some((k) => !family.labelNames.includes(k))

@@ -5,7 +5,6 @@
  */
 import { type CacheHint, McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { isoNow } from "../core/clock.ts";
 import { describeError, HttpError } from "../core/errors.ts";
 import type { Ledger } from "../ledger/memory.ts";
 import type { Logger } from "../core/log.ts";
@@ -123,7 +122,7 @@ export function createServerAMcp(
     const unrecordable = ledger.problem();
     if (unrecordable) return errorResult(`Not sent to Server B: ${unrecordable}`);
     const started = performance.now();
-    const timestamp = isoNow();
+    const timestamp = new Date().toISOString();
     try {
       const answer = await send(deps, args, ctx);
       await ledger.record({

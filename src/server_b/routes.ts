@@ -9,7 +9,6 @@ import { readJson } from "../http/body.ts";
 import { pathOf } from "../http/hosts.ts";
 import { errorResponse, methodNotAllowed } from "../http/respond.ts";
 import { SSE_HEADERS, sseEvent } from "../http/sse.ts";
-import { watchClient } from "../http/watch_client.ts";
 import { readinessResponse } from "../http/health.ts";
 import type { Logger } from "../core/log.ts";
 import { checkHostAndOrigin, type HostPolicy, requireJsonContentType } from "../mcp/guards.ts";
@@ -104,13 +103,10 @@ export function createServerBHandler(
       "/process": {
         POST: async (request) => {
           const body = await parseProcessRequest(request, deps.maxBodyBytes);
-          const client = watchClient(request);
           try {
-            return Response.json(await service.process(body, client.signal));
+            return Response.json(await service.process(body, request.signal));
           } catch (error) {
             throw providerFailure(error);
-          } finally {
-            client.done();
           }
         },
       },

@@ -4,7 +4,6 @@
  * records what it received.
  * @module
  */
-import { isoNow } from "../core/clock.ts";
 import { describeError, HttpError, ProviderError } from "../core/errors.ts";
 import type { Ledger, LedgerEntry } from "../ledger/memory.ts";
 import type { Logger } from "../core/log.ts";
@@ -156,7 +155,7 @@ export function createAiService(options: AiServiceOptions): AiService {
     const responseTime = Math.round(performance.now() - started) / 1000;
     const base = {
       messageId: crypto.randomUUID(),
-      timestamp: isoNow(),
+      timestamp: new Date().toISOString(),
       message: request.message,
       context: request.context,
       provider: provider.name,
