@@ -4,9 +4,8 @@
  * @module
  */
 import { authenticate, type Authenticator } from "../http/auth.ts";
-import { describeError, HttpError, ProviderError } from "../core/errors.ts";
+import { HttpError } from "../core/errors.ts";
 import {
-  errorResponse,
   methodNotAllowed,
   pathOf,
   readJson,
@@ -25,6 +24,7 @@ import {
   ProcessRequest,
   STREAM_EVENTS,
 } from "../wire.ts";
+import { onError, streamAnswerOf } from "./_errors.ts";
 import type { AiService } from "./service.ts";
 
 /** Server B's display name. */
@@ -84,12 +84,6 @@ async function parseProcessRequest(
   return result.data;
 }
 
-function providerFailure(error: unknown): HttpError {
-  if (error instanceof ProviderError) return error.toHttpError();
-  if (error instanceof HttpError) return error;
-  return new HttpError(502, "provider_error", describeError(error));
-}
-
 /**
  * Creates Server B's request handler.
  * @example
@@ -111,8 +105,6 @@ export function createServerBHandler(
           const client = watchClient(request);
           try {
             return Response.json(await service.process(body, client.signal));
-          } catch (error) {
-            throw providerFailure(error);
           } finally {
             client.done();
           }
@@ -132,12 +124,7 @@ export function createServerBHandler(
           else request.signal.addEventListener("abort", gone, { once: true });
           const signal = abort.signal;
           const chunks = service.stream(body, signal);
-          let pending: IteratorResult<string, unknown>;
-          try {
-            pending = await chunks.next();
-          } catch (error) {
-            throw providerFailure(error);
-          }
+          let pending = await chunks.next();
           const stream = new ReadableStream<Uint8Array>({
             async pull(controller) {
               try {
@@ -151,7 +138,7 @@ export function createServerBHandler(
                 pending = await chunks.next();
               } catch (error) {
                 if (signal.aborted) return controller.close();
-                const failure = providerFailure(error);
+                const failure = streamAnswerOf(error);
                 log.warn("stream failed", { code: failure.code, error: failure.message });
                 controller.enqueue(sseEvent(failure.body(), STREAM_EVENTS.error));
                 controller.close();
@@ -240,7 +227,7 @@ export function createServerBHandler(
       if (!handle) throw methodNotAllowed(Object.keys(route));
       return await handle(request);
     } catch (error) {
-      return errorResponse(error, log);
+      return onError(error, log);
     }
   };
 }
