@@ -142,6 +142,25 @@ Deno.test("Server A's /metrics counts its retries towards Server B by reason", a
   );
 });
 
+Deno.test("Server A's /metrics counts a failover between balanced Server Bs as a retry", async () => {
+  await using b = await startFakeB((request, n, seen) =>
+    new URL(request.url).pathname === "/process"
+      ? Response.json(answerFor(JSON.parse(seen.body).message, n))
+      : Response.json({ status: "ok" })
+  );
+  await using a = await startHttpServerA({
+    SERVER_B_URL: `http://127.0.0.1:${freePort()},${b.url}`,
+    MCPCOMM_DB: ":memory:",
+    RETRY_ATTEMPTS: "3",
+  });
+  {
+    await using mcp = await connect(a.mcpUrl);
+    assert(!(await mcp.call("send_message_to_ai", { message: "fail me over" })).isError);
+  }
+  const m = parsePrometheusText(await (await fetch(`${a.url}/metrics`)).text());
+  assertEquals(sampleValue(m, "mcpcomm_server_b_retries_total", { reason: "refused" }), 1);
+});
+
 Deno.test("Server A's /health/ready fails while Server B is down and passes once it is up", async () => {
   const port = freePort();
   await using a = await startHttpServerA({
