@@ -8,7 +8,6 @@ import process from "node:process";
 import { authenticatorFor, guardOf, warnIfExposed } from "../http/auth.ts";
 import type { Config } from "../core/config.ts";
 import { HttpError } from "../core/errors.ts";
-import { errorResponse } from "../http/util.ts";
 import {
   countMcpSessions,
   countServerBRetries,
@@ -25,6 +24,7 @@ import type { MetricsRegistry } from "../metrics/registry.ts";
 import { createHttpObserver } from "../http/observe.ts";
 import { listen, type Listening } from "../http/serve.ts";
 import { readCaCerts } from "../http/tls.ts";
+import { onError } from "./_errors.ts";
 import { createServerAOpsHandler, SERVER_A_OPS_PATHS } from "./ops.ts";
 import type { ServerBClient } from "./b_client.ts";
 import { createServerBPool, type ServerBPoolOptions } from "./b_pool.ts";
@@ -209,7 +209,7 @@ export async function startServerA(
           if (answer) return answer;
           throw new HttpError(404, "not_found", `No route ${new URL(request.url).pathname}`);
         } catch (error) {
-          return errorResponse(error, log);
+          return onError(error, log);
         }
       }),
     );
