@@ -24,6 +24,7 @@ import { createRateLimiter, createSharedRateLimiter } from "../http/rate_limit.t
 import { sharedRedisOf } from "../core/redis.ts";
 import { listen, type Listening } from "../http/serve.ts";
 import { readServerTls } from "../http/tls.ts";
+import { onError } from "./_errors.ts";
 import { createServerBHandler } from "./routes.ts";
 import { type AiService, createAiService } from "./service.ts";
 import { createServerBMcp } from "./tools.ts";
@@ -209,12 +210,7 @@ export async function startServerB(
       readTimeoutSeconds: config.READ_TIMEOUT_SECONDS,
       maxConnectionsPerAddress: config.MAX_CONNECTIONS_PER_ADDRESS,
       log,
-      onError: (error) => {
-        log.error("request failed", { error: String(error) });
-        return Response.json({ error: { code: "internal", message: "Internal server error" } }, {
-          status: 500,
-        });
-      },
+      onError: (error) => onError(error, log),
     }, observer.wrap(handler));
   } catch (error) {
     await ledger.close();

@@ -54,31 +54,22 @@ Deno.test("createServerBHandler() answers a ledger that cannot record with 503, 
 });
 
 Deno.test("Server B's error table maps each kind to its status, code and advice", () => {
-  const cases: [unknown, number, string, boolean, string | null][] = [
+  const cases: [unknown, string][] = [
+    [new DomainError("unavailable", "busy", { retryAfterSeconds: 1 }), "503 unavailable true 1"],
+    [new DomainError("invalid_input", "bad"), "400 invalid_request false null"],
+    [new DomainError("not_found", "gone"), "404 not_found false null"],
     [
-      new DomainError("unavailable", "busy", { retryAfterSeconds: 1 }),
-      503,
-      "unavailable",
-      true,
-      "1",
+      new ProviderError("rate_limit", "wait", { retryAfterMs: 1500 }),
+      "429 provider_rate_limit true 2",
     ],
-    [new DomainError("invalid_input", "bad"), 400, "invalid_request", false, null],
-    [new DomainError("not_found", "gone"), 404, "not_found", false, null],
-    [
-      new ProviderError("rate_limit", "slow down", { retryAfterMs: 1500 }),
-      429,
-      "provider_rate_limit",
-      true,
-      "2",
-    ],
-    [new ProviderError("rate_limit", "slow down"), 429, "provider_rate_limit", false, null],
-    [new ProviderError("auth", "bad key"), 502, "provider_auth", false, null],
-    [new ProviderError("timeout", "slow"), 504, "provider_timeout", false, null],
+    [new ProviderError("rate_limit", "wait"), "429 provider_rate_limit false null"],
+    [new ProviderError("auth", "bad key"), "502 provider_auth false null"],
+    [new ProviderError("timeout", "slow"), "504 provider_timeout false null"],
   ];
-  for (const [error, status, code, retryable, retryAfter] of cases) {
+  for (const [error, expected] of cases) {
     const answer = answerOf(error)!;
-    assertEquals([answer.status, answer.code, answer.retryable], [status, code, retryable]);
-    assertEquals(answer.toResponse().headers.get("retry-after"), retryAfter);
+    const retryAfter = answer.toResponse().headers.get("retry-after");
+    assertEquals(`${answer.status} ${answer.code} ${answer.retryable} ${retryAfter}`, expected);
   }
   const counted = answerOf(new ProviderError("unavailable", "down").afterAttempts(3))!;
   assertEquals(counted.body().error.attempts, 3);
