@@ -196,9 +196,10 @@ export function createBedrockProvider(config: BedrockOptions): Provider {
     async complete(request): Promise<Completion> {
       const modelId = resolveBedrockModel(request.model);
       try {
-        const response = await clientOf().send(new ConverseCommand(inputOf(request, modelId)), {
-          abortSignal: request.signal,
-        });
+        const response = await clientOf().send(
+          new ConverseCommand(inputOf(request, modelId)),
+          request.signal ? { abortSignal: request.signal } : {},
+        );
         const text = (response.output?.message?.content ?? [])
           .map((block) => block.text ?? "")
           .join("");

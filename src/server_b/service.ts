@@ -39,8 +39,8 @@ export interface AiService {
   readonly ledger: Ledger;
   /** Current defaults (a copy). */
   defaults(): AiDefaults;
-  /** Changes some defaults; the caller has validated them. */
-  configure(patch: Partial<AiDefaults>): AiDefaults;
+  /** Changes the defaults `patch` gives (an `undefined` one stays); the caller has validated them. */
+  configure(patch: { [K in keyof AiDefaults]?: AiDefaults[K] | undefined }): AiDefaults;
   process(request: ProcessRequest, signal?: AbortSignal): Promise<ProcessResponse>;
   /** Streams deltas, then the final response; throws {@linkcode ProviderError} on failure. */
   stream(
