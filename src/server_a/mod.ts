@@ -171,7 +171,7 @@ export async function startServerA(
     bindHost: config.SERVER_A_HOST,
     log,
     directCalls: config.MCP_DIRECT_CALLS,
-    shared: await sharedRedisOf(config, "server-a", log),
+    shared: await sharedRedisOf(config.MCPCOMM_REDIS, "server-a", log),
   });
   gateway?.onListChanged((kinds) => {
     if (kinds.includes("tools")) mcpHttp.notify.toolsChanged();

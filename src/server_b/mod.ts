@@ -161,7 +161,7 @@ export async function startServerB(
     attempts: config.RETRY_ATTEMPTS,
     log,
   });
-  const shared = await sharedRedisOf(config, "server-b", log);
+  const shared = await sharedRedisOf(config.MCPCOMM_REDIS, "server-b", log);
   const rateLimiter = shared
     ? createSharedRateLimiter(config.RATE_LIMIT_PER_MINUTE, shared)
     : createRateLimiter(config.RATE_LIMIT_PER_MINUTE);
