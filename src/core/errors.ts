@@ -1,6 +1,7 @@
 /**
  * Typed errors, raised where a failure arises and turned into an exit code, an HTTP answer or an
- * MCP tool error at the edge (`src/main.ts`, `src/http/util.ts`, the MCP tool wrappers).
+ * MCP tool error at the edge (`src/main.ts`, each server's `_errors.ts` table, `src/http/util.ts`
+ * for the HTTP layer's own errors, the MCP tool wrappers).
  * @module
  */
 
