@@ -1,15 +1,13 @@
 import { Client, InMemoryTransport } from "@modelcontextprotocol/client";
 import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { createLogger } from "../src/core/log.ts";
 import { createMemoryLedger } from "../src/ledger/memory.ts";
-import { createMockProvider } from "../src/providers/mock.ts";
 import { createServerBClient } from "../src/server_a/b_client.ts";
 import { createServerAMcp } from "../src/server_a/tools.ts";
-import { createAiService } from "../src/server_b/service.ts";
 import { createServerBMcp } from "../src/server_b/tools.ts";
 import { ProcessRequest, processShape } from "../src/wire.ts";
 import { assertEquals } from "./_assert.ts";
+import { createMockService } from "./server_b/_service.ts";
 
 type Properties = Record<string, Record<string, unknown>>;
 
@@ -43,15 +41,7 @@ Deno.test("processShape() gives each field the checks of POST /process and the t
 
 Deno.test("Server A's and Server B's message tools take exactly the inputs of POST /process", async () => {
   const ledger = createMemoryLedger(10);
-  const provider = createMockProvider();
-  const service = createAiService({
-    provider,
-    ledger,
-    defaults: { model: provider.defaultModel, temperature: 0.7, maxTokens: 100 },
-    timeoutMs: 5_000,
-    attempts: 1,
-    log: createLogger("test"),
-  });
+  const service = createMockService(ledger);
   const client = createServerBClient({ url: "http://127.0.0.1:9", timeoutMs: 1000, attempts: 1 });
   try {
     const messenger = createServerAMcp({ client, ledger, version: "0.0.0" });

@@ -1,26 +1,17 @@
 import { DomainError, ProviderError } from "../../src/core/errors.ts";
 import { createLogger } from "../../src/core/log.ts";
 import { createMemoryLedger } from "../../src/ledger/memory.ts";
-import { createMockProvider } from "../../src/providers/mock.ts";
 import { answerOf, onError, streamAnswerOf } from "../../src/server_b/_errors.ts";
 import { createServerBHandler } from "../../src/server_b/routes.ts";
-import { createAiService } from "../../src/server_b/service.ts";
 import { assertEquals } from "../_assert.ts";
+import { createMockService } from "./_service.ts";
 
 const log = createLogger("test");
 
 function unrecordableHandler() {
   const ledger = createMemoryLedger(10);
   ledger.problem = () => "The ledger cannot record: the disk is full";
-  const provider = createMockProvider();
-  const service = createAiService({
-    provider,
-    ledger,
-    defaults: { model: provider.defaultModel, temperature: 0.7, maxTokens: 100 },
-    timeoutMs: 5_000,
-    attempts: 1,
-    log,
-  });
+  const service = createMockService(ledger);
   return createServerBHandler({
     service,
     maxBodyBytes: 1 << 20,
