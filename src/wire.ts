@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 
-/** Body of `POST /process` and `POST /stream`. */
+/** Body of `POST /process` and `POST /stream`; its fields are also the MCP tools' inputs. */
 export const ProcessRequest = z.object({
   message: z.string({ error: '"message" must be a string' }).min(1, '"message" must not be empty'),
   context: z.string({ error: '"context" must be a string' }).optional(),
@@ -22,6 +22,25 @@ export const ProcessRequest = z.object({
 });
 /** A validated {@linkcode ProcessRequest}. */
 export type ProcessRequest = z.infer<typeof ProcessRequest>;
+
+type ProcessFields = typeof ProcessRequest.shape;
+
+/**
+ * An MCP tool input shape made of `ProcessRequest` fields, each with the tool's description: the
+ * fields named in `descriptions`, with the same checks as `POST /process`.
+ * @example
+ * ```ts
+ * const shape = processShape({ model: "New default model" }); // { model: optional string }
+ * ```
+ */
+export function processShape<K extends keyof ProcessFields>(
+  descriptions: Record<K, string>,
+): Pick<ProcessFields, K> {
+  const fields = ProcessRequest.shape;
+  return Object.fromEntries(
+    (Object.keys(descriptions) as K[]).map((key) => [key, fields[key].describe(descriptions[key])]),
+  ) as Pick<ProcessFields, K>;
+}
 
 /** Token counts as the provider reported them. */
 export const Usage = z.object({

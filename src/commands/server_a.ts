@@ -3,6 +3,7 @@
  * @module
  */
 import type { Command } from "../cli.ts";
+import { commandFlags } from "./_flags.ts";
 import { UsageError } from "../core/errors.ts";
 import { VERSION } from "../core/version.ts";
 import { startServerA } from "../server_a/mod.ts";
@@ -55,35 +56,17 @@ With --transport http, MCP is served at /mcp (Streamable HTTP), with GET /health
 /health/ready and /metrics (Prometheus) beside it. In stdio mode stdout carries
 only the protocol; logs go to stderr. Other settings (TIMEOUT_SECONDS, RETRY_ATTEMPTS,
 MCPCOMM_AUTH_TOKEN, ...) come from the environment or .env; see .env.example.`,
-  options: {
-    "server-b-url": { type: "string" },
-    upstream: { type: "string", multiple: true },
-    "upstream-header": { type: "string", multiple: true },
-    "upstreams-file": { type: "string" },
-    "ca-cert": { type: "string" },
-    transport: { type: "string" },
-    host: { type: "string" },
-    port: { type: "string" },
-    db: { type: "string" },
-    "db-sync": { type: "string" },
-    "auth-token": { type: "string" },
-    "read-timeout": { type: "string" },
-    "max-conns": { type: "string" },
-    redis: { type: "string" },
-  },
-  settingFlags: {
+  ...commandFlags(["db", "db-sync", "auth-token", "read-timeout", "max-conns", "redis"], {
     "server-b-url": "SERVER_B_URL",
     "upstreams-file": "UPSTREAMS_FILE",
     "ca-cert": "SERVER_B_CA_CERT",
     host: "SERVER_A_HOST",
     port: "SERVER_A_PORT",
-    db: "MCPCOMM_DB",
-    "db-sync": "MCPCOMM_DB_SYNC",
-    "auth-token": "MCPCOMM_AUTH_TOKEN",
-    "read-timeout": "READ_TIMEOUT_SECONDS",
-    "max-conns": "MAX_CONNECTIONS_PER_ADDRESS",
-    redis: "MCPCOMM_REDIS",
-  },
+  }, {
+    upstream: { type: "string", multiple: true },
+    "upstream-header": { type: "string", multiple: true },
+    transport: { type: "string" },
+  }),
   async run({ config, flags, signal, dataDir, childEnv, env }) {
     const transport = flags.transport ?? "stdio";
     if (transport !== "stdio" && transport !== "http") {

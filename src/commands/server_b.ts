@@ -3,6 +3,7 @@
  * @module
  */
 import type { Command } from "../cli.ts";
+import { commandFlags } from "./_flags.ts";
 import { UsageError } from "../core/errors.ts";
 import { VERSION } from "../core/version.ts";
 import { startServerB } from "../server_b/mod.ts";
@@ -43,35 +44,21 @@ Flags:
   -h, --help           Show this help
 
 Every other setting comes from the environment or .env; see .env.example.`,
-  options: {
-    host: { type: "string" },
-    port: { type: "string" },
-    provider: { type: "string" },
-    mcp: { type: "string" },
-    "tls-cert": { type: "string" },
-    "tls-key": { type: "string" },
-    db: { type: "string" },
-    "db-sync": { type: "string" },
-    "auth-token": { type: "string" },
-    "insecure-no-auth": { type: "boolean" },
-    "read-timeout": { type: "string" },
-    "max-conns": { type: "string" },
-    redis: { type: "string" },
-  },
-  settingFlags: {
+  ...commandFlags([
+    "db",
+    "db-sync",
+    "auth-token",
+    "insecure-no-auth",
+    "read-timeout",
+    "max-conns",
+    "redis",
+  ], {
     host: "HTTP_HOST",
     port: "HTTP_PORT",
     provider: "AI_PROVIDER",
     "tls-cert": "TLS_CERT_FILE",
     "tls-key": "TLS_KEY_FILE",
-    db: "MCPCOMM_DB",
-    "db-sync": "MCPCOMM_DB_SYNC",
-    "auth-token": "MCPCOMM_AUTH_TOKEN",
-    "insecure-no-auth": "MCPCOMM_INSECURE_NO_AUTH",
-    "read-timeout": "READ_TIMEOUT_SECONDS",
-    "max-conns": "MAX_CONNECTIONS_PER_ADDRESS",
-    redis: "MCPCOMM_REDIS",
-  },
+  }, { mcp: { type: "string" } }),
   async run({ config, flags, signal, dataDir }) {
     if (flags.mcp !== undefined && flags.mcp !== "stdio") {
       throw new UsageError(`--mcp accepts only "stdio", got "${flags.mcp}"`);

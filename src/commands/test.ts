@@ -10,8 +10,8 @@ import type { Config } from "../core/config.ts";
 import { describeError } from "../core/errors.ts";
 import { createMemoryLedger } from "../ledger/memory.ts";
 import { createLogger, printOut } from "../core/log.ts";
-import { createServerBClientFromConfig } from "../server_a/b_client.ts";
-import { createServerBPool } from "../server_a/balancer.ts";
+import { createServerBPool } from "../server_a/b_pool.ts";
+import { serverBPoolOptions } from "../server_a/mod.ts";
 import { createServerAMcp } from "../server_a/tools.ts";
 import { VERSION } from "../core/version.ts";
 import { ProcessResponse } from "../wire.ts";
@@ -60,10 +60,13 @@ export async function runChainTest(
 ): Promise<TestReport> {
   const print = options.print ?? (() => {});
   const log = createLogger("test");
-  const checks = createServerBClientFromConfig(config, log, {
-    timeoutMs: Math.min(config.TIMEOUT_SECONDS * 1000, CHECK_TIMEOUT_MS),
+  const pool = { ...serverBPoolOptions(config), log };
+  const checks = createServerBPool({
+    ...pool,
+    urls: pool.urls.slice(0, 1),
+    timeoutMs: Math.min(pool.timeoutMs, CHECK_TIMEOUT_MS),
   });
-  const b = createServerBPool(config, log, { healthIntervalMs: 0 });
+  const b = createServerBPool({ ...pool, balancer: { healthIntervalMs: 0 } });
   const report: TestReport = { ok: false, serverBUrl: b.url, steps: [] };
   const names: TestStep["name"][] = [
     "health",

@@ -4,6 +4,7 @@
  */
 import { resolve } from "node:path";
 import type { Command } from "../cli.ts";
+import { commandFlags } from "./_flags.ts";
 import { UsageError } from "../core/errors.ts";
 import { startToolbox } from "../toolbox/mod.ts";
 import { selectTools, TOOLBOX_TOOLS } from "../toolbox/tools.ts";
@@ -50,7 +51,7 @@ Flags:
 /mcp serves MCP 2026-07-28 per request and 2025-era sessions; stdio and /ws accept either
 handshake. Disabled tools are absent from tools/list; calling one answers "Tool X is not enabled
 on NAME".`,
-  options: {
+  ...commandFlags(["read-timeout", "max-conns", "redis", "auth-token", "insecure-no-auth"], {}, {
     name: { type: "string" },
     host: { type: "string" },
     port: { type: "string" },
@@ -58,19 +59,7 @@ on NAME".`,
     "allow-run-command": { type: "boolean" },
     root: { type: "string" },
     transport: { type: "string" },
-    "read-timeout": { type: "string" },
-    "max-conns": { type: "string" },
-    redis: { type: "string" },
-    "auth-token": { type: "string" },
-    "insecure-no-auth": { type: "boolean" },
-  },
-  settingFlags: {
-    "read-timeout": "READ_TIMEOUT_SECONDS",
-    "max-conns": "MAX_CONNECTIONS_PER_ADDRESS",
-    redis: "MCPCOMM_REDIS",
-    "auth-token": "MCPCOMM_AUTH_TOKEN",
-    "insecure-no-auth": "MCPCOMM_INSECURE_NO_AUTH",
-  },
+  }),
   async run({ config, flags, signal }) {
     const transport = (flags.transport as string | undefined) ?? "http";
     if (transport !== "http" && transport !== "stdio") {

@@ -1,6 +1,7 @@
 /**
  * Typed errors, raised where a failure arises and turned into an exit code, an HTTP answer or an
- * MCP tool error at the edge (`src/main.ts`, `src/http/respond.ts`, the MCP tool wrappers).
+ * MCP tool error at the edge (`src/main.ts`, each server's `_errors.ts` table, `src/http/respond.ts`
+ * for the HTTP layer's own errors, the MCP tool wrappers).
  * @module
  */
 
@@ -130,16 +131,6 @@ export type ProviderErrorKind =
   | "timeout"
   | "other";
 
-const providerStatus: Record<ProviderErrorKind, [number, ErrorCode]> = {
-  auth: [502, "provider_auth"],
-  rate_limit: [429, "provider_rate_limit"],
-  quota: [502, "provider_quota"],
-  bad_request: [400, "provider_bad_request"],
-  unavailable: [502, "provider_unavailable"],
-  timeout: [504, "provider_timeout"],
-  other: [502, "provider_error"],
-};
-
 /** A failed provider call. The message never contains a credential. */
 export class ProviderError extends Error {
   override name = "ProviderError";
@@ -159,23 +150,6 @@ export class ProviderError extends Error {
   /** This error, noting that Server B made `attempts` provider calls before giving up. */
   afterAttempts(attempts: number): ProviderError {
     return new ProviderError(this.kind, this.message, { ...this.options, attempts });
-  }
-
-  /**
-   * The HTTP form of this error, as Server B answers it. Server B has retried the provider
-   * already, so only a rate limit with a `Retry-After` is worth sending again (after that wait).
-   */
-  toHttpError(): HttpError {
-    const [status, code] = providerStatus[this.kind];
-    const headers: Record<string, string> = {};
-    const waitable = this.kind === "rate_limit" && this.options.retryAfterMs !== undefined;
-    if (waitable) {
-      headers["retry-after"] = String(Math.max(1, Math.ceil(this.options.retryAfterMs! / 1000)));
-    }
-    return new HttpError(status, code, this.message, headers, {
-      retryable: waitable,
-      ...(this.options.attempts !== undefined ? { attempts: this.options.attempts } : {}),
-    });
   }
 }
 

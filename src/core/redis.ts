@@ -6,7 +6,6 @@
  * @module
  */
 import { Redis } from "ioredis";
-import type { Config } from "./config.ts";
 import { HttpError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 
@@ -114,13 +113,12 @@ export async function connectRedis(options: ConnectRedisOptions): Promise<Shared
   };
 }
 
-/** The Redis of `MCPCOMM_REDIS` for `role`, or `undefined` when it is not set. */
+/** The Redis at `url` (`MCPCOMM_REDIS`) for `role`, or `undefined` when no URL is set. */
 export function sharedRedisOf(
-  config: Pick<Config, "MCPCOMM_REDIS">,
+  url: string | undefined,
   role: string,
   log: Logger,
 ): Promise<SharedRedis | undefined> {
-  const url = config.MCPCOMM_REDIS;
   return url ? connectRedis({ url, role, log }) : Promise.resolve(undefined);
 }
 

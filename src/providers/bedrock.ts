@@ -15,7 +15,6 @@ import {
   type TokenUsage,
 } from "@aws-sdk/client-bedrock-runtime";
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
-import type { Config } from "../core/config.ts";
 import { describeError, ProviderError, type ProviderErrorKind } from "../core/errors.ts";
 import { BEDROCK_MODEL_IDS, pricedModels } from "./pricing.ts";
 import { abortWhenAbandoned, incompleteStream } from "./stream.ts";
@@ -76,20 +75,34 @@ function usageOf(usage: TokenUsage | undefined) {
   };
 }
 
+/** What the Bedrock provider reads from the settings (`AWS_*`, `BEDROCK_DEFAULT_MODEL`). */
+export interface BedrockOptions {
+  region: string;
+  accessKeyId?: string | undefined;
+  secretAccessKey?: string | undefined;
+  sessionToken?: string | undefined;
+  /** A named profile of `~/.aws`, used when no keys are set. */
+  profile?: string | undefined;
+  /** Another endpoint than the region's (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL`). */
+  endpoint?: string | undefined;
+  defaultModel: string;
+  /** Timeout of one request. */
+  timeoutMs: number;
+}
+
 /**
  * Creates the Bedrock provider. The SDK client is made on first use; missing credentials show in
  * `status()` and fail calls with a {@linkcode ProviderError} that names the settings to fix.
  * @example
  * ```ts
- * const bedrock = createBedrockProvider(loadConfig({ env: { AWS_PROFILE: "work" } }));
+ * const bedrock = createBedrockProvider({ region: "us-east-1", profile: "work", defaultModel: "claude-3.5-haiku", timeoutMs: 120_000 });
  * const { text } = await bedrock.complete({ message: "Hi", model: "claude-3.5-haiku", temperature: 0.7, maxTokens: 100 });
  * ```
  */
-export function createBedrockProvider(config: Config): Provider {
-  const keyId = config.AWS_ACCESS_KEY_ID;
-  const secret = config.AWS_SECRET_ACCESS_KEY;
-  const endpoint = config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME ?? config.AWS_ENDPOINT_URL;
-  const region = config.AWS_REGION;
+export function createBedrockProvider(config: BedrockOptions): Provider {
+  const keyId = config.accessKeyId;
+  const secret = config.secretAccessKey;
+  const { endpoint, region } = config;
   const partialKeys = Boolean(keyId) !== Boolean(secret);
   let client: BedrockRuntimeClient | undefined;
 
@@ -106,17 +119,17 @@ export function createBedrockProvider(config: Config): Provider {
     const options: BedrockRuntimeClientConfig = {
       region,
       maxAttempts: 1,
-      requestHandler: new FetchHttpHandler({ requestTimeout: config.TIMEOUT_SECONDS * 1000 }),
+      requestHandler: new FetchHttpHandler({ requestTimeout: config.timeoutMs }),
     };
     if (endpoint) options.endpoint = endpoint;
     if (keyId && secret) {
       options.credentials = {
         accessKeyId: keyId,
         secretAccessKey: secret,
-        ...(config.AWS_SESSION_TOKEN ? { sessionToken: config.AWS_SESSION_TOKEN } : {}),
+        ...(config.sessionToken ? { sessionToken: config.sessionToken } : {}),
       };
-    } else if (config.AWS_PROFILE) {
-      options.profile = config.AWS_PROFILE;
+    } else if (config.profile) {
+      options.profile = config.profile;
     }
     return client = new BedrockRuntimeClient(options);
   };
@@ -179,13 +192,14 @@ export function createBedrockProvider(config: Config): Provider {
 
   return {
     name: "bedrock",
-    defaultModel: config.BEDROCK_DEFAULT_MODEL,
+    defaultModel: config.defaultModel,
     async complete(request): Promise<Completion> {
       const modelId = resolveBedrockModel(request.model);
       try {
-        const response = await clientOf().send(new ConverseCommand(inputOf(request, modelId)), {
-          abortSignal: request.signal,
-        });
+        const response = await clientOf().send(
+          new ConverseCommand(inputOf(request, modelId)),
+          request.signal ? { abortSignal: request.signal } : {},
+        );
         const text = (response.output?.message?.content ?? [])
           .map((block) => block.text ?? "")
           .join("");
@@ -245,8 +259,8 @@ export function createBedrockProvider(config: Config): Provider {
         };
       }
       if (keyId && secret) return { configured: true };
-      if (config.AWS_PROFILE) {
-        return { configured: true, reason: `AWS_PROFILE ${config.AWS_PROFILE}` };
+      if (config.profile) {
+        return { configured: true, reason: `AWS_PROFILE ${config.profile}` };
       }
       return {
         configured: true,

@@ -10,7 +10,6 @@ import OpenAI, {
   APIError,
   APIUserAbortError,
 } from "openai";
-import type { Config } from "../core/config.ts";
 import { describeError, ProviderError } from "../core/errors.ts";
 import { publicUrl } from "../http/hosts.ts";
 import { pricedModels } from "./pricing.ts";
@@ -69,22 +68,32 @@ function paramsOf(request: CompletionRequest): ChatParams {
   return params;
 }
 
+/** What the OpenAI provider reads from the settings (`OPENAI_*`). */
+export interface OpenAIOptions {
+  /** Required for api.openai.com, optional for a compatible server. */
+  apiKey?: string | undefined;
+  /** A compatible server's base URL; default {@linkcode OPENAI_API_URL}. */
+  baseUrl?: string | undefined;
+  defaultModel: string;
+  /** Timeout of one request. */
+  timeoutMs: number;
+}
+
 /**
  * Creates the OpenAI provider. The SDK client is made on first use; without `OPENAI_API_KEY`
  * (required for api.openai.com, optional for a compatible server) calls fail with a
  * {@linkcode ProviderError} that names the setting.
  * @example
  * ```ts
- * const openai = createOpenAIProvider(loadConfig({ env: { OPENAI_API_KEY: "sk-..." } }));
+ * const openai = createOpenAIProvider({ apiKey: "sk-...", defaultModel: "gpt-4o-mini", timeoutMs: 120_000 });
  * const { text, usage } = await openai.complete({ message: "Hi", model: "gpt-4o-mini", temperature: 0.7, maxTokens: 100 });
  * ```
  */
-export function createOpenAIProvider(config: Config): Provider {
-  const baseURL = config.OPENAI_BASE_URL ?? OPENAI_API_URL;
+export function createOpenAIProvider(config: OpenAIOptions): Provider {
+  const baseURL = config.baseUrl ?? OPENAI_API_URL;
   const official = new URL(baseURL).hostname === "api.openai.com";
   const shownURL = publicUrl(baseURL);
-  const apiKey = config.OPENAI_API_KEY;
-  const timeoutMs = config.TIMEOUT_SECONDS * 1000;
+  const { apiKey, timeoutMs } = config;
   const where = official ? "OpenAI" : `The OpenAI-compatible server at ${shownURL}`;
   let client: OpenAI | undefined;
 
@@ -186,7 +195,7 @@ export function createOpenAIProvider(config: Config): Provider {
 
   return {
     name: "openai",
-    defaultModel: config.OPENAI_DEFAULT_MODEL,
+    defaultModel: config.defaultModel,
     async complete(request): Promise<Completion> {
       try {
         const response = await clientOf().chat.completions.create(paramsOf(request), {

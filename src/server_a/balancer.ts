@@ -7,31 +7,15 @@
  * retried: every Server B would call the same provider again.
  * @module
  */
-import type { Config } from "../core/config.ts";
-import { describeError, UpstreamError } from "../core/errors.ts";
+import { describeError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { RetriesExhausted, withRetries } from "../core/retry.ts";
 import type { ProcessRequest, ProcessResponse } from "../wire.ts";
-import {
-  createServerBClientFromConfig,
-  type ServerBClient,
-  type ServerBClientOptions,
-  serverBFailure,
-} from "./b_client.ts";
+import { retryReason } from "./_b_failure.ts";
+import { type ServerBClient, serverBFailure } from "./b_client.ts";
+import { type Backend, type BackendStatus, createCircuits } from "./_circuits.ts";
 
-/** A circuit breaker's state. */
-export type CircuitState = "closed" | "open" | "half-open";
-
-/** One Server B as the balancer sees it. */
-export interface BackendStatus {
-  url: string;
-  circuit: CircuitState;
-  consecutiveFailures: number;
-  /** Requests answered / failed by this Server B since start. */
-  served: number;
-  failed: number;
-  lastError?: string;
-}
+export type { BackendStatus, CircuitState } from "./_circuits.ts";
 
 /** Options of {@linkcode createBalancedServerBClient}. */
 export interface BalancerOptions {
@@ -51,6 +35,8 @@ export interface BalancerOptions {
   /** Bound on all attempts and waits of one request (default none). */
   deadlineMs?: number;
   log?: Logger | undefined;
+  /** Called before each retry on another (or the same) Server B, with why, e.g. to count it. */
+  onRetry?: ((reason: string) => void) | undefined;
 }
 
 /** A {@linkcode ServerBClient} over several Server Bs, with their states. */
@@ -58,18 +44,6 @@ export interface BalancedServerBClient extends ServerBClient {
   backends(): BackendStatus[];
   /** Runs one round of health checks now (tests, and the periodic timer). */
   checkHealth(): Promise<void>;
-}
-
-interface Backend {
-  client: ServerBClient;
-  circuit: CircuitState;
-  consecutiveFailures: number;
-  openUntil: number;
-  openMs: number;
-  probing: boolean;
-  served: number;
-  failed: number;
-  lastError?: string;
 }
 
 const FAILOVER_KINDS = new Set(["refused", "reset", "unreachable", "truncated"]);
@@ -97,78 +71,9 @@ function backendFault(error: unknown): { fault: boolean; failover: boolean } {
  */
 export function createBalancedServerBClient(options: BalancerOptions): BalancedServerBClient {
   if (options.backends.length === 0) throw new Error("No Server B to balance");
-  const threshold = options.failureThreshold ?? 3;
-  const baseOpenMs = options.openMs ?? 5000;
-  const maxOpenMs = options.maxOpenMs ?? 60_000;
+  const circuits = createCircuits(options.backends, options);
+  const { backends, pick, succeeded, failed, unavailable, checkHealth } = circuits;
   const log = options.log;
-  const backends: Backend[] = options.backends.map((client) => ({
-    client,
-    circuit: "closed",
-    consecutiveFailures: 0,
-    openUntil: 0,
-    openMs: baseOpenMs,
-    probing: false,
-    served: 0,
-    failed: 0,
-  }));
-  let next = 0;
-
-  function setCircuit(backend: Backend, circuit: CircuitState): void {
-    if (backend.circuit === circuit) return;
-    log?.[circuit === "closed" ? "info" : "warn"]("Server B circuit " + circuit, {
-      url: backend.client.url,
-      consecutiveFailures: backend.consecutiveFailures,
-      ...(circuit === "open" ? { retryInMs: backend.openMs } : {}),
-      ...(backend.lastError ? { lastError: backend.lastError } : {}),
-    });
-    backend.circuit = circuit;
-  }
-
-  function succeeded(backend: Backend): void {
-    backend.consecutiveFailures = 0;
-    backend.openMs = baseOpenMs;
-    backend.probing = false;
-    setCircuit(backend, "closed");
-  }
-
-  function failed(backend: Backend, error: unknown): void {
-    backend.consecutiveFailures++;
-    backend.lastError = describeError(error);
-    const wasProbe = backend.circuit === "half-open";
-    backend.probing = false;
-    if (wasProbe || backend.consecutiveFailures >= threshold) {
-      if (wasProbe) backend.openMs = Math.min(maxOpenMs, backend.openMs * 2);
-      backend.openUntil = Date.now() + backend.openMs;
-      setCircuit(backend, "open");
-    }
-  }
-
-  /** The next Server B that may take a request, preferring ones not yet tried for it. */
-  function pick(tried: Set<Backend>): Backend | undefined {
-    const now = Date.now();
-    const usable = (b: Backend) => {
-      if (b.circuit === "closed") return true;
-      if (b.circuit === "open" && now >= b.openUntil) setCircuit(b, "half-open");
-      return b.circuit === "half-open" && !b.probing;
-    };
-    for (const fresh of [true, false]) {
-      for (let i = 0; i < backends.length; i++) {
-        const backend = backends[(next + i) % backends.length]!;
-        if (fresh === tried.has(backend) || !usable(backend)) continue;
-        next = (next + i + 1) % backends.length;
-        if (backend.circuit === "half-open") backend.probing = true;
-        return backend;
-      }
-    }
-    return undefined;
-  }
-
-  function unavailable(): UpstreamError {
-    const states = backends.map((b) =>
-      `${b.client.url} (${b.circuit}${b.lastError ? `: ${b.lastError}` : ""})`
-    );
-    return new UpstreamError(`No Server B is available: ${states.join("; ")}`, { status: 503 });
-  }
 
   async function run<T>(
     what: string,
@@ -217,13 +122,16 @@ export function createBalancedServerBClient(options: BalancerOptions): BalancedS
           if (untried && !providers) return { retry: true, afterMs: 0 };
           return { retry: true, afterMs: failure?.retryAfterMs };
         },
-        onRetry: (error, attempt, delayMs) =>
+        onRetry: (error, attempt, delayMs) => {
           log?.warn("failing over to another Server B", {
             request: what,
             attempt,
             delayMs,
             error: describeError(error),
-          }),
+          });
+          const failure = serverBFailure(error);
+          if (failure) options.onRetry?.(retryReason(failure));
+        },
       });
     } catch (error) {
       if (error instanceof RetriesExhausted) throw error.lastError;
@@ -233,21 +141,6 @@ export function createBalancedServerBClient(options: BalancerOptions): BalancedS
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
-  const checkHealth = async () => {
-    await Promise.all(backends.map(async (backend) => {
-      if (backend.circuit === "open" && Date.now() < backend.openUntil) return;
-      const probe = backend.circuit !== "closed";
-      if (probe && backend.probing) return;
-      if (probe) backend.probing = true;
-      try {
-        await backend.client.health(AbortSignal.timeout(5000));
-        succeeded(backend);
-      } catch (error) {
-        if (probe && backend.circuit === "open") setCircuit(backend, "half-open");
-        failed(backend, error);
-      }
-    }));
-  };
   const interval = options.healthIntervalMs ?? 10_000;
   const schedule = () => {
     if (closed || interval <= 0) return;
@@ -278,15 +171,7 @@ export function createBalancedServerBClient(options: BalancerOptions): BalancedS
         () => !delivered,
       );
     },
-    backends: () =>
-      backends.map((b) => ({
-        url: b.client.url,
-        circuit: b.circuit,
-        consecutiveFailures: b.consecutiveFailures,
-        served: b.served,
-        failed: b.failed,
-        ...(b.lastError ? { lastError: b.lastError } : {}),
-      })),
+    backends: circuits.statuses,
     checkHealth,
     close() {
       closed = true;
@@ -294,29 +179,4 @@ export function createBalancedServerBClient(options: BalancerOptions): BalancedS
       for (const b of backends) b.client.close();
     },
   };
-}
-
-/**
- * The Server B client Server A uses: a plain client for one `SERVER_B_URL`, a balanced one
- * (one attempt per Server B per try, failover between them) for several.
- */
-export function createServerBPool(
-  config: Config,
-  log?: Logger,
-  overrides: Partial<Pick<BalancerOptions, "healthIntervalMs" | "openMs" | "failureThreshold">> =
-    {},
-  clientOptions: Pick<ServerBClientOptions, "http1"> = {},
-): ServerBClient {
-  if (config.SERVER_B_URL.length === 1) {
-    return createServerBClientFromConfig(config, log, clientOptions);
-  }
-  return createBalancedServerBClient({
-    backends: config.SERVER_B_URL.map((url) =>
-      createServerBClientFromConfig(config, log, { ...clientOptions, url, attempts: 1 })
-    ),
-    attempts: config.RETRY_ATTEMPTS,
-    deadlineMs: config.TIMEOUT_SECONDS * 1000 * config.RETRY_ATTEMPTS,
-    log,
-    ...overrides,
-  });
 }

@@ -8,7 +8,6 @@ import process from "node:process";
 import { authenticatorFor, guardOf, warnIfExposed } from "../http/auth.ts";
 import type { Config } from "../core/config.ts";
 import { HttpError } from "../core/errors.ts";
-import { errorResponse } from "../http/respond.ts";
 import {
   countMcpSessions,
   countServerBRetries,
@@ -24,9 +23,11 @@ import { sharedRedisOf } from "../core/redis.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { createHttpObserver } from "../http/observe.ts";
 import { listen, type Listening } from "../http/serve.ts";
+import { readCaCerts } from "../http/tls.ts";
+import { onError } from "./_errors.ts";
 import { createServerAOpsHandler, SERVER_A_OPS_PATHS } from "./ops.ts";
-import { createServerBClientFromConfig, type ServerBClient } from "./b_client.ts";
-import { createServerBPool } from "./balancer.ts";
+import type { ServerBClient } from "./b_client.ts";
+import { createServerBPool, type ServerBPoolOptions } from "./b_pool.ts";
 import { createGatewayFromConfig, type Gateway, withGateway } from "./gateway.ts";
 import { createServerAMcp, SERVER_A_MCP_NAME } from "./tools.ts";
 
@@ -67,6 +68,32 @@ export interface RunningServerA {
 }
 
 /**
+ * Server A's client to Server B as the settings describe it: `SERVER_B_URL`, `TIMEOUT_SECONDS`,
+ * `RETRY_ATTEMPTS`, `MCPCOMM_AUTH_TOKEN`, `SERVER_B_CA_CERT` and the `SERVER_B_OAUTH_*` client
+ * credentials (which win over the token).
+ */
+export function serverBPoolOptions(config: Config): ServerBPoolOptions {
+  return {
+    urls: config.SERVER_B_URL,
+    timeoutMs: config.TIMEOUT_SECONDS * 1000,
+    attempts: config.RETRY_ATTEMPTS,
+    authToken: config.MCPCOMM_AUTH_TOKEN,
+    oauth: {
+      clientId: config.SERVER_B_OAUTH_CLIENT_ID,
+      clientSecret: config.SERVER_B_OAUTH_CLIENT_SECRET,
+      tokenUrl: config.SERVER_B_OAUTH_TOKEN_URL,
+      issuer: config.SERVER_B_OAUTH_ISSUER,
+      privateKeyFile: config.SERVER_B_OAUTH_PRIVATE_KEY_FILE,
+      authMethod: config.SERVER_B_OAUTH_AUTH_METHOD,
+      scope: config.SERVER_B_OAUTH_SCOPE,
+      resource: config.SERVER_B_OAUTH_RESOURCE,
+      serverBUrl: config.SERVER_B_URL[0]!,
+    },
+    caCerts: readCaCerts(config),
+  };
+}
+
+/**
  * Starts Server A and resolves once it serves MCP. It starts whether or not Server B is up.
  * @example
  * ```ts
@@ -93,9 +120,7 @@ export async function startServerA(
     /^(https?|all)_proxy$/i.test(name)
   );
   const client = instrumentServerBClient(
-    config.SERVER_B_URL.length === 1
-      ? createServerBClientFromConfig(config, log, { onRetry, http1 })
-      : createServerBPool(config, log, {}, { http1 }),
+    createServerBPool({ ...serverBPoolOptions(config), log, onRetry, http1 }),
     metrics,
     log,
   );
@@ -146,7 +171,7 @@ export async function startServerA(
     bindHost: config.SERVER_A_HOST,
     log,
     directCalls: config.MCP_DIRECT_CALLS,
-    shared: await sharedRedisOf(config, "server-a", log),
+    shared: await sharedRedisOf(config.MCPCOMM_REDIS, "server-a", log),
   });
   gateway?.onListChanged((kinds) => {
     if (kinds.includes("tools")) mcpHttp.notify.toolsChanged();
@@ -184,7 +209,7 @@ export async function startServerA(
           if (answer) return answer;
           throw new HttpError(404, "not_found", `No route ${new URL(request.url).pathname}`);
         } catch (error) {
-          return errorResponse(error, log);
+          return onError(error, log);
         }
       }),
     );

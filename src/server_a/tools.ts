@@ -5,7 +5,7 @@
  */
 import { type CacheHint, McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { describeError, HttpError } from "../core/errors.ts";
+import { describeError } from "../core/errors.ts";
 import type { Ledger } from "../ledger/memory.ts";
 import type { Logger } from "../core/log.ts";
 import {
@@ -15,7 +15,7 @@ import {
   sharedJsonSchemaValidator,
   type ToolContext,
 } from "../mcp/tools.ts";
-import type { ProcessRequest, ProcessResponse } from "../wire.ts";
+import { type ProcessRequest, type ProcessResponse, processShape } from "../wire.ts";
 import type { ServerBClient } from "./b_client.ts";
 
 /** The MCP server name of Server A. */
@@ -29,17 +29,13 @@ export interface MessengerDeps {
   log?: Logger | undefined;
 }
 
-const sendShape = {
-  message: z.string().min(1).describe("The message for the AI on Server B"),
-  context: z.string().optional().describe("Optional context placed before the message"),
-  model: z.string().min(1).optional().describe(
-    "Model name (short or full); default: Server B's default model",
-  ),
-  temperature: z.number().min(0).max(2).optional().describe("Sampling temperature, 0 to 2"),
-  max_tokens: z.number().int().min(1).max(200000).optional().describe(
-    "Most tokens in the answer, 1 to 200000",
-  ),
-};
+const sendShape = processShape({
+  message: "The message for the AI on Server B",
+  context: "Optional context placed before the message",
+  model: "Model name (short or full); default: Server B's default model",
+  temperature: "Sampling temperature, 0 to 2",
+  max_tokens: "Most tokens in the answer, 1 to 200000",
+});
 
 const historyShape = {
   limit: z.number().int().min(1).max(10000).optional().describe(
@@ -123,24 +119,10 @@ export function createServerAMcp(
     if (unrecordable) return errorResult(`Not sent to Server B: ${unrecordable}`);
     const started = performance.now();
     const timestamp = new Date().toISOString();
+    let answer: ProcessResponse;
     try {
-      const answer = await send(deps, args, ctx);
-      await ledger.record({
-        messageId: answer.messageId,
-        timestamp,
-        message: args.message,
-        context: args.context,
-        aiResponse: answer.aiResponse,
-        model: answer.model,
-        provider: answer.provider,
-        usage: answer.usage,
-        estimatedCost: answer.estimatedCost,
-        responseTime: roundSeconds(performance.now() - started),
-        status: "success",
-      });
-      return jsonResult(answer, answer.aiResponse);
+      answer = await send(deps, args, ctx);
     } catch (error) {
-      if (error instanceof HttpError) return errorResult(error);
       const message = ctx.mcpReq.signal.aborted
         ? `Cancelled by the client before Server B at ${client.url} answered`
         : describeError(error);
@@ -159,6 +141,24 @@ export function createServerAMcp(
       });
       return errorResult(message);
     }
+    try {
+      await ledger.record({
+        messageId: answer.messageId,
+        timestamp,
+        message: args.message,
+        context: args.context,
+        aiResponse: answer.aiResponse,
+        model: answer.model,
+        provider: answer.provider,
+        usage: answer.usage,
+        estimatedCost: answer.estimatedCost,
+        responseTime: roundSeconds(performance.now() - started),
+        status: "success",
+      });
+    } catch (error) {
+      return errorResult(error);
+    }
+    return jsonResult(answer, answer.aiResponse);
   });
 
   defineTool(mcp, "get_conversation_history", {

@@ -18,12 +18,13 @@ import { createLogger } from "../core/log.ts";
 import { createMcpHttpHandler } from "../mcp/http.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { createHttpObserver } from "../http/observe.ts";
-import { createProvider } from "../providers/mod.ts";
+import { createProvider, type ProviderOptions } from "../providers/mod.ts";
 import type { Provider } from "../providers/types.ts";
 import { createRateLimiter, createSharedRateLimiter } from "../http/rate_limit.ts";
 import { sharedRedisOf } from "../core/redis.ts";
 import { listen, type Listening } from "../http/serve.ts";
 import { readServerTls } from "../http/tls.ts";
+import { onError } from "./_errors.ts";
 import { createServerBHandler } from "./routes.ts";
 import { type AiService, createAiService } from "./service.ts";
 import { createServerBMcp } from "./tools.ts";
@@ -66,6 +67,31 @@ export const SERVER_B_ROUTES: readonly string[] = [
   "/messages",
 ];
 
+/** The provider the settings name, with the settings each provider reads. */
+export function providerOptions(config: Config): ProviderOptions {
+  const timeoutMs = config.TIMEOUT_SECONDS * 1000;
+  return {
+    name: config.AI_PROVIDER,
+    openai: {
+      apiKey: config.OPENAI_API_KEY,
+      baseUrl: config.OPENAI_BASE_URL,
+      defaultModel: config.OPENAI_DEFAULT_MODEL,
+      timeoutMs,
+    },
+    bedrock: {
+      region: config.AWS_REGION,
+      accessKeyId: config.AWS_ACCESS_KEY_ID,
+      secretAccessKey: config.AWS_SECRET_ACCESS_KEY,
+      sessionToken: config.AWS_SESSION_TOKEN,
+      profile: config.AWS_PROFILE,
+      endpoint: config.AWS_ENDPOINT_URL_BEDROCK_RUNTIME ?? config.AWS_ENDPOINT_URL,
+      defaultModel: config.BEDROCK_DEFAULT_MODEL,
+      timeoutMs,
+    },
+    mockDelayMs: config.MOCK_DELAY_MS,
+  };
+}
+
 /**
  * Throws `ConfigError` when a real provider (openai, bedrock) would be served on a
  * non-loopback address without MCPCOMM_AUTH_TOKEN and MCPCOMM_INSECURE_NO_AUTH is not set: anyone
@@ -103,7 +129,10 @@ export async function startServerB(
   const log = createLogger("server-b");
   const version = options.version ?? "0.0.0";
   const metrics = createServerMetrics("server-b", version);
-  const provider = instrumentProvider(options.provider ?? createProvider(config), metrics);
+  const provider = instrumentProvider(
+    options.provider ?? createProvider(providerOptions(config)),
+    metrics,
+  );
   const retries = metrics.counter(
     "mcpcomm_provider_retries_total",
     "Provider calls retried after a failure worth retrying",
@@ -132,7 +161,7 @@ export async function startServerB(
     attempts: config.RETRY_ATTEMPTS,
     log,
   });
-  const shared = await sharedRedisOf(config, "server-b", log);
+  const shared = await sharedRedisOf(config.MCPCOMM_REDIS, "server-b", log);
   const rateLimiter = shared
     ? createSharedRateLimiter(config.RATE_LIMIT_PER_MINUTE, shared)
     : createRateLimiter(config.RATE_LIMIT_PER_MINUTE);
@@ -181,12 +210,7 @@ export async function startServerB(
       readTimeoutSeconds: config.READ_TIMEOUT_SECONDS,
       maxConnectionsPerAddress: config.MAX_CONNECTIONS_PER_ADDRESS,
       log,
-      onError: (error) => {
-        log.error("request failed", { error: String(error) });
-        return Response.json({ error: { code: "internal", message: "Internal server error" } }, {
-          status: 500,
-        });
-      },
+      onError: (error) => onError(error, log),
     }, observer.wrap(handler));
   } catch (error) {
     await ledger.close();

@@ -4,10 +4,10 @@
  * @module
  */
 import { authenticate, type Authenticator } from "../http/auth.ts";
-import { describeError, HttpError, ProviderError } from "../core/errors.ts";
+import { HttpError } from "../core/errors.ts";
 import { readJson } from "../http/body.ts";
 import { pathOf } from "../http/hosts.ts";
-import { errorResponse, methodNotAllowed } from "../http/respond.ts";
+import { methodNotAllowed } from "../http/respond.ts";
 import { SSE_HEADERS, sseEvent } from "../http/sse.ts";
 import { readinessResponse } from "../http/health.ts";
 import type { Logger } from "../core/log.ts";
@@ -20,6 +20,7 @@ import {
   ProcessRequest,
   STREAM_EVENTS,
 } from "../wire.ts";
+import { onError, streamAnswerOf } from "./_errors.ts";
 import type { AiService } from "./service.ts";
 
 /** Server B's display name. */
@@ -79,12 +80,6 @@ async function parseProcessRequest(
   return result.data;
 }
 
-function providerFailure(error: unknown): HttpError {
-  if (error instanceof ProviderError) return error.toHttpError();
-  if (error instanceof HttpError) return error;
-  return new HttpError(502, "provider_error", describeError(error));
-}
-
 /**
  * Creates Server B's request handler.
  * @example
@@ -103,11 +98,7 @@ export function createServerBHandler(
       "/process": {
         POST: async (request) => {
           const body = await parseProcessRequest(request, deps.maxBodyBytes);
-          try {
-            return Response.json(await service.process(body, request.signal));
-          } catch (error) {
-            throw providerFailure(error);
-          }
+          return Response.json(await service.process(body, request.signal));
         },
       },
       "/stream": {
@@ -124,12 +115,7 @@ export function createServerBHandler(
           else request.signal.addEventListener("abort", gone, { once: true });
           const signal = abort.signal;
           const chunks = service.stream(body, signal);
-          let pending: IteratorResult<string, unknown>;
-          try {
-            pending = await chunks.next();
-          } catch (error) {
-            throw providerFailure(error);
-          }
+          let pending = await chunks.next();
           const stream = new ReadableStream<Uint8Array>({
             async pull(controller) {
               try {
@@ -143,7 +129,7 @@ export function createServerBHandler(
                 pending = await chunks.next();
               } catch (error) {
                 if (signal.aborted) return controller.close();
-                const failure = providerFailure(error);
+                const failure = streamAnswerOf(error);
                 log.warn("stream failed", { code: failure.code, error: failure.message });
                 controller.enqueue(sseEvent(failure.body(), STREAM_EVENTS.error));
                 controller.close();
@@ -232,7 +218,7 @@ export function createServerBHandler(
       if (!handle) throw methodNotAllowed(Object.keys(route));
       return await handle(request);
     } catch (error) {
-      return errorResponse(error, log);
+      return onError(error, log);
     }
   };
 }

@@ -4,7 +4,7 @@
  * records what it received.
  * @module
  */
-import { describeError, HttpError, ProviderError } from "../core/errors.ts";
+import { describeError, DomainError, ProviderError } from "../core/errors.ts";
 import type { Ledger, LedgerEntry } from "../ledger/memory.ts";
 import type { Logger } from "../core/log.ts";
 import { costOf } from "../providers/pricing.ts";
@@ -38,8 +38,8 @@ export interface AiService {
   readonly ledger: Ledger;
   /** Current defaults (a copy). */
   defaults(): AiDefaults;
-  /** Changes some defaults; the caller has validated them. */
-  configure(patch: Partial<AiDefaults>): AiDefaults;
+  /** Changes the defaults `patch` gives (an `undefined` one stays); the caller has validated them. */
+  configure(patch: { [K in keyof AiDefaults]?: AiDefaults[K] | undefined }): AiDefaults;
   process(request: ProcessRequest, signal?: AbortSignal): Promise<ProcessResponse>;
   /** Streams deltas, then the final response; throws {@linkcode ProviderError} on failure. */
   stream(
@@ -142,7 +142,7 @@ export function createAiService(options: AiServiceOptions): AiService {
 
   const refuseWhenUnrecordable = () => {
     const problem = ledger.problem();
-    if (problem) throw new HttpError(503, "unavailable", problem, { "retry-after": "1" });
+    if (problem) throw new DomainError("unavailable", problem, { retryAfterSeconds: 1 });
   };
 
   /** Records the exchange; resolves (with the answer, for a completion) once it is written. */
@@ -212,8 +212,9 @@ export function createAiService(options: AiServiceOptions): AiService {
       const started = performance.now();
       const model = request.model ?? defaults.model;
       let calls = 0;
+      let completion: Completion;
       try {
-        const completion = await withRetries(async () => {
+        completion = await withRetries(async () => {
           calls++;
           const attempt = attemptSignal(signal);
           try {
@@ -222,13 +223,12 @@ export function createAiService(options: AiServiceOptions): AiService {
             attempt.clear();
           }
         }, retryOptions(signal));
-        return (await record(request, model, started, { completion }))!;
       } catch (error) {
-        if (error instanceof HttpError) throw error;
         const e = counted(normalise(error, signal), calls);
         await record(request, model, started, { error: e });
         throw e;
       }
+      return (await record(request, model, started, { completion }))!;
     },
     async *stream(request, signal) {
       refuseWhenUnrecordable();
@@ -267,7 +267,8 @@ export function createAiService(options: AiServiceOptions): AiService {
           step = await iterator!.next();
         }
       } catch (error) {
-        if (error instanceof HttpError) throw error;
+        // Recording the answer failed: the ledger's error, not the provider's.
+        if (recorded) throw error;
         const e = counted(normalise(error, signal), calls);
         await recordFailure(signal?.aborted ? abandoned(signal.reason, partialText) : e);
         throw e;

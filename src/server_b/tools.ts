@@ -6,18 +6,19 @@
 import { type CacheHint, McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { defineTool, errorResult, jsonResult, sharedJsonSchemaValidator } from "../mcp/tools.ts";
+import { processShape } from "../wire.ts";
 import type { AiService } from "./service.ts";
 
 /** The MCP server name of Server B. */
 export const SERVER_B_MCP_NAME = "ai-responder-server";
 
-const processShape = {
-  message: z.string().min(1).describe("The message for the AI"),
-  context: z.string().optional().describe("Optional context placed before the message"),
-  model: z.string().min(1).optional().describe("Model name (short or full); default from settings"),
-  temperature: z.number().min(0).max(2).optional().describe("Sampling temperature, 0 to 2"),
-  max_tokens: z.number().int().min(1).max(200000).optional().describe("Most tokens in the answer"),
-};
+const processInput = processShape({
+  message: "The message for the AI",
+  context: "Optional context placed before the message",
+  model: "Model name (short or full); default from settings",
+  temperature: "Sampling temperature, 0 to 2",
+  max_tokens: "Most tokens in the answer",
+});
 
 const receivedShape = {
   limit: z.number().int().min(1).max(10000).optional().describe("Most messages to return"),
@@ -26,11 +27,11 @@ const receivedShape = {
   ),
 };
 
-const configureShape = {
-  model: z.string().min(1).optional().describe("New default model"),
-  temperature: z.number().min(0).max(2).optional().describe("New default temperature, 0 to 2"),
-  max_tokens: z.number().int().min(1).max(200000).optional().describe("New default max tokens"),
-};
+const configureShape = processShape({
+  model: "New default model",
+  temperature: "New default temperature, 0 to 2",
+  max_tokens: "New default max tokens",
+});
 
 /**
  * The 2026-07-28 caching hint of Server B's tool list and `server/discover`: both are fixed for
@@ -63,7 +64,7 @@ export function createServerBMcp(service: AiService, version: string): McpServer
   defineTool(mcp, "process_message", {
     title: "Process a message with AI",
     description: "Answer a message with Server B's AI provider, as POST /process does.",
-    inputSchema: processShape,
+    inputSchema: processInput,
   }, async (args, ctx) => {
     try {
       const answer = await service.process(args, ctx.mcpReq.signal);

@@ -91,7 +91,7 @@ export async function startToolbox(
     onerror,
   });
 
-  const shared = await sharedRedisOf(config, `toolbox:${options.name}`, log);
+  const shared = await sharedRedisOf(config.MCPCOMM_REDIS, `toolbox:${options.name}`, log);
   const mcpHttp = createMcpHttpHandler({
     createServer,
     config,

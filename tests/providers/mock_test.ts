@@ -1,6 +1,7 @@
 import { loadConfig } from "../../src/core/config.ts";
 import { createMockProvider, mockTokens } from "../../src/providers/mock.ts";
 import { createProvider } from "../../src/providers/mod.ts";
+import { providerOptions } from "../../src/server_b/mod.ts";
 import type { CompletionRequest, StreamChunk } from "../../src/providers/types.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 
@@ -59,7 +60,7 @@ Deno.test("createMockProvider() waits MOCK_DELAY_MS before answering", async (t)
   // A timer of the same length started just before must fire first; without the delay the
   // answer would come first, in the same turn.
   await t.step("complete()", async () => {
-    const mock = createProvider(loadConfig({ env: { MOCK_DELAY_MS: "30" } }));
+    const mock = createProvider(providerOptions(loadConfig({ env: { MOCK_DELAY_MS: "30" } })));
     const order: string[] = [];
     setTimeout(() => order.push("timer"), 30);
     await mock.complete(request("Hi"));

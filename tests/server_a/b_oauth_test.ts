@@ -4,10 +4,14 @@ import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts"
 import { freePort, testConfig } from "../_helpers.ts";
 import { startOidcProvider } from "../fakes/oidc_provider.ts";
 import { startOAuthServerB } from "../oauth/_setup.ts";
-import { createServerBClientFromConfig } from "../../src/server_a/b_client.ts";
+import { createServerBPool } from "../../src/server_a/b_pool.ts";
+import { serverBPoolOptions } from "../../src/server_a/mod.ts";
+import type { Config } from "../../src/core/config.ts";
 import { UpstreamError } from "../../src/core/errors.ts";
 import { createClientCredentialsSource } from "../../src/oauth/client_credentials.ts";
 import { startHttpServerA, type ToolAnswer } from "./_server_a.ts";
+
+const clientOf = (config: Config) => createServerBPool(serverBPoolOptions(config));
 
 const DOWNSTREAM = "downstream-token-of-32-characters";
 
@@ -85,7 +89,7 @@ Deno.test("Server B client: client_secret_post and private_key_jwt (token URL se
         SERVER_B_OAUTH_SCOPE: "ai",
         ...env,
       });
-      const b = createServerBClientFromConfig(config);
+      const b = clientOf(config);
       try {
         assertEquals((await b.models()).provider, "mock");
       } finally {
@@ -99,7 +103,7 @@ Deno.test("Server B client: client_secret_post and private_key_jwt (token URL se
 Deno.test("Server B client: refused client credentials become one error naming the token endpoint, without the secret", async () => {
   await using s = await setup();
   const secret = "wrong-secret-that-must-not-leak";
-  const b = createServerBClientFromConfig(testConfig({
+  const b = clientOf(testConfig({
     SERVER_B_URL: s.b.url,
     SERVER_B_OAUTH_TOKEN_URL: s.idp.tokenUrl,
     SERVER_B_OAUTH_CLIENT_ID: s.idp.basic.id,
@@ -121,7 +125,7 @@ Deno.test("Server B client: refused client credentials become one error naming t
 Deno.test("Server B client: SERVER_B_OAUTH_CLIENT_ID without a token URL or issuer is a one-line setting error", () => {
   let message = "";
   try {
-    createServerBClientFromConfig(testConfig({ SERVER_B_OAUTH_CLIENT_ID: "a" }));
+    clientOf(testConfig({ SERVER_B_OAUTH_CLIENT_ID: "a" }));
   } catch (error) {
     message = (error as Error).message;
   }

@@ -117,6 +117,20 @@ Deno.test("Server A's /metrics shows its calls to Server B and needs the token",
   assertEquals(sampleValue(m, "mcpcomm_upstream_request_duration_seconds_count"), 2);
 });
 
+/** Server A's metrics after one `send_message_to_ai` call over `SERVER_B_URL` `serverB`. */
+async function metricsAfterOneSend(serverB: string) {
+  await using a = await startHttpServerA({
+    SERVER_B_URL: serverB,
+    MCPCOMM_DB: ":memory:",
+    RETRY_ATTEMPTS: "3",
+  });
+  {
+    await using mcp = await connect(a.mcpUrl);
+    assert(!(await mcp.call("send_message_to_ai", { message: "retry me" })).isError);
+  }
+  return parsePrometheusText(await (await fetch(`${a.url}/metrics`)).text());
+}
+
 Deno.test("Server A's /metrics counts its retries towards Server B by reason", async () => {
   let processed = 0;
   await using b = await startFakeB((request, _n, seen) => {
@@ -125,21 +139,22 @@ Deno.test("Server A's /metrics counts its retries towards Server B by reason", a
     if (processed <= 2) return errorAnswer(503, "unavailable", "busy");
     return Response.json(answerFor(JSON.parse(seen.body).message, processed));
   });
-  await using a = await startHttpServerA({
-    SERVER_B_URL: b.url,
-    MCPCOMM_DB: ":memory:",
-    RETRY_ATTEMPTS: "3",
-  });
-  {
-    await using mcp = await connect(a.mcpUrl);
-    assert(!(await mcp.call("send_message_to_ai", { message: "retry me" })).isError);
-  }
-  const m = parsePrometheusText(await (await fetch(`${a.url}/metrics`)).text());
+  const m = await metricsAfterOneSend(b.url);
   assertEquals(sampleValue(m, "mcpcomm_server_b_retries_total", { reason: "http_503" }), 2);
   assertEquals(
     sampleValue(m, "mcpcomm_upstream_requests_total", { operation: "process", outcome: "success" }),
     1,
   );
+});
+
+Deno.test("Server A's /metrics counts a failover between balanced Server Bs as a retry", async () => {
+  await using b = await startFakeB((request, n, seen) =>
+    new URL(request.url).pathname === "/process"
+      ? Response.json(answerFor(JSON.parse(seen.body).message, n))
+      : Response.json({ status: "ok" })
+  );
+  const m = await metricsAfterOneSend(`http://127.0.0.1:${freePort()},${b.url}`);
+  assertEquals(sampleValue(m, "mcpcomm_server_b_retries_total", { reason: "refused" }), 1);
 });
 
 Deno.test("Server A's /health/ready fails while Server B is down and passes once it is up", async () => {
