@@ -14,8 +14,7 @@ import { connectTarget, disconnect, parseTarget } from "../../src/mcp/targets.ts
 import { defineTool as defineV2Tool, jsonResult as v2JsonResult } from "../../src/mcp/tools.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createWebSocketEndpoint, WebSocketServerTransport } from "../../src/mcp/websocket.ts";
-import type { Gateway } from "../../src/server_a/gateway.ts";
-import { parsePipelines } from "../../src/server_a/gateway_pipeline.ts";
+import { type Gateway, parsePipelines } from "../../src/server_a/gateway.ts";
 import { startServerA } from "../../src/server_a/mod.ts";
 import { serveOnLoopback } from "../_serve.ts";
 import { type LegacyOnlyMcpServer, startLegacyOnlyMcp } from "../mcp/_harness.ts";
@@ -915,22 +914,34 @@ Deno.test("Gateway reports a stopped 2026-07-28 upstream down on the next call a
   }
 });
 
-Deno.test("Gateway keeps a 2025 upstream's list, which has no ttlMs, without asking again", async () => {
-  await using box = await startLegacyOnlyMcp();
+/** A proxy in front of the Streamable HTTP server at `url`, counting the tools/list requests. */
+async function countingProxy(url: string) {
   let listed = 0;
   const proxy = await serveOnLoopback(async (request) => {
     const body = request.method === "POST" ? await request.clone().json().catch(() => ({})) : {};
     if ((body as { method?: string }).method === "tools/list") listed++;
-    const url = new URL(request.url);
-    return await fetch(new Request(`${box.url}${url.pathname}${url.search}`, request));
+    const path = new URL(request.url);
+    return await fetch(new Request(`${url}${path.pathname}${path.search}`, request));
   });
+  return {
+    url: proxy.url,
+    get listed() {
+      return listed;
+    },
+    stop: () => proxy.stop(),
+  };
+}
+
+Deno.test("Gateway keeps a 2025 upstream's list, which has no ttlMs, without asking again", async () => {
+  await using box = await startLegacyOnlyMcp();
+  const proxy = await countingProxy(box.url);
   try {
     await using gw = await startGateway(`box=${proxy.url}/mcp`, { era: "modern" });
     assertEquals(gw.gateway.status()[0]!.protocol, "2025-11-25");
     for (let i = 0; i < 3; i++) {
       assert(names((await gw.client.listTools()).tools).includes("box_echo"));
     }
-    assertEquals(listed, 1);
+    assertEquals(proxy.listed, 1);
   } finally {
     await proxy.stop();
   }
@@ -968,5 +979,37 @@ Deno.test("Gateway re-initialises a 2026-07-28 upstream restarted on the same po
     assertEquals(alpha.structuredContent, { name: "alpha" });
   } finally {
     await second?.[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("Gateway calls an upstream tool without asking for its tools/list again", async (t) => {
+  for (const ttlMs of [0, 60_000]) {
+    await t.step(`ttlMs ${ttlMs}`, async () => {
+      await using upstream = await startModernUpstream({ ttlMs, cacheScope: "public" });
+      await using gw = await startGateway(`m=${upstream.url}`);
+      assertEquals(upstream.listed, 1);
+      for (let i = 0; i < 3; i++) {
+        const result = await gw.client.callTool({ name: "m_alpha", arguments: {} });
+        assertEquals(result.isError, undefined, text(result));
+      }
+      assertEquals(upstream.listed, 1);
+    });
+  }
+});
+
+Deno.test("Gateway calls a 2025 upstream's tool on a session's own connection without asking for its tools/list", async () => {
+  await using box = await startLegacyOnlyMcp();
+  const proxy = await countingProxy(box.url);
+  try {
+    await using gw = await startGateway(`box=${proxy.url}/mcp`);
+    assert(names((await gw.client.listTools()).tools).includes("box_echo"));
+    const before = proxy.listed;
+    for (let i = 0; i < 3; i++) {
+      const result = await gw.client.callTool({ name: "box_echo", arguments: { text: "hi" } });
+      assertEquals(result.isError, undefined, text(result));
+    }
+    assertEquals(proxy.listed, before);
+  } finally {
+    await proxy.stop();
   }
 });

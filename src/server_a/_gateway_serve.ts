@@ -25,21 +25,24 @@ import {
   type ToolContext,
   toolDefinition,
 } from "../mcp/tools.ts";
-import type { Gateway, GatewaySession } from "./gateway.ts";
+import * as calls from "./_gateway_calls.ts";
+import { forwardedCapabilities, type GatewayCore, status } from "./_gateway_core.ts";
+import { freshen, resourceTemplates } from "./_gateway_merge.ts";
 import {
-  type CallForwarding,
-  type Pipeline,
-  type PipelineDeps,
-  runPipeline,
-} from "./gateway_pipeline.ts";
+  namespacedPrompts,
+  namespacedResources,
+  namespacedTools,
+  toolTable,
+} from "./_gateway_naming.ts";
+import { setLogLevel, subscription } from "./_gateway_send.ts";
+import type { GatewaySession } from "./_session_pool.ts";
+import { type CallForwarding, type Pipeline, runPipeline } from "./_gateway_pipeline.ts";
 
 /** Name of the gateway's own status tool. */
 export const GATEWAY_STATUS_TOOL = "gateway_upstreams";
 
-/** What {@linkcode serveGateway} needs from the gateway besides its public methods. */
+/** What {@linkcode serveGateway} serves besides the gateway's upstreams. */
 export interface GatewayServeOptions {
-  /** Every namespaced upstream tool, for the pipelines. */
-  toolTable: PipelineDeps["tools"];
   pipelines: readonly Pipeline[];
   /** The 2025-era session this server instance serves (none for a 2026-07-28 request). */
   session?: GatewaySession | undefined;
@@ -66,15 +69,15 @@ function forwardingOf(ctx: ToolContext): CallForwarding {
  * before `connect`.
  * @example
  * ```ts
- * const mcp = serveGateway(gateway, createServerAMcp(deps, { gateway: true }), { toolTable, pipelines });
+ * const mcp = serveGateway(core, createServerAMcp(deps, { gateway: true }), { pipelines });
  * ```
  */
 export function serveGateway(
-  gateway: Gateway,
+  core: GatewayCore,
   mcp: McpServer,
   options: GatewayServeOptions,
 ): McpServer {
-  const forwarded = gateway.forwardedCapabilities();
+  const forwarded = forwardedCapabilities(core);
   mcp.server.registerCapabilities({
     tools: { listChanged: true },
     resources: { listChanged: true },
@@ -90,7 +93,7 @@ export function serveGateway(
     description:
       "The MCP servers this gateway aggregates: state, MCP revision, counts, last error, next retry.",
   }, () => {
-    const upstreams = gateway.status();
+    const upstreams = status(core);
     const lines = upstreams.map((u) =>
       `${u.name} ${u.state} ${u.target}${
         u.protocol ? ` MCP ${u.protocol}` : ""
@@ -110,9 +113,9 @@ export function serveGateway(
     }, (args, ctx) => {
       const forwarding = forwardingOf(ctx);
       return runPipeline(pipeline, args.message, {
-        tools: options.toolTable,
+        tools: () => toolTable(core.upstreams, session),
         call: (name, callArgs) =>
-          gateway.callTool(name, callArgs, { ...forwarding, _meta: {} }, session),
+          calls.callTool(core, name, callArgs, { ...forwarding, _meta: {} }, session),
       }, forwarding);
     });
   }
@@ -121,35 +124,40 @@ export function serveGateway(
   const own = definedTools(mcp);
   const server = mcp.server;
   server.setRequestHandler("tools/list", async () => {
-    await gateway.freshen("tools", session);
+    await freshen(core, "tools", session);
     const tools = [...own].filter(([, d]) => d.tool.enabled).map(([name, d]) =>
       toolDefinition(name, d.tool)
     );
-    return { tools: [...tools, ...gateway.tools(session).filter((t) => !own.has(t.name))] };
+    return {
+      tools: [
+        ...tools,
+        ...namespacedTools(core.upstreams, session).filter((t) => !own.has(t.name)),
+      ],
+    };
   });
   server.setRequestHandler("tools/call", async (request, ctx): Promise<CallToolResult> => {
     const { name, arguments: args } = request.params;
     const mine = own.get(name);
     if (mine?.tool.enabled) return await callDefinedTool(name, mine.tool, args, ctx);
-    const answer = await gateway.callTool(name, args, forwardingOf(ctx), session);
+    const answer = await calls.callTool(core, name, args, forwardingOf(ctx), session);
     if (!answer) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${name} not found`);
     return answer as CallToolResult;
   });
   server.setRequestHandler("resources/list", async () => {
-    await gateway.freshen("resources", session);
-    return { resources: gateway.resources(session) };
+    await freshen(core, "resources", session);
+    return { resources: namespacedResources(core.upstreams, session) };
   });
   server.setRequestHandler("resources/read", async (request, ctx) => {
-    const result = await gateway.readResource(request.params.uri, ctx.mcpReq.signal, session);
+    const result = await calls.readResource(core, request.params.uri, ctx.mcpReq.signal, session);
     if (!result) throw new ResourceNotFoundError(request.params.uri);
     return result as never;
   });
   server.setRequestHandler("resources/templates/list", async (_request, ctx) => ({
-    resourceTemplates: await gateway.resourceTemplates(ctx.mcpReq.signal, session) as never,
+    resourceTemplates: await resourceTemplates(core, ctx.mcpReq.signal, session) as never,
   }));
   if (forwarded.completions) {
     server.setRequestHandler("completion/complete", async (request, ctx) => {
-      const result = await gateway.complete(request.params, ctx.mcpReq.signal, session);
+      const result = await calls.complete(core, request.params, ctx.mcpReq.signal, session);
       if (!result) {
         throw new ProtocolError(
           ProtocolErrorCode.InvalidParams,
@@ -161,27 +169,27 @@ export function serveGateway(
   }
   if (forwarded.logging) {
     server.setRequestHandler("logging/setLevel", async (request) => {
-      await gateway.setLogLevel(session, request.params.level);
+      await setLogLevel(core, session, request.params.level);
       return {};
     });
   }
   if (forwarded.subscribe) {
     server.setRequestHandler("resources/subscribe", async (request) => {
-      await gateway.subscription(session, request.params.uri, true);
+      await subscription(core, session, request.params.uri, true);
       return {};
     });
     server.setRequestHandler("resources/unsubscribe", async (request) => {
-      await gateway.subscription(session, request.params.uri, false);
+      await subscription(core, session, request.params.uri, false);
       return {};
     });
   }
   server.setRequestHandler("prompts/list", async () => {
-    await gateway.freshen("prompts", session);
-    return { prompts: gateway.prompts(session) as never };
+    await freshen(core, "prompts", session);
+    return { prompts: namespacedPrompts(core.upstreams, session) as never };
   });
   server.setRequestHandler("prompts/get", async (request, ctx) => {
     const { name, arguments: args } = request.params;
-    const result = await gateway.getPrompt(name, args, ctx.mcpReq.signal, session);
+    const result = await calls.getPrompt(core, name, args, ctx.mcpReq.signal, session);
     if (!result) {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Prompt ${name} not found`);
     }

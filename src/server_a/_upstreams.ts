@@ -4,7 +4,6 @@
  * expanded from the environment given at start-up.
  * @module
  */
-import type { Config } from "../core/config.ts";
 import {
   type Environment,
   loadServersFile,
@@ -13,6 +12,13 @@ import {
   withHeaders,
 } from "../mcp/target_config.ts";
 import { type NamedTarget, parseTargetList } from "../mcp/targets.ts";
+
+/** The settings {@linkcode resolveUpstreams} reads, named as in `Config`. */
+export interface UpstreamSettings {
+  readonly UPSTREAMS?: string | undefined;
+  readonly UPSTREAMS_FILE?: string | undefined;
+  readonly UPSTREAM_HEADERS?: string | undefined;
+}
 
 /** Where upstreams come from besides the settings. */
 export interface UpstreamSources {
@@ -32,7 +38,10 @@ export interface UpstreamSources {
  * resolveUpstreams(config, { upstreamHeaders: ["gh=Authorization: Bearer ${GITHUB_TOKEN}"], env });
  * ```
  */
-export function resolveUpstreams(config: Config, sources: UpstreamSources): NamedTarget[] {
+export function resolveUpstreams(
+  config: UpstreamSettings,
+  sources: UpstreamSources,
+): NamedTarget[] {
   const env = sources.env ?? {};
   const listed = sources.upstreams?.length
     ? parseTargetList(sources.upstreams)

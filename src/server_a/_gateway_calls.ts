@@ -1,0 +1,208 @@
+/**
+ * The gateway's forwarded requests: tool calls (with progress, cancellation and resource links
+ * rewritten into the namespace), resource reads, prompts and completion, each routed by its
+ * namespaced name or URI to the owning upstream.
+ * @module
+ */
+import {
+  type CallToolResult,
+  type CompleteRequest,
+  ProtocolError,
+  ProtocolErrorCode,
+  ResourceNotFoundError,
+} from "@modelcontextprotocol/client";
+import { describeError } from "../core/errors.ts";
+import { errorResult } from "../mcp/tools.ts";
+import {
+  type GatewayCore,
+  listsOf,
+  unavailable,
+  type Upstream,
+  UpstreamUnavailableError,
+} from "./_gateway_core.ts";
+import {
+  namespacedLinks,
+  namespacedUri,
+  ownerOf,
+  resolveUri,
+  toolTable,
+} from "./_gateway_naming.ts";
+import type { CallForwarding } from "./_gateway_pipeline.ts";
+import { send } from "./_gateway_send.ts";
+import { type GatewaySession, SessionLimitError } from "./_session_pool.ts";
+
+/**
+ * Calls a namespaced tool upstream, forwarding progress (when `extra` carries a progress
+ * token) and cancellation (`extra.signal`). Resolves `undefined` when the name is not an
+ * upstream tool. Upstream failures become tool errors naming the upstream.
+ */
+export async function callTool(
+  core: GatewayCore,
+  name: string,
+  args: Record<string, unknown> | undefined,
+  extra: CallForwarding,
+  session?: GatewaySession,
+): Promise<CallToolResult | undefined> {
+  const entry = toolTable(core.upstreams, session).get(name);
+  if (!entry) {
+    const owner = ownerOf(core.upstreams, name);
+    if (owner && owner.state !== "up") return errorResult(unavailable(owner));
+    return undefined;
+  }
+  const { upstream, tool } = entry;
+  const token = extra._meta?.progressToken;
+  const sendRequest = extra.sendRequest;
+  if (session && sendRequest) session.calls.push(sendRequest);
+  try {
+    const result = await send(
+      core,
+      upstream,
+      (client) =>
+        client.callTool({ name: tool.name, arguments: args ?? {} }, {
+          signal: extra.signal,
+          timeout: core.options.timeoutMs,
+          resetTimeoutOnProgress: true,
+          ...(token !== undefined
+            ? {
+              onprogress: (p: { progress: number; total?: number; message?: string }) => {
+                extra.sendNotification({
+                  method: "notifications/progress",
+                  params: { progressToken: token, ...p },
+                }).catch(() => {});
+              },
+            }
+            : {}),
+        }),
+      session,
+    );
+    return namespacedLinks(upstream.name, result as CallToolResult);
+  } catch (error) {
+    if (extra.signal.aborted) throw error;
+    if (error instanceof UpstreamUnavailableError || error instanceof SessionLimitError) {
+      return errorResult(error.message);
+    }
+    return errorResult(
+      `Upstream ${upstream.name} failed on ${tool.name}: ${describeError(error)}`,
+    );
+  } finally {
+    if (session && sendRequest) session.calls.splice(session.calls.indexOf(sendRequest), 1);
+  }
+}
+
+/**
+ * Reads a namespaced resource; `undefined` when `uri` is not one. An upstream that does not
+ * know the resource answers with the spec's resource-not-found error, naming `uri`.
+ */
+export async function readResource(
+  core: GatewayCore,
+  uri: string,
+  signal: AbortSignal,
+  session?: GatewaySession,
+) {
+  const resolved = resolveUri(core.upstreams, uri);
+  if (!resolved) return undefined;
+  const { upstream, original } = resolved;
+  let result: { contents: { uri: string }[] };
+  try {
+    result = await send<{ contents: { uri: string }[] }>(
+      core,
+      upstream,
+      (client) =>
+        client.readResource({ uri: original }, {
+          signal,
+          timeout: core.options.timeoutMs,
+        }),
+      session,
+    );
+  } catch (error) {
+    if (isResourceNotFound(error)) throw new ResourceNotFoundError(uri);
+    throw error;
+  }
+  return {
+    ...result,
+    contents: result.contents.map((c: { uri: string }) => ({
+      ...c,
+      uri: c.uri === original ? uri : namespacedUri(upstream.name, c.uri),
+    })),
+  };
+}
+
+/**
+ * Forwards `completion/complete` to the upstream that owns the referenced prompt or resource
+ * template, with its own name or URI; `undefined` when the reference is not an upstream's.
+ */
+export async function complete(
+  core: GatewayCore,
+  params: CompleteRequest["params"],
+  signal: AbortSignal,
+  session?: GatewaySession,
+) {
+  const ref = params.ref;
+  let upstream: Upstream | undefined;
+  let forwarded: CompleteRequest["params"]["ref"] | undefined;
+  if (ref.type === "ref/prompt") {
+    for (const candidate of core.upstreams.values()) {
+      const prompt = listsOf(candidate, session).prompts.find((p) =>
+        `${candidate.name}_${p.name}` === ref.name
+      );
+      if (prompt) {
+        upstream = candidate;
+        forwarded = { ...ref, name: prompt.name };
+        break;
+      }
+    }
+  } else {
+    const resolved = resolveUri(core.upstreams, ref.uri);
+    if (resolved) {
+      upstream = resolved.upstream;
+      forwarded = { ...ref, uri: resolved.original };
+    }
+  }
+  if (!upstream || !forwarded) return undefined;
+  const client = session?.ready.get(upstream.name)?.client ?? upstream.client;
+  if (client && !client.getServerCapabilities()?.completions) {
+    return { completion: { values: [] } };
+  }
+  const request = { ...params, ref: forwarded };
+  return await send(
+    core,
+    upstream,
+    (client) => client.complete(request, { signal, timeout: core.options.timeoutMs }),
+    session,
+  );
+}
+
+/** Gets a namespaced prompt; `undefined` when `name` is not one. */
+export async function getPrompt(
+  core: GatewayCore,
+  name: string,
+  args: Record<string, string> | undefined,
+  signal: AbortSignal,
+  session?: GatewaySession,
+) {
+  for (const upstream of core.upstreams.values()) {
+    const prompts = listsOf(upstream, session).prompts;
+    const prompt = prompts.find((p) => `${upstream.name}_${p.name}` === name);
+    if (!prompt) continue;
+    return await send(core, upstream, (client) =>
+      client.getPrompt(
+        { name: prompt.name, ...(args ? { arguments: args } : {}) },
+        { signal, timeout: core.options.timeoutMs },
+      ), session);
+  }
+  const owner = ownerOf(core.upstreams, name);
+  if (owner && owner.state !== "up") throw new Error(unavailable(owner));
+  return undefined;
+}
+
+/**
+ * Whether an upstream's `resources/read` error says the resource does not exist: the v2 error,
+ * or a bare `-32602`/`-32002` saying "not found" (the v1 SDK sends `data.uri`-less ones).
+ */
+function isResourceNotFound(error: unknown): boolean {
+  if (error instanceof ResourceNotFoundError) return true;
+  return error instanceof ProtocolError &&
+    (error.code === ProtocolErrorCode.InvalidParams ||
+      error.code === ProtocolErrorCode.ResourceNotFound) &&
+    /not found/i.test(error.message);
+}
