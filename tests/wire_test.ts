@@ -1,7 +1,7 @@
 import { Client, InMemoryTransport } from "@modelcontextprotocol/client";
 import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { createMemoryLedger } from "../src/ledger/memory.ts";
+import { createMemoryLedger } from "../src/ledger/mod.ts";
 import { createServerBClient } from "../src/server_a/b_client.ts";
 import { createServerAMcp } from "../src/server_a/tools.ts";
 import { createServerBMcp } from "../src/server_b/tools.ts";

@@ -8,7 +8,7 @@ import { Client, InMemoryTransport } from "@modelcontextprotocol/client";
 import type { Command } from "../cli.ts";
 import type { Config } from "../core/config.ts";
 import { describeError } from "../core/errors.ts";
-import { createMemoryLedger } from "../ledger/memory.ts";
+import { createMemoryLedger } from "../ledger/mod.ts";
 import { createLogger, printOut } from "../core/log.ts";
 import { createServerBPool } from "../server_a/b_pool.ts";
 import { serverBPoolOptions } from "../server_a/mod.ts";

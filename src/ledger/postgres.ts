@@ -9,27 +9,16 @@
  */
 import postgres from "postgres";
 import { clearImmediate, setImmediate } from "node:timers";
-import { describeError, HttpError, StorageError } from "../core/errors.ts";
-import type { Ledger, LedgerEntry, LedgerStats } from "./memory.ts";
-import { ledgerStatsOf, ledgerTotalsOf, toLedgerEntry } from "./sqlite.ts";
+import { describeError, StorageError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { ENTRY_COLUMNS, migrate, sqlState, text } from "./_postgres_schema.ts";
+import { ledgerStatsOf, ledgerTotalsOf, toLedgerEntry } from "./_rows.ts";
+import { ledgerUnavailable as unavailable, logWriteFailure } from "./_unavailable.ts";
+import { passwordsOf, redactPostgresUrl } from "./_postgres_url.ts";
+import type { Ledger, LedgerEntry, LedgerStats } from "./types.ts";
 
-/** Whether `db` (MCPCOMM_DB) names a PostgreSQL database rather than a file. */
-export function isPostgresUrl(db: string | undefined): db is string {
-  return db !== undefined && /^postgres(ql)?:\/\//i.test(db);
-}
-
-/** `url` without its password (in the userinfo or a `password` parameter), for logs. */
-export function redactPostgresUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    if (parsed.searchParams.has("password")) parsed.searchParams.set("password", "***");
-    return parsed.href;
-  } catch {
-    return "postgres://(unparsable URL)";
-  }
-}
+export { isPostgresUrl, redactPostgresUrl } from "./_postgres_url.ts";
+export { POSTGRES_SCHEMA_VERSION } from "./_postgres_schema.ts";
 
 /** Options of {@linkcode openPostgresLedger}. */
 export interface PostgresLedgerOptions {
@@ -43,7 +32,7 @@ export interface PostgresLedgerOptions {
   maxAgeDays?: number;
   /** Connections in the pool; default 10. */
   poolSize?: number;
-  /** Seconds to wait for a connection before a write fails with 503; default 5. */
+  /** Seconds to wait for a connection before a write fails; default 5. */
   connectTimeoutSeconds?: number;
   /** Clock in ms since the epoch (tests). */
   now?: () => number;
@@ -66,71 +55,6 @@ const RETRY_CODES = new Set(["40P01", "40001"]);
 const ATTEMPTS = 3;
 /** Most entries in one transaction (PostgreSQL takes at most 65,535 parameters a statement). */
 const MAX_BATCH = 1000;
-
-/** Numbered migrations: index 0 is version 1. Never edit one that shipped; add the next. */
-const MIGRATIONS: readonly (readonly string[])[] = [
-  [
-    `CREATE TABLE mcpcomm_entries (
-      seq bigserial PRIMARY KEY,
-      ledger text NOT NULL,
-      message_id text NOT NULL,
-      timestamp text NOT NULL,
-      time_ms bigint NOT NULL,
-      message text NOT NULL,
-      context text,
-      ai_response text,
-      model text NOT NULL,
-      provider text NOT NULL,
-      prompt_tokens bigint NOT NULL,
-      completion_tokens bigint NOT NULL,
-      total_tokens bigint NOT NULL,
-      estimated_cost double precision,
-      response_time double precision NOT NULL,
-      status text NOT NULL,
-      error text
-    )`,
-    "CREATE UNIQUE INDEX mcpcomm_entries_message ON mcpcomm_entries (ledger, message_id)",
-    "CREATE INDEX mcpcomm_entries_seq ON mcpcomm_entries (ledger, seq)",
-    "CREATE INDEX mcpcomm_entries_time ON mcpcomm_entries (ledger, time_ms)",
-    `CREATE TABLE mcpcomm_totals (
-      ledger text NOT NULL,
-      model text NOT NULL,
-      requests bigint NOT NULL DEFAULT 0,
-      successes bigint NOT NULL DEFAULT 0,
-      failures bigint NOT NULL DEFAULT 0,
-      prompt_tokens bigint NOT NULL DEFAULT 0,
-      completion_tokens bigint NOT NULL DEFAULT 0,
-      total_tokens bigint NOT NULL DEFAULT 0,
-      cost_units bigint NOT NULL DEFAULT 0,
-      unpriced bigint NOT NULL DEFAULT 0,
-      response_ms bigint NOT NULL DEFAULT 0,
-      PRIMARY KEY (ledger, model)
-    )`,
-  ],
-];
-
-/** The latest schema version this mcpcomm writes. */
-export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
-
-const ENTRY_COLUMNS = [
-  "ledger",
-  "message_id",
-  "timestamp",
-  "time_ms",
-  "message",
-  "context",
-  "ai_response",
-  "model",
-  "provider",
-  "prompt_tokens",
-  "completion_tokens",
-  "total_tokens",
-  "estimated_cost",
-  "response_time",
-  "status",
-  "error",
-] as const;
-
 type Sql = postgres.Sql;
 type Tx = postgres.TransactionSql;
 
@@ -139,41 +63,6 @@ interface Pending {
   resolve: () => void;
   reject: (error: unknown) => void;
 }
-
-/** PostgreSQL's text cannot hold NUL: it is stored as U+FFFD. */
-function text<T extends string | undefined>(value: T): T {
-  return (value?.includes("\0") ? value.replaceAll("\0", "\uFFFD") : value) as T;
-}
-
-function sqlState(error: unknown): string | undefined {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
-/**
- * Applies the missing migrations in one transaction under an advisory lock, so replicas starting
- * together migrate once. Throws when the database was migrated by a newer mcpcomm.
- */
-async function migrate(sql: Sql): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`SELECT pg_advisory_xact_lock(hashtext('mcpcomm.schema_migrations'))`;
-    await tx`CREATE TABLE IF NOT EXISTS mcpcomm_schema_migrations (
-      version integer PRIMARY KEY,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    )`;
-    const [row] = await tx`SELECT coalesce(max(version), 0) AS version
-      FROM mcpcomm_schema_migrations`;
-    const version = Number(row?.version ?? 0);
-    if (version > MIGRATIONS.length) {
-      throw new Error(`it was written by a newer mcpcomm (schema ${version})`);
-    }
-    for (let next = version; next < MIGRATIONS.length; next++) {
-      for (const statement of MIGRATIONS[next]!) await tx.unsafe(statement);
-      await tx`INSERT INTO mcpcomm_schema_migrations (version) VALUES (${next + 1})`;
-    }
-  });
-}
-
 /**
  * Connects to PostgreSQL and migrates its schema. Throws {@linkcode StorageError} with a one-line
  * reason (the URL's password left out) when it cannot. `record()` resolves once its entry is
@@ -227,9 +116,6 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
   let scheduled: ReturnType<typeof setImmediate> | undefined;
   /** The commit in flight: one at a time, the next batch gathers meanwhile (group commit). */
   let writing: Promise<void> | undefined;
-
-  const unavailable = (message: string) =>
-    new HttpError(503, "unavailable", message, { "retry-after": "1" });
 
   const trim = async (tx: Tx) => {
     await tx`DELETE FROM mcpcomm_entries WHERE ledger = ${name} AND seq <= (
@@ -303,16 +189,9 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
     }
   };
 
-  const failed = (error: unknown, entry: LedgerEntry): HttpError => {
+  const failed = (error: unknown, entry: LedgerEntry) => {
     failure = { message: `Cannot record new work: ${reasonOf(error)}`, at: now() };
-    log?.error("ledger write failed", {
-      db: location,
-      error: reasonOf(error),
-      messageId: entry.messageId,
-      model: entry.model,
-      totalTokens: entry.usage.totalTokens,
-      estimatedCost: entry.estimatedCost,
-    });
+    logWriteFailure(log, location, reasonOf(error), entry);
     return unavailable(`${failure.message}; the exchange was not recorded`);
   };
 
@@ -359,7 +238,7 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
     });
   };
 
-  /** Runs a read; a failure answers 503 like a failed write. */
+  /** Runs a read; a failure is "unavailable", like a failed write. */
   const read = async <T>(query: () => Promise<T>): Promise<T> => {
     if (closed) throw unavailable("The ledger database is closed");
     try {
@@ -429,19 +308,4 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
       );
     },
   };
-}
-
-function passwordsOf(url: string): string[] {
-  try {
-    const parsed = new URL(url);
-    const found = [parsed.password, parsed.searchParams.get("password") ?? ""];
-    try {
-      found.push(decodeURIComponent(parsed.password));
-    } catch {
-      // the encoded form is already listed
-    }
-    return [...new Set(found)].filter((secret) => secret.length > 0);
-  } catch {
-    return [];
-  }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { ProviderError, UpstreamError } from "../core/errors.ts";
-import type { Ledger, LedgerEntry } from "../ledger/memory.ts";
+import type { Ledger, LedgerEntry } from "../ledger/mod.ts";
 import type { Logger } from "../core/log.ts";
 import { MetricsRegistry } from "./registry.ts";
 import { timedOperations } from "./timed.ts";

@@ -15,8 +15,7 @@ import {
   instrumentLedger,
   instrumentServerBClient,
 } from "../metrics/instrument.ts";
-import type { Ledger } from "../ledger/memory.ts";
-import { openConfiguredLedger } from "../ledger/open.ts";
+import { type Ledger, openConfiguredLedger } from "../ledger/mod.ts";
 import { createLogger } from "../core/log.ts";
 import { createMcpHttpHandler, MCP_HTTP_PATHS, type McpEra } from "../mcp/http.ts";
 import { sharedRedisOf } from "../core/redis.ts";

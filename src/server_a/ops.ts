@@ -8,7 +8,7 @@ import { authenticate, type Authenticator } from "../http/auth.ts";
 import { describeError, HttpError } from "../core/errors.ts";
 import { readinessResponse } from "../http/health.ts";
 import { methodNotAllowed } from "../http/respond.ts";
-import type { Ledger } from "../ledger/memory.ts";
+import type { Ledger } from "../ledger/mod.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { ServerBClient } from "./b_client.ts";
 

@@ -6,7 +6,7 @@
 import { type CacheHint, McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { describeError } from "../core/errors.ts";
-import type { Ledger } from "../ledger/memory.ts";
+import type { Ledger } from "../ledger/mod.ts";
 import type { Logger } from "../core/log.ts";
 import {
   defineTool,

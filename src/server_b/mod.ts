@@ -13,7 +13,7 @@ import {
   instrumentLedger,
   instrumentProvider,
 } from "../metrics/instrument.ts";
-import { openConfiguredLedger } from "../ledger/open.ts";
+import { openConfiguredLedger } from "../ledger/mod.ts";
 import { createLogger } from "../core/log.ts";
 import { createMcpHttpHandler } from "../mcp/http.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { describeError, DomainError, ProviderError } from "../core/errors.ts";
-import type { Ledger, LedgerEntry } from "../ledger/memory.ts";
+import type { Ledger, LedgerEntry } from "../ledger/mod.ts";
 import type { Logger } from "../core/log.ts";
 import { costOf } from "../providers/pricing.ts";
 import type { Completion, CompletionRequest, Provider, StreamChunk } from "../providers/types.ts";

@@ -1,4 +1,4 @@
-import { createMemoryLedger, type LedgerEntry } from "../../src/ledger/memory.ts";
+import { createMemoryLedger, type LedgerEntry } from "../../src/ledger/mod.ts";
 import { assertEquals } from "../_assert.ts";
 
 let counter = 0;

@@ -1,14 +1,14 @@
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import postgres from "postgres";
 import { loadConfig, secretValues } from "../../src/core/config.ts";
-import { HttpError, StorageError } from "../../src/core/errors.ts";
-import { createMemoryLedger, type LedgerEntry } from "../../src/ledger/memory.ts";
+import { DomainError, StorageError } from "../../src/core/errors.ts";
+import { createMemoryLedger, type LedgerEntry } from "../../src/ledger/mod.ts";
 import {
   isPostgresUrl,
   openPostgresLedger,
   POSTGRES_SCHEMA_VERSION,
   redactPostgresUrl,
-} from "../../src/ledger/postgres.ts";
+} from "../../src/ledger/mod.ts";
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../_assert.ts";
 import { startTestServerB } from "../_helpers.ts";
 import { postgresSkipReason, startPostgres, type TestPostgres } from "../_postgres.ts";
@@ -253,12 +253,12 @@ pgTest(
     try {
       await ledger.record(entry());
       await pg.down();
-      const error = await assertRejects(() => ledger.record(entry()), HttpError);
-      assertEquals((error as HttpError).status, 503);
+      const error = await assertRejects(() => ledger.record(entry()), DomainError);
+      assertEquals((error as DomainError).kind, "unavailable");
       assertMatch(error.message, /^Cannot record new work: .*; the exchange was not recorded$/);
       assert(!error.message.includes(pg.password), "no password in the answer");
-      const unread = await assertRejects(() => ledger.stats(), HttpError);
-      assertEquals((unread as HttpError).status, 503);
+      const unread = await assertRejects(() => ledger.stats(), DomainError);
+      assertEquals((unread as DomainError).kind, "unavailable");
       assert(ledger.problem() !== undefined, "readiness tells the ledger is down");
       await pg.up();
       for (let i = 0; i < 100 && ledger.problem() !== undefined; i++) {

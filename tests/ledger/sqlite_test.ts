@@ -1,14 +1,14 @@
 import { DatabaseSync } from "node:sqlite";
 import { loadConfig } from "../../src/core/config.ts";
-import { HttpError, StorageError } from "../../src/core/errors.ts";
-import { createMemoryLedger, type LedgerEntry } from "../../src/ledger/memory.ts";
+import { DomainError, StorageError } from "../../src/core/errors.ts";
+import { createMemoryLedger, type LedgerEntry } from "../../src/ledger/mod.ts";
 import {
   MEMORY_DB,
   openLedger,
   openServerLedger,
   openSqliteLedger,
   type SqliteLedger,
-} from "../../src/ledger/sqlite.ts";
+} from "../../src/ledger/mod.ts";
 import { createLogger, setLogSink } from "../../src/core/log.ts";
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../_assert.ts";
 
@@ -197,27 +197,27 @@ async function fillUntilFull(
   ledger: ReturnType<typeof openSqliteLedger>,
   big: string,
   timestamp?: () => string,
-): Promise<HttpError & { totalRequests: number }> {
+): Promise<DomainError & { totalRequests: number }> {
   for (let i = 0; i < 100_000; i++) {
     try {
       await ledger.record(
         entry(i, { aiResponse: big, ...(timestamp ? { timestamp: timestamp() } : {}) }),
       );
     } catch (error) {
-      assert(error instanceof HttpError, `expected HttpError, got ${error}`);
+      assert(error instanceof DomainError, `expected DomainError, got ${error}`);
       return Object.assign(error, { totalRequests: i });
     }
   }
   throw new Error("the database never filled up");
 }
 
-Deno.test("openSqliteLedger() turns a full disk into 503 for new work", async (t) => {
+Deno.test("openSqliteLedger() turns a full disk into 'unavailable' for new work", async (t) => {
   await t.step("database size limit (max_page_count)", async () => {
     const path = tempDb();
     const ledger = openSqliteLedger({ path, maxEntries: 100_000, maxBytes: 256 * 1024 });
     const error = await fillUntilFull(ledger, "y".repeat(8000));
-    assertEquals(error.status, 503);
-    assertEquals(error.code, "unavailable");
+    assertEquals(error.kind, "unavailable");
+    assertEquals(error.options.retryAfterSeconds, 1);
     assertMatch(error.message, /full/);
     const kept = ledger.stats();
     assertEquals(kept.totalRequests, ledger.size, "the failed entry left no trace in the totals");
@@ -273,7 +273,7 @@ Deno.test("openSqliteLedger() turns a full disk into 503 for new work", async (t
           now: () => clock,
         });
         const error = await fillUntilFull(ledger, "z".repeat(8000));
-        assertEquals(error.status, 503);
+        assertEquals(error.kind, "unavailable");
         assertMatch(error.message, /full/);
         const before = ledger.stats();
         assertEquals(before.totalRequests, ledger.size);
@@ -309,7 +309,7 @@ Deno.test("openLedger() picks memory or a database from the settings", () => {
 Deno.test("openSqliteLedger() lets two processes share one file with exact totals", async () => {
   const path = tempDb();
   const ledger = openSqliteLedger({ path, maxEntries: 1000 });
-  const module = new URL("../../src/ledger/sqlite.ts", import.meta.url).href;
+  const module = new URL("../../src/ledger/mod.ts", import.meta.url).href;
   const script = `
     const { openSqliteLedger } = await import(${JSON.stringify(module)});
     const ledger = openSqliteLedger({ path: Deno.args[0], maxEntries: 1000 });
@@ -355,7 +355,7 @@ Deno.test("openSqliteLedger() close() flushes the WAL into the database file", a
   const raw = new DatabaseSync(path, { readOnly: true });
   assertEquals((raw.prepare("SELECT count(*) AS n FROM entries").get() as { n: number }).n, 1);
   raw.close();
-  await assertRejects(() => ledger.record(entry(2)), HttpError, "shutting down");
+  await assertRejects(() => ledger.record(entry(2)), DomainError, "shutting down");
 });
 
 /**
@@ -495,9 +495,9 @@ Deno.test("openSqliteLedger() fails only the entry that does not fit when a batc
     assertEquals(refused.length, 1);
     const [index, error] = refused[0] as [number, unknown];
     assertEquals(index, 10);
-    assert(error instanceof HttpError, `expected HttpError, got ${error}`);
-    assertEquals(error.status, 503);
-    assertEquals(error.code, "unavailable");
+    assert(error instanceof DomainError, `expected DomainError, got ${error}`);
+    assertEquals(error.kind, "unavailable");
+    assertEquals(error.options.retryAfterSeconds, 1);
     assertEquals(
       error.message,
       "Cannot record new work: the ledger database is full; the exchange was not recorded",
@@ -522,7 +522,7 @@ Deno.test("openSqliteLedger() close() commits what is still queued", async () =>
   assertEquals(ledger.size, 0);
   ledger.close();
   await Promise.all(pending);
-  await assertRejects(() => ledger.record(entry(6)), HttpError, "shutting down");
+  await assertRejects(() => ledger.record(entry(6)), DomainError, "shutting down");
   const again = openSqliteLedger({ path, maxEntries: 100 });
   try {
     assertEquals(again.recent().map((e) => e.messageId), ["m-1", "m-2", "m-3", "m-4", "m-5"]);
@@ -567,7 +567,7 @@ ledger.close();
 `;
 
 async function underUmask000(path: string): Promise<string[]> {
-  const module = new URL("../../src/ledger/sqlite.ts", import.meta.url).href;
+  const module = new URL("../../src/ledger/mod.ts", import.meta.url).href;
   const output = await new Deno.Command("sh", {
     args: [
       "-c",

@@ -3,7 +3,7 @@
  * @module
  */
 import { createLogger } from "../../src/core/log.ts";
-import { createMemoryLedger, type Ledger } from "../../src/ledger/memory.ts";
+import { createMemoryLedger, type Ledger } from "../../src/ledger/mod.ts";
 import { createMockProvider } from "../../src/providers/mock.ts";
 import { type AiService, createAiService } from "../../src/server_b/service.ts";
 

@@ -17,7 +17,7 @@ import { parsePrometheusText, sampleValue } from "../_prometheus.ts";
 import { parseCommandLine } from "../../src/cli.ts";
 import { serverBCommand } from "../../src/commands/server_b.ts";
 import { loadConfig } from "../../src/core/config.ts";
-import { openLedger, openServerLedger, type SqliteLedger } from "../../src/ledger/sqlite.ts";
+import { openLedger, openServerLedger, type SqliteLedger } from "../../src/ledger/mod.ts";
 import { createServerBMcp } from "../../src/server_b/tools.ts";
 import { watchStderr } from "./_child.ts";
 

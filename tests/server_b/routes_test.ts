@@ -1,5 +1,5 @@
 import { ProviderError } from "../../src/core/errors.ts";
-import { openLedger } from "../../src/ledger/sqlite.ts";
+import { openLedger } from "../../src/ledger/mod.ts";
 import type { Provider, StreamChunk } from "../../src/providers/types.ts";
 import {
   ConfigResponse,
