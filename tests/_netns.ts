@@ -6,7 +6,7 @@
  * namespaces of runs that are gone.
  * @module
  */
-import { baseEnv, RUN_ARGS } from "./_helpers.ts";
+import { baseEnv, RUN_ARGS, tempDirSync } from "./_helpers.ts";
 
 /** One test host: a network namespace and its address on the link between the two. */
 export interface Host {
@@ -216,7 +216,7 @@ export async function createTwoHosts(): Promise<TwoHosts> {
       command(host, Deno.execPath(), [...RUN_ARGS, ...args], {
         env: { ...baseEnv(), NO_COLOR: "1", ...env },
         clearEnv: true,
-        cwd: Deno.makeTempDirSync(),
+        cwd: tempDirSync(),
         stdin: "null",
         stdout: "piped",
         stderr: "piped",

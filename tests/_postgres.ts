@@ -6,8 +6,8 @@
  * @module
  */
 import postgres from "postgres";
-import { eachLine } from "./_child.ts";
-import { freePort } from "./_helpers.ts";
+import { eachLine } from "./_spawn.ts";
+import { freePort, tempDir } from "./_helpers.ts";
 
 /** A running test PostgreSQL; `stop()` ends it and removes its files. */
 export interface TestPostgres extends AsyncDisposable {
@@ -112,7 +112,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   if (!bin) throw new Error("PostgreSQL is not installed");
   const owner = Deno.uid() === 0 ? await postgresUser() : undefined;
   if (Deno.uid() === 0 && !owner) throw new Error("no postgres user to run PostgreSQL as");
-  const dir = await Deno.makeTempDir({ prefix: "mcpcomm-pg-" });
+  const dir = await tempDir({ prefix: "mcpcomm-pg-" });
   const data = `${dir}/data`;
   const password = crypto.randomUUID().replaceAll("-", "");
   const pwfile = `${dir}/pw`;

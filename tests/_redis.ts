@@ -4,7 +4,7 @@
  * need it are ignored by name with {@linkcode redisMissing} as the reason when it cannot run.
  * @module
  */
-import { freePort } from "./_helpers.ts";
+import { freePort, hasProgram, tempDir } from "./_helpers.ts";
 
 /** A running `redis-server`. */
 export interface TestRedis extends AsyncDisposable {
@@ -17,17 +17,8 @@ export interface TestRedis extends AsyncDisposable {
   restart(): Promise<void>;
 }
 
-async function hasRedisServer(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("redis-server", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
+function hasRedisServer(): Promise<boolean> {
+  return hasProgram("redis-server", ["--version"]);
 }
 
 /** Why Redis tests cannot run here, or `undefined` when `redis-server` is installed. */
@@ -58,7 +49,7 @@ async function waitForPort(port: number, child: Deno.ChildProcess): Promise<void
  * `password` sets `requirepass` (the URL then carries it).
  */
 export async function startRedis(options: { password?: string } = {}): Promise<TestRedis> {
-  const dir = await Deno.makeTempDir({ prefix: "mcpcomm-redis-" });
+  const dir = await tempDir({ prefix: "mcpcomm-redis-" });
   const port = freePort();
   const args = [
     "--port",

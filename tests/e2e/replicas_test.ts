@@ -8,22 +8,13 @@
  */
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { assert, assertEquals } from "../_assert.ts";
-import { freePort, readSse, readThenCut } from "../_helpers.ts";
+import { freePort, hasProgram, readSse, readThenCut } from "../_helpers.ts";
 import { redisMissing, startRedis } from "../_redis.ts";
 import { POST_HEADERS } from "../mcp/_harness.ts";
-import { type Spawned, spawnMcpcomm } from "./_spawn.ts";
+import { type SpawnedServer, spawnServer } from "../_spawn.ts";
 import { startNginx } from "../_nginx.ts";
 
 const postgresHelper = new URL("../_postgres.ts", import.meta.url);
-
-async function found(program: string, args: string[]): Promise<boolean> {
-  try {
-    const out = await new Deno.Command(program, { args, stdout: "null", stderr: "null" }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
 
 interface PostgresHelper {
   postgresSkipReason(): Promise<string | undefined>;
@@ -46,7 +37,7 @@ const skipReason = redisMissing ??
   (!pg
     ? "this tree has no PostgreSQL ledger (src/ledger/postgres.ts)"
     : await pg.postgresSkipReason()) ??
-  (!await found("nginx", ["-v"])
+  (!await hasProgram("nginx", ["-v"])
     ? "nginx is not installed (apt-get install nginx-light)"
     : undefined);
 
@@ -91,16 +82,14 @@ ${server(ports.listenB, "b")}
 
 interface Replica {
   port: number;
-  process: Spawned;
+  process: SpawnedServer;
 }
 
 async function start(role: "a" | "b", port: number, env: Record<string, string>): Promise<Replica> {
   const args = role === "b"
     ? ["server-b", "--host", "127.0.0.1", "--port", String(port)]
     : ["server-a", "--transport", "http", "--host", "127.0.0.1", "--port", String(port)];
-  const process = spawnMcpcomm(args, env);
-  await process.waitForLog(role === "b" ? "Server B listening" : "Server A listening");
-  return { port, process };
+  return { port, process: await spawnServer(args, { env }) };
 }
 
 async function kill(replica: Replica): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import type { TestReport } from "../../src/commands/test.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
-import { type LoggedChild, startUntilLog } from "../_child.ts";
+import { type SpawnedServer, spawnServer } from "../_spawn.ts";
 import {
   createTwoHosts,
   type Host,
@@ -40,17 +40,11 @@ async function startServerBOn(
   host: Host,
   args: string[] = [],
   env: Record<string, string> = {},
-): Promise<LoggedChild & { url: string }> {
-  const child = await startUntilLog(
-    hosts.mcpcomm(
-      host,
-      ["server-b", "--host", host.address, "--port", "0", ...args],
-      { AI_PROVIDER: "mock", ...env },
-      { stdout: "null" },
-    ),
-    "Server B listening",
-  );
-  return Object.assign(child, { url: String(child.line.url) });
+): Promise<SpawnedServer> {
+  const serverArgs = ["server-b", "--host", host.address, "--port", "0", ...args];
+  return await spawnServer(serverArgs, {
+    command: hosts.mcpcomm(host, serverArgs, { AI_PROVIDER: "mock", ...env }, { stdout: "null" }),
+  });
 }
 
 async function proof(
@@ -165,7 +159,7 @@ Deno.test({
       });
       assertEquals(untrusted.code, 1);
       assertMatch(untrusted.report.error ?? "", /TLS certificate that does not verify/);
-      assert(!b.logs.join("\n").includes(token), "Server B never logs the token");
+      assert(!b.lines.join("\n").includes(token), "Server B never logs the token");
     } finally {
       await Deno.remove(certs.dir, { recursive: true });
     }

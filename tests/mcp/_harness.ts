@@ -309,19 +309,6 @@ export async function openSession(
   return id;
 }
 
-/** Waits (polling, bounded) until `check()` holds. */
-export async function waitFor(
-  check: () => boolean,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** Collects log lines while `fn` runs. */
 export async function captureLogs<T>(
   fn: () => Promise<T>,

@@ -12,7 +12,7 @@ import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { connectRedis } from "../../src/core/redis.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import type { EventSourceMessage } from "eventsource-parser";
-import { readSse, readThenCut, testConfig } from "../_helpers.ts";
+import { eventually, readSse, readThenCut, testConfig } from "../_helpers.ts";
 import { redisMissing, startRedis, type TestRedis } from "../_redis.ts";
 import { initializeBody, POST_HEADERS } from "./_harness.ts";
 
@@ -285,11 +285,10 @@ Deno.test({
     assertEquals(r2.sessionCount, 0);
 
     await redis.restart();
-    const deadline = Date.now() + 10_000;
-    while (!(r1.shared.ready && r2.shared.ready) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert(r1.shared.ready && r2.shared.ready, "both replicas reconnected");
+    await eventually(() => r1.shared.ready && r2.shared.ready, {
+      what: "both replicas reconnected",
+      timeoutMs: 10_000,
+    });
     // The restarted Redis lost the record (no persistence): the holder writes it again.
     assertEquals((await call(r1, id, "ping")).status, 200);
     assertEquals((await call(r2, id, "ping")).status, 200, "adopted after the recovery");

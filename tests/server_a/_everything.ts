@@ -4,6 +4,7 @@
  * @module
  */
 import type { NamedTarget, Target } from "../../src/mcp/targets.ts";
+import { spawnServer } from "../_spawn.ts";
 
 /** The pinned package, as deno.json maps it. */
 export const EVERYTHING = "npm:@modelcontextprotocol/server-everything@2026.8.31";
@@ -74,23 +75,16 @@ export async function startEverything(transport: EverythingTransport): Promise<E
     };
   }
   const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: childArgs(transport),
-    env: { PORT: String(port) },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let said = "";
-  while (!new RegExp(`port ${port}`).test(said)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server-everything ${transport} exited: ${said}`);
-    said += value;
-  }
-  void (async () => {
-    while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
-  })();
+  const child = await spawnServer([`server-everything ${transport}`], {
+    command: new Deno.Command(Deno.execPath(), {
+      args: childArgs(transport),
+      env: { PORT: String(port) },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }),
+    ready: new RegExp(`port ${port}`),
+  });
   const path = transport === "sse" ? "/sse" : "/mcp";
   const target: Target = {
     kind: transport === "sse" ? "sse" : "http",
@@ -99,9 +93,6 @@ export async function startEverything(transport: EverythingTransport): Promise<E
   return {
     target,
     named: (name) => ({ name, target }),
-    async [Symbol.asyncDispose]() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
+    [Symbol.asyncDispose]: () => child[Symbol.asyncDispose](),
   };
 }

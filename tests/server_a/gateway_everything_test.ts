@@ -27,6 +27,7 @@ import {
 } from "./_everything.ts";
 import { startGateway } from "./_gateway.ts";
 import { startLegacyOnlyMcp } from "../mcp/_harness.ts";
+import { eventually } from "../_helpers.ts";
 
 setLogLevel("error");
 
@@ -326,14 +327,6 @@ async function session(
   return Object.assign(client, { [Symbol.asyncDispose]: () => client.close() });
 }
 
-async function until(what: string, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 scenario("log messages and resource updates reach only the session that asked for them", async (
   { direct, gateway },
 ) => {
@@ -344,7 +337,7 @@ scenario("log messages and resource updates reach only the session that asked fo
   });
   await direct.setLoggingLevel("debug");
   await direct.callTool({ name: "toggle-simulated-logging", arguments: {} });
-  await until("a direct log message", () => directSeen.messages.length > 0);
+  await eventually(() => directSeen.messages.length > 0, { what: "a direct log message" });
 
   const seenA = newSeen();
   const seenB = newSeen();
@@ -359,8 +352,8 @@ scenario("log messages and resource updates reach only the session that asked fo
   await a.subscribeResource({ uri: resource.uri });
   await a.callTool({ name: "ev_toggle-simulated-logging", arguments: {} });
   await a.callTool({ name: "ev_toggle-subscriber-updates", arguments: {} });
-  await until("a log message in session A", () => seenA.messages.length > 0);
-  await until("a resource update in session A", () => seenA.updated.length > 0);
+  await eventually(() => seenA.messages.length > 0, { what: "a log message in session A" });
+  await eventually(() => seenA.updated.length > 0, { what: "a resource update in session A" });
   assertEquals(seenA.updated[0], resource.uri);
   assert(seenA.messages.every((m) => typeof m.level === "string"));
 
@@ -436,9 +429,9 @@ scenario("sampling, elicitation and roots requests travel to the calling client 
     // A change of the client's roots reaches the upstream, which asks for them again.
     const asked = viaSeen.requests.filter((r) => r.method === "roots/list").length;
     await via.sendRootsListChanged();
-    await until(
-      "roots/list after roots/list_changed",
+    await eventually(
       () => viaSeen.requests.filter((r) => r.method === "roots/list").length > asked,
+      { what: "roots/list after roots/list_changed" },
     );
   } finally {
     await disconnect(d);
@@ -449,10 +442,10 @@ Deno.test("gateway: a session's own upstream connection is bounded and closed wi
   await using upstream = await startLegacyOnlyMcp();
   const gw = await startGateway(`plain=${upstream.url}/mcp`, { maxSessionConnections: 1 });
   try {
-    await until("the shared session", () => upstream.sessionCount === 1);
+    await eventually(() => upstream.sessionCount === 1, { what: "the shared session" });
     const a = await session(gw.gateway, undefined, newSeen());
     await a.setLoggingLevel("info");
-    await until("A's own upstream session", () => upstream.sessionCount === 2);
+    await eventually(() => upstream.sessionCount === 2, { what: "A's own upstream session" });
 
     await using b = await session(gw.gateway, undefined, newSeen());
     const refused = await b.setLoggingLevel("info").then(() => undefined, (e: Error) => e);
@@ -460,9 +453,9 @@ Deno.test("gateway: a session's own upstream connection is bounded and closed wi
     assert(/1 per-session connections, the most allowed/.test(refused.message), refused.message);
 
     await a.close();
-    await until("A's upstream session ended", () => upstream.sessionCount === 1);
+    await eventually(() => upstream.sessionCount === 1, { what: "A's upstream session ended" });
     await b.setLoggingLevel("info");
-    await until("B's own upstream session", () => upstream.sessionCount === 2);
+    await eventually(() => upstream.sessionCount === 2, { what: "B's own upstream session" });
   } finally {
     await gw[Symbol.asyncDispose]();
   }
