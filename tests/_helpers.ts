@@ -113,6 +113,8 @@ export interface EventuallyOptions {
   intervalMs?: number;
   /** What is awaited, for the error message. */
   what?: string;
+  /** Stops polling at once, failing with its reason (e.g. the awaited process exited). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -123,9 +125,10 @@ export async function eventually<T>(
   fn: () => T | Promise<T>,
   options: EventuallyOptions = {},
 ): Promise<Exclude<T, false>> {
-  const { timeoutMs = 20_000, intervalMs = 10, what = "the condition" } = options;
+  const { timeoutMs = 20_000, intervalMs = 10, what = "the condition", signal } = options;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    signal?.throwIfAborted();
     let last: unknown;
     try {
       const value = await fn();

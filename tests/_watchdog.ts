@@ -48,6 +48,9 @@ const base = baseTempDir();
 if (base === undefined) Deno.env.delete("TMPDIR");
 else Deno.env.set("TMPDIR", base);
 const moduleTemp = Deno.makeTempDirSync({ prefix: "mcpcomm-test-" });
+// Passable (not readable) by others, as TMPDIR is: a child running as another user (PostgreSQL as
+// `postgres`) must reach the folder made for it inside.
+if (Deno.build.os !== "windows") Deno.chmodSync(moduleTemp, 0o711);
 Deno.env.set("TMPDIR", moduleTemp);
 globalThis.addEventListener("unload", () => {
   removeQuietly(moduleTemp);

@@ -8,7 +8,14 @@ import { parse as parseYaml } from "yaml";
 import { createMockProvider } from "../src/providers/mock.ts";
 import type { Provider } from "../src/providers/types.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { freePort, hasProgram, readSse, startTestServerB, tempDir } from "./_helpers.ts";
+import {
+  eventually,
+  freePort,
+  hasProgram,
+  readSse,
+  startTestServerB,
+  tempDir,
+} from "./_helpers.ts";
 import { hasOpenssl, makeTestCerts } from "./_tls.ts";
 import { startNginx } from "./_nginx.ts";
 
@@ -195,15 +202,8 @@ if (nginxMissing) note(`nginx runs skipped: ${nginxMissing}`);
 const nginxSkip = nginxMissing ? ` (skipped: ${nginxMissing})` : "";
 
 /** Waits until `url` answers through nginx (it may take a moment to bind). */
-async function waitUntilServing(url: string, client: Deno.HttpClient): Promise<Response> {
-  for (let attempt = 0;; attempt++) {
-    try {
-      return await fetch(url, { client });
-    } catch (error) {
-      if (attempt >= 100) throw error;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+function waitUntilServing(url: string, client: Deno.HttpClient): Promise<Response> {
+  return eventually(() => fetch(url, { client }), { what: `${url} through nginx`, intervalMs: 50 });
 }
 
 /** A mock provider whose stream sends its first word, then waits for `gate` before the rest. */

@@ -17,6 +17,7 @@ import {
   type TwoHosts,
 } from "../_netns.ts";
 import { hasOpenssl, makeTestCerts } from "../_tls.ts";
+import { eventually } from "../_helpers.ts";
 
 const unavailable = await netnsUnavailable() ??
   (await hasOpenssl() ? undefined : "openssl is not installed");
@@ -194,9 +195,10 @@ Deno.test({
       stderr: "null",
     }).spawn();
     try {
-      while ((await flock(["-n", "-x", lockPath(live), "true"])).success) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await eventually(async () => !(await flock(["-n", "-x", lockPath(live), "true"])).success, {
+        what: "the live run to hold its lock",
+        intervalMs: 20,
+      });
       assert((await flock(["-x", lockPath(dead), "true"])).success, "the dead run's lock");
       for (const name of names) {
         const add = await new Deno.Command("ip", { args: ["netns", "add", name] }).output();

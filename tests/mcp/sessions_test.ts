@@ -83,7 +83,7 @@ Deno.test("SessionTable.closeAll() closes every session and refuses new ones", a
 Deno.test("createMcpHttpHandler() forgets all of 1,000 abandoned sessions once they expire", async () => {
   await using server = await startMcpHttp({ MCP_SESSION_IDLE_MINUTES: "0.02" });
   for (let batch = 0; batch < 20; batch++) {
-    await Promise.all(Array.from({ length: 50 }, () => openSession(server.url)));
+    await Promise.all(Array.from({ length: 50 }, () => openSession(server)));
   }
   assert(server.mcp.sessionCount > 0);
   assertEquals(server.servers.length, 1000);
