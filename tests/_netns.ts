@@ -58,7 +58,12 @@ export function lockPath(run: string): string {
 }
 
 async function ip(args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  const out = await new Deno.Command("ip", { args, stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command("ip", {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
   const decoder = new TextDecoder();
   return {
     ok: out.success,

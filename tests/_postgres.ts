@@ -65,6 +65,7 @@ async function output(command: string, args: string[]): Promise<Deno.CommandOutp
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
+      signal: AbortSignal.timeout(30_000),
     })
       .output();
   } catch {
