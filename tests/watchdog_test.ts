@@ -27,21 +27,33 @@ Deno.test("steps in time", async (t) => {
 });
 `;
 
-Deno.test("tests/_watchdog.ts fails a hanging test by name within its limit and runs the rest", async () => {
+/** Runs `deno test` on `source` (as `name`) in a fresh folder with the watchdog preloaded. */
+async function runUnderWatchdog(
+  name: string,
+  source: string,
+  options: { flags?: string[]; env?: Record<string, string> } = {},
+): Promise<{ code: number; out: string }> {
   const dir = await tempDir({ prefix: "mcpcomm-watchdog-" });
-  await Deno.writeTextFile(`${dir}/hang_test.ts`, HANGING);
+  await Deno.writeTextFile(`${dir}/${name}`, source);
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["test", "-A", "--no-check", "--no-lock", `--preload=${WATCHDOG}`, "hang_test.ts"],
+    args: ["test", "-A", "--no-check", ...options.flags ?? [], `--preload=${WATCHDOG}`, name],
     cwd: dir,
-    env: { ...baseEnv(), NO_COLOR: "1", MCPCOMM_TEST_TIMEOUT_SECONDS: "1" },
+    env: { ...baseEnv(), NO_COLOR: "1", ...options.env },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(120_000),
   }).output();
   const decoder = new TextDecoder();
-  const out = decoder.decode(output.stdout) + decoder.decode(output.stderr);
-  assertEquals(output.code, 1, out);
+  return { code: output.code, out: decoder.decode(output.stdout) + decoder.decode(output.stderr) };
+}
+
+Deno.test("tests/_watchdog.ts fails a hanging test by name within its limit and runs the rest", async () => {
+  const { code, out } = await runUnderWatchdog("hang_test.ts", HANGING, {
+    flags: ["--no-lock"],
+    env: { MCPCOMM_TEST_TIMEOUT_SECONDS: "1" },
+  });
+  assertEquals(code, 1, out);
   assertMatch(out, /hangs on a write nobody reads \.\.\. FAILED/);
   assertMatch(
     out,
@@ -78,28 +90,12 @@ Deno.test("removes its own folder", async () => {
 `;
 
 Deno.test("tests/_watchdog.ts fails a test that leaves a temporary entry behind and removes tempDir() folders", async () => {
-  const dir = await tempDir({ prefix: "mcpcomm-watchdog-" });
   const tmp = await tempDir({ prefix: "mcpcomm-watchdog-tmp-" });
-  await Deno.writeTextFile(`${dir}/leave_test.ts`, LEAVING);
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "test",
-      "-A",
-      "--no-check",
-      `--config=${CONFIG}`,
-      `--preload=${WATCHDOG}`,
-      "leave_test.ts",
-    ],
-    cwd: dir,
-    env: { ...baseEnv(), NO_COLOR: "1", TMPDIR: tmp },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(120_000),
-  }).output();
-  const decoder = new TextDecoder();
-  const out = decoder.decode(output.stdout) + decoder.decode(output.stderr);
-  assertEquals(output.code, 1, out);
+  const { code, out } = await runUnderWatchdog("leave_test.ts", LEAVING, {
+    flags: [`--config=${CONFIG}`],
+    env: { TMPDIR: tmp },
+  });
+  assertEquals(code, 1, out);
   assertMatch(
     out,
     /test "leaves a folder behind" \(\.\/leave_test\.ts:4:6\) left forgotten-\w+ behind in TMPDIR/,
