@@ -1,5 +1,6 @@
 /**
- * Test helpers: real servers on ephemeral ports, the CLI as a child process, an SSE parser.
+ * Test helpers: real servers on ephemeral ports, the CLI as a child process, an SSE parser,
+ * temporary folders that go away with their test, and a bounded `eventually()`.
  * @module
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
@@ -62,6 +63,110 @@ export async function readThenCut(
   return events;
 }
 
+/** Read by tests/_watchdog.ts: paths to remove when the running test ends. */
+const TEMP_PATHS = Symbol.for("mcpcomm.test.tempPaths");
+
+function tempPaths(): string[] {
+  const global = globalThis as { [TEMP_PATHS]?: string[] };
+  if (global[TEMP_PATHS]) return global[TEMP_PATHS];
+  const paths: string[] = global[TEMP_PATHS] = [];
+  // Without the watchdog preloaded, they go when the module unloads.
+  globalThis.addEventListener("unload", () => {
+    for (const path of paths.splice(0)) Deno.removeSync(path, { recursive: true });
+  });
+  return paths;
+}
+
+function removedAtTestEnd(path: string): string {
+  tempPaths().push(path);
+  return path;
+}
+
+/**
+ * A fresh temporary folder, removed when the running test ends, passed or failed (as Go's
+ * `t.TempDir()`; tests/_watchdog.ts removes it, or the module's unload without the watchdog).
+ */
+export async function tempDir(options?: Deno.MakeTempOptions): Promise<string> {
+  return removedAtTestEnd(await Deno.makeTempDir(options));
+}
+
+/** {@linkcode tempDir}, synchronously. */
+export function tempDirSync(options?: Deno.MakeTempOptions): string {
+  return removedAtTestEnd(Deno.makeTempDirSync(options));
+}
+
+/** A fresh temporary file, removed when the running test ends, like {@linkcode tempDir}. */
+export async function tempFile(options?: Deno.MakeTempOptions): Promise<string> {
+  return removedAtTestEnd(await Deno.makeTempFile(options));
+}
+
+/** {@linkcode tempFile}, synchronously. */
+export function tempFileSync(options?: Deno.MakeTempOptions): string {
+  return removedAtTestEnd(Deno.makeTempFileSync(options));
+}
+
+/** How {@linkcode eventually} polls. */
+export interface EventuallyOptions {
+  /** Give up after this many ms (default 20 000). */
+  timeoutMs?: number;
+  /** Wait between calls, in ms (default 10). */
+  intervalMs?: number;
+  /** What is awaited, for the error message. */
+  what?: string;
+  /** Stops polling at once, failing with its reason (e.g. the awaited process exited). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Calls `fn` until it neither throws nor returns `false`, and resolves with its value; after
+ * `timeoutMs` fails with its last error. The one polling loop of the tests.
+ */
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  options: EventuallyOptions = {},
+): Promise<Exclude<T, false>> {
+  const { timeoutMs = 20_000, intervalMs = 10, what = "the condition", signal } = options;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    signal?.throwIfAborted();
+    let last: unknown;
+    try {
+      const value = await fn();
+      if (value !== false) return value as Exclude<T, false>;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() >= deadline) {
+      const why = last instanceof Error ? `: ${last.message}` : "";
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`, { cause: last });
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/**
+ * Whether `program ARGS` runs and succeeds here, within `timeoutMs` (default 30 000): the
+ * bounded probe for tests that need a tool (openssl, redis-server, nginx…), at import time too.
+ */
+export async function hasProgram(
+  program: string,
+  args: string[],
+  timeoutMs = 30_000,
+): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(program, {
+      args,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+      signal: AbortSignal.timeout(timeoutMs),
+    }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
 /** The path of the CLI entry. */
 export const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 
@@ -70,11 +175,12 @@ export const RUN_ARGS = ["run", ...permissionFlags(), MAIN];
 
 /**
  * The variables a child Deno process needs to find its cache and tools, and a fresh
- * XDG_DATA_HOME so that a child's ledger database never lands in (or reads) the user's own.
+ * XDG_DATA_HOME (removed at the test's end) so that a child's ledger database never lands in (or
+ * reads) the user's own.
  */
 export function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {
-    XDG_DATA_HOME: Deno.makeTempDirSync({ prefix: "mcpcomm-data-" }),
+    XDG_DATA_HOME: tempDirSync({ prefix: "mcpcomm-data-" }),
   };
   for (const key of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
     const value = Deno.env.get(key);
@@ -87,7 +193,7 @@ export function baseEnv(): Record<string, string> {
 export interface McpcommCommandOptions {
   /** Variables besides {@linkcode baseEnv} and `NO_COLOR=1`; nothing else is inherited. */
   env?: Record<string, string>;
-  /** Working directory; a fresh temporary one by default. */
+  /** Working directory; a fresh temporary one (removed at the test's end) by default. */
   cwd?: string;
   /** Default `null`. */
   stdin?: "piped" | "null" | "inherit";
@@ -103,7 +209,7 @@ export function mcpcommCommand(args: string[], options: McpcommCommandOptions = 
     args: [...RUN_ARGS, ...args],
     env: { ...baseEnv(), NO_COLOR: "1", ...options.env },
     clearEnv: true,
-    cwd: options.cwd ?? Deno.makeTempDirSync(),
+    cwd: options.cwd ?? tempDirSync(),
     stdin: options.stdin ?? "null",
     stdout: options.stdout ?? "null",
     stderr: options.stderr ?? "piped",

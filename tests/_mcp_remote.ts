@@ -6,6 +6,7 @@
 import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { npxEnv } from "./_npx.ts";
+import { tempDir } from "./_helpers.ts";
 
 /** The pinned `mcp-remote` package. */
 export const MCP_REMOTE = "mcp-remote@0.15.1";
@@ -51,7 +52,7 @@ export async function connectViaMcpRemote(
   const args = ["-y", MCP_REMOTE, url];
   for (const [name, value] of Object.entries(headers)) args.push("--header", `${name}:${value}`);
   // Its OAuth state and lock files go to a directory of this run only.
-  const config = await Deno.makeTempDir({ prefix: "mcp-remote-" });
+  const config = await tempDir({ prefix: "mcp-remote-" });
   const transport = new StdioClientTransport({
     command: "npx",
     args,

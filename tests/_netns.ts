@@ -6,7 +6,7 @@
  * namespaces of runs that are gone.
  * @module
  */
-import { baseEnv, RUN_ARGS } from "./_helpers.ts";
+import { baseEnv, RUN_ARGS, tempDirSync } from "./_helpers.ts";
 
 /** One test host: a network namespace and its address on the link between the two. */
 export interface Host {
@@ -58,7 +58,12 @@ export function lockPath(run: string): string {
 }
 
 async function ip(args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  const out = await new Deno.Command("ip", { args, stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command("ip", {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
   const decoder = new TextDecoder();
   return {
     ok: out.success,
@@ -216,7 +221,7 @@ export async function createTwoHosts(): Promise<TwoHosts> {
       command(host, Deno.execPath(), [...RUN_ARGS, ...args], {
         env: { ...baseEnv(), NO_COLOR: "1", ...env },
         clearEnv: true,
-        cwd: Deno.makeTempDirSync(),
+        cwd: tempDirSync(),
         stdin: "null",
         stdout: "piped",
         stderr: "piped",

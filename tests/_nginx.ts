@@ -4,13 +4,14 @@
  * @module
  */
 import { assert } from "./_assert.ts";
+import { tempDir } from "./_helpers.ts";
 
 /** Runs nginx with `site` inside its `http` block until disposed; `nginx -t` must accept it. */
 export async function startNginx(
   site: string,
   options: { prefix?: string; workerConnections?: number } = {},
 ): Promise<AsyncDisposable> {
-  const dir = await Deno.makeTempDir({ prefix: options.prefix ?? "mcpcomm-nginx-" });
+  const dir = await tempDir({ prefix: options.prefix ?? "mcpcomm-nginx-" });
   const conf = `${dir}/nginx.conf`;
   await Deno.writeTextFile(`${dir}/site.conf`, site);
   await Deno.writeTextFile(

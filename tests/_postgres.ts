@@ -6,8 +6,8 @@
  * @module
  */
 import postgres from "postgres";
-import { eachLine } from "./_child.ts";
-import { freePort } from "./_helpers.ts";
+import { eachLine } from "./_spawn.ts";
+import { eventually, freePort, tempDir } from "./_helpers.ts";
 
 /** A running test PostgreSQL; `stop()` ends it and removes its files. */
 export interface TestPostgres extends AsyncDisposable {
@@ -65,6 +65,7 @@ async function output(command: string, args: string[]): Promise<Deno.CommandOutp
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
+      signal: AbortSignal.timeout(30_000),
     })
       .output();
   } catch {
@@ -112,7 +113,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   if (!bin) throw new Error("PostgreSQL is not installed");
   const owner = Deno.uid() === 0 ? await postgresUser() : undefined;
   if (Deno.uid() === 0 && !owner) throw new Error("no postgres user to run PostgreSQL as");
-  const dir = await Deno.makeTempDir({ prefix: "mcpcomm-pg-" });
+  const dir = await tempDir({ prefix: "mcpcomm-pg-" });
   const data = `${dir}/data`;
   const password = crypto.randomUUID().replaceAll("-", "");
   const pwfile = `${dir}/pw`;
@@ -179,23 +180,20 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       logs.push(line);
       if (logs.length > 200) logs.shift();
     });
-    let exited = false;
-    started.status.then(() => exited = true);
+    const exited = new AbortController();
+    started.status.then(() => exited.abort());
     const probe = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
     try {
-      for (let attempt = 0;; attempt++) {
-        if (exited) {
-          await stderr;
-          throw new Error(`postgres exited: ${logs.slice(-5).join(" | ")}`);
-        }
-        try {
-          await probe`SELECT 1`;
-          return;
-        } catch (error) {
-          if (attempt >= 150) throw new Error(`postgres did not start: ${error}`);
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
+      await eventually(async () => await probe`SELECT 1`, {
+        what: "postgres to start",
+        timeoutMs: 15_000,
+        intervalMs: 100,
+        signal: exited.signal,
+      });
+    } catch (error) {
+      if (!exited.signal.aborted) throw error;
+      await stderr;
+      throw new Error(`postgres exited: ${logs.slice(-5).join(" | ")}`);
     } finally {
       await probe.end({ timeout: 1 });
     }

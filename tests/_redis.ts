@@ -4,7 +4,7 @@
  * need it are ignored by name with {@linkcode redisMissing} as the reason when it cannot run.
  * @module
  */
-import { freePort } from "./_helpers.ts";
+import { eventually, freePort, hasProgram, tempDir } from "./_helpers.ts";
 
 /** A running `redis-server`. */
 export interface TestRedis extends AsyncDisposable {
@@ -17,17 +17,8 @@ export interface TestRedis extends AsyncDisposable {
   restart(): Promise<void>;
 }
 
-async function hasRedisServer(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("redis-server", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
+function hasRedisServer(): Promise<boolean> {
+  return hasProgram("redis-server", ["--version"]);
 }
 
 /** Why Redis tests cannot run here, or `undefined` when `redis-server` is installed. */
@@ -36,21 +27,14 @@ export const redisMissing: string | undefined = await hasRedisServer()
   : "redis-server is not installed (apt-get install redis-server)";
 
 async function waitForPort(port: number, child: Deno.ChildProcess): Promise<void> {
-  const exited = child.status.then((s) => s);
-  for (let i = 0; i < 200; i++) {
-    const status = await Promise.race([exited, new Promise((r) => setTimeout(r, 25))]);
-    if (status && typeof status === "object") {
-      throw new Error(`redis-server exited with ${(status as Deno.CommandStatus).code}`);
-    }
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      return;
-    } catch {
-      // Not listening yet.
-    }
-  }
-  throw new Error(`redis-server did not listen on ${port} within 5 s`);
+  const exited = new AbortController();
+  child.status.then((s) => exited.abort(new Error(`redis-server exited with ${s.code}`)));
+  await eventually(async () => (await Deno.connect({ hostname: "127.0.0.1", port })).close(), {
+    what: `redis-server to listen on ${port}`,
+    timeoutMs: 5_000,
+    intervalMs: 25,
+    signal: exited.signal,
+  });
 }
 
 /**
@@ -58,7 +42,7 @@ async function waitForPort(port: number, child: Deno.ChildProcess): Promise<void
  * `password` sets `requirepass` (the URL then carries it).
  */
 export async function startRedis(options: { password?: string } = {}): Promise<TestRedis> {
-  const dir = await Deno.makeTempDir({ prefix: "mcpcomm-redis-" });
+  const dir = await tempDir({ prefix: "mcpcomm-redis-" });
   const port = freePort();
   const args = [
     "--port",

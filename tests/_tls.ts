@@ -1,3 +1,4 @@
+import { hasProgram, tempDir } from "./_helpers.ts";
 /**
  * Test certificates made at test time with `openssl`: a private CA and a server certificate it
  * signed for the given addresses. Nothing here is ever committed.
@@ -20,18 +21,8 @@ export interface TestCerts {
 }
 
 /** Whether `openssl` can be run here. */
-export async function hasOpenssl(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("openssl", {
-      args: ["version"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    return out.success;
-  } catch {
-    return false;
-  }
+export function hasOpenssl(): Promise<boolean> {
+  return hasProgram("openssl", ["version"]);
 }
 
 async function openssl(dir: string, args: string[]): Promise<void> {
@@ -119,7 +110,7 @@ async function makeServer(dir: string, ca: string, name: string, san: string): P
 export async function makeTestCerts(
   names: { ips?: string[]; dns?: string[] } = { ips: ["127.0.0.1"], dns: ["localhost"] },
 ): Promise<TestCerts> {
-  const dir = await Deno.makeTempDir({ prefix: "mcpcomm-tls-" });
+  const dir = await tempDir({ prefix: "mcpcomm-tls-" });
   const san = [
     ...(names.ips ?? []).map((ip) => `IP:${ip}`),
     ...(names.dns ?? []).map((d) => `DNS:${d}`),

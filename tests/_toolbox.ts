@@ -4,7 +4,7 @@
  */
 import { type RunningToolbox, startToolbox } from "../src/toolbox/mod.ts";
 import { TOOLBOX_TOOLS, type ToolboxTool } from "../src/toolbox/tools.ts";
-import { testConfig } from "./_helpers.ts";
+import { tempDir, testConfig } from "./_helpers.ts";
 
 /** A toolbox on a free port; `close()` stops it and waits until it has. */
 export interface TestToolbox extends RunningToolbox, AsyncDisposable {
@@ -30,7 +30,7 @@ export async function startTestToolbox(
     name,
     version: "0.0.1",
     tools: options.tools ?? TOOLBOX_TOOLS.filter((t) => t !== "run_command"),
-    root: options.root ?? await Deno.makeTempDir(),
+    root: options.root ?? await tempDir(),
     host: "127.0.0.1",
     port: options.port ?? 0,
     signal: controller.signal,

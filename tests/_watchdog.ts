@@ -3,6 +3,11 @@
  * limit, so a test that hangs fails naming itself, where it is and the limit, and the run goes on,
  * instead of stalling CI. MCPCOMM_TEST_TIMEOUT_SECONDS sets the limit (default 180; 0 turns it off).
  * Deno reports the tests' location as this file; the timeout message names the real one.
+ *
+ * It also points TMPDIR at a fresh folder for each test module (children inherit it), removes the
+ * folders `tempDir()` (tests/_helpers.ts) made once their test ends, also when it fails, and fails a
+ * passing test that leaves anything else behind in it, naming the entries. The folder goes when the
+ * module unloads.
  * @module
  */
 
@@ -25,6 +30,70 @@ function limitSeconds(): number {
 
 const seconds = limitSeconds();
 
+/** Filled by `tempDir()` in tests/_helpers.ts: paths to remove when the running test ends. */
+const TEMP_PATHS = Symbol.for("mcpcomm.test.tempPaths");
+const tempPaths: string[] = ((globalThis as { [TEMP_PATHS]?: string[] })[TEMP_PATHS] ??= []);
+
+/** The TMPDIR this process started with: each module's own folder goes inside it. */
+function baseTempDir(): string | undefined {
+  const ownPid = Deno.env.get("MCPCOMM_TEST_TMPDIR_PID") === String(Deno.pid);
+  if (ownPid) return Deno.env.get("MCPCOMM_TEST_TMPDIR_BASE") || undefined;
+  const base = Deno.env.get("TMPDIR");
+  Deno.env.set("MCPCOMM_TEST_TMPDIR_PID", String(Deno.pid));
+  Deno.env.set("MCPCOMM_TEST_TMPDIR_BASE", base ?? "");
+  return base;
+}
+
+const base = baseTempDir();
+if (base === undefined) Deno.env.delete("TMPDIR");
+else Deno.env.set("TMPDIR", base);
+const moduleTemp = Deno.makeTempDirSync({ prefix: "mcpcomm-test-" });
+// Passable (not readable) by others, as TMPDIR is: a child running as another user (PostgreSQL as
+// `postgres`) must reach the folder made for it inside.
+if (Deno.build.os !== "windows") Deno.chmodSync(moduleTemp, 0o711);
+Deno.env.set("TMPDIR", moduleTemp);
+globalThis.addEventListener("unload", () => {
+  removeQuietly(moduleTemp);
+  if (base === undefined) Deno.env.delete("TMPDIR");
+  else Deno.env.set("TMPDIR", base);
+});
+
+function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+function tempEntries(): Set<string> {
+  return new Set([...Deno.readDirSync(moduleTemp)].map((entry) => entry.name));
+}
+
+/** Runs `fn`, then removes what `tempDir()` made for it; a passing `fn` that left other entries fails. */
+function tidy(fn: TestFn, name: string, location: string): TestFn {
+  return async (t) => {
+    const before = tempEntries();
+    const mark = tempPaths.length;
+    let passed = false;
+    try {
+      await fn(t);
+      passed = true;
+    } finally {
+      for (const path of tempPaths.splice(mark).reverse()) removeQuietly(path);
+    }
+    if (!passed) return;
+    const left = [...tempEntries()].filter((entry) => !before.has(entry));
+    if (left.length === 0) return;
+    for (const entry of left) removeQuietly(`${moduleTemp}/${entry}`);
+    throw new Error(
+      `test "${name}" (${location}) left ${left.join(", ")} behind in TMPDIR: ` +
+        "make temporary folders and files with tempDir()/tempFile() (tests/_helpers.ts) " +
+        "or remove them in a finally block",
+    );
+  };
+}
+
 type TestFn = (t: Deno.TestContext) => void | Promise<void>;
 
 /** The caller of `Deno.test` (the test file's line), from the registration's stack. */
@@ -42,6 +111,7 @@ function callerLocation(): string {
 }
 
 function bounded(fn: TestFn, name: string, location: string): TestFn {
+  if (seconds === 0) return tidy(fn, name, location);
   return async (t) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
@@ -55,7 +125,7 @@ function bounded(fn: TestFn, name: string, location: string): TestFn {
       }, seconds * 1000);
     });
     try {
-      await Promise.race([fn(t), expired]);
+      await Promise.race([tidy(fn, name, location)(t), expired]);
     } finally {
       clearTimeout(timer);
     }
@@ -90,7 +160,7 @@ function withLimit(args: TestArgs): TestArgs {
   return args;
 }
 
-if (seconds > 0) {
+{
   const original = Deno.test;
   // deno-lint-ignore no-explicit-any
   const call = (register: (...a: any[]) => void) => (...args: TestArgs) =>

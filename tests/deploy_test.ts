@@ -8,21 +8,19 @@ import { parse as parseYaml } from "yaml";
 import { createMockProvider } from "../src/providers/mock.ts";
 import type { Provider } from "../src/providers/types.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { freePort, readSse, startTestServerB } from "./_helpers.ts";
+import {
+  eventually,
+  freePort,
+  hasProgram,
+  readSse,
+  startTestServerB,
+  tempDir,
+} from "./_helpers.ts";
 import { hasOpenssl, makeTestCerts } from "./_tls.ts";
 import { startNginx } from "./_nginx.ts";
 
 const DEPLOY = new URL("../deploy/", import.meta.url).pathname;
 const read = (name: string) => Deno.readTextFileSync(`${DEPLOY}${name}`);
-
-async function found(program: string, args: string[]): Promise<boolean> {
-  try {
-    return (await new Deno.Command(program, { args, stdout: "null", stderr: "null" }).output())
-      .success;
-  } catch {
-    return false;
-  }
-}
 
 function note(reason: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(`deploy_test.ts: ${reason}\n`));
@@ -47,7 +45,7 @@ function parseUnit(text: string): Record<string, Record<string, string[]>> {
   return sections;
 }
 
-const hasSystemdAnalyze = await found("systemd-analyze", ["--version"]);
+const hasSystemdAnalyze = await hasProgram("systemd-analyze", ["--version"]);
 if (!hasSystemdAnalyze) note("systemd-analyze verify skipped: systemd-analyze is not installed");
 
 const UNITS = [
@@ -85,7 +83,7 @@ for (const [file, command] of UNITS) {
       }`,
       ignore: !hasSystemdAnalyze,
       async fn() {
-        const dir = await Deno.makeTempDir();
+        const dir = await tempDir();
         try {
           // verify needs ExecStart's program to exist: point it at a stub, nothing else changes.
           const stub = `${dir}/mcpcomm`;
@@ -195,7 +193,7 @@ for (const file of ["nginx.conf", "nginx-lb.conf"]) {
   });
 }
 
-const nginxMissing = !await found("nginx", ["-v"])
+const nginxMissing = !await hasProgram("nginx", ["-v"])
   ? "nginx is not installed (apt-get install nginx-light)"
   : !await hasOpenssl()
   ? "openssl is not installed"
@@ -204,15 +202,8 @@ if (nginxMissing) note(`nginx runs skipped: ${nginxMissing}`);
 const nginxSkip = nginxMissing ? ` (skipped: ${nginxMissing})` : "";
 
 /** Waits until `url` answers through nginx (it may take a moment to bind). */
-async function waitUntilServing(url: string, client: Deno.HttpClient): Promise<Response> {
-  for (let attempt = 0;; attempt++) {
-    try {
-      return await fetch(url, { client });
-    } catch (error) {
-      if (attempt >= 100) throw error;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+function waitUntilServing(url: string, client: Deno.HttpClient): Promise<Response> {
+  return eventually(() => fetch(url, { client }), { what: `${url} through nginx`, intervalMs: 50 });
 }
 
 /** A mock provider whose stream sends its first word, then waits for `gate` before the rest. */

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { mcpcommCommand, postJson, runCli } from "./_helpers.ts";
+import { postJson, runCli } from "./_helpers.ts";
+import { spawnServer } from "./_spawn.ts";
 import { delay } from "../src/core/retry.ts";
-import { watchStderr } from "./server_b/_child.ts";
 
 Deno.test("mcpcomm --version prints the version from deno.json", async () => {
   const { code, stdout } = await runCli(["--version"]);
@@ -47,7 +47,7 @@ Deno.test("mcpcomm server-b refuses a bad setting with one line naming it", asyn
 });
 
 Deno.test("mcpcomm server-b takes two SIGINTs 50 ms apart (Ctrl+C under deno task) as one graceful stop", async () => {
-  const child = mcpcommCommand([
+  await using server = await spawnServer([
     "server-b",
     "--host",
     "127.0.0.1",
@@ -57,11 +57,10 @@ Deno.test("mcpcomm server-b takes two SIGINTs 50 ms apart (Ctrl+C under deno tas
     ":memory:",
   ], {
     env: { MOCK_DELAY_MS: "1500", LOG_LEVEL: "debug", SHUTDOWN_TIMEOUT_SECONDS: "30" },
-  }).spawn();
-  const stderr = watchStderr(child.stderr);
-  const url = await stderr.url;
+  });
+  const { child, url } = server;
   const answer = postJson(`${url}/process`, { message: "finish me" });
-  await stderr.waitFor('"msg":"request started"');
+  await server.waitForLine('"msg":"request started"');
   child.kill("SIGINT");
   await delay(50);
   child.kill("SIGINT");
@@ -70,6 +69,6 @@ Deno.test("mcpcomm server-b takes two SIGINTs 50 ms apart (Ctrl+C under deno tas
   assertEquals(response.status, 200);
   assertMatch((await response.json()).aiResponse, /finish me/);
   const status = await child.status;
-  await stderr.closed;
-  assertEquals(status.code, 0, stderr.lines.join("\n"));
+  await server.closed;
+  assertEquals(status.code, 0, server.lines.join("\n"));
 });

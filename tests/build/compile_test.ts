@@ -3,8 +3,8 @@ import { main, outputPath, TARGETS, V8_FLAGS } from "../../src/build/compile.ts"
 import { permissionFlags, PERMISSIONS } from "../../src/build/permissions.ts";
 import { VERSION } from "../../src/core/version.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { startUntilLog } from "../_child.ts";
-import { baseEnv } from "../_helpers.ts";
+import { spawnServer } from "../_spawn.ts";
+import { baseEnv, tempDir } from "../_helpers.ts";
 
 const COMPILE = new URL("../../src/build/compile.ts", import.meta.url).pathname;
 const HOST = Deno.build.target;
@@ -26,7 +26,7 @@ async function compileTask(args: string[], env: Record<string, string> = {}) {
 
 /** Builds this machine's binary once, the way `deno task compile` does, with the runtime at hand. */
 async function buildHostBinary() {
-  const dir = await Deno.makeTempDir({ prefix: "mcpcomm-dist-" });
+  const dir = await tempDir({ prefix: "mcpcomm-dist-" });
   const denort = Deno.env.get("DENORT_BIN");
   const result = await compileTask(
     ["--target", HOST, "--out", dir, "--no-check"],
@@ -127,7 +127,7 @@ Deno.test("deno task compile refuses bad targets and DENORT_BIN for several targ
 });
 
 Deno.test("deno task compile honours DENORT_BIN and removes a binary that does not run as mcpcomm", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   try {
     // `deno` itself is not a compile runtime: the result runs as deno, which the driver catches.
     const out = await compileTask(["--target", HOST, "--out", dir, "--no-check"], {
@@ -143,7 +143,7 @@ Deno.test("deno task compile honours DENORT_BIN and removes a binary that does n
 });
 
 Deno.test("deno task compile bakes the mcpcomm permission set, V8 flags and the version into the binary", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const target = HOST.startsWith("x86_64")
     ? "aarch64-unknown-linux-gnu"
     : "x86_64-unknown-linux-gnu";
@@ -188,10 +188,10 @@ Deno.test({
     `compiled mcpcomm runs server-b and proves the chain with only its baked-in permissions${binarySkip}`,
   ignore: noBinary !== undefined,
   async fn() {
-    const cwd = await Deno.makeTempDir();
+    const cwd = await tempDir();
     try {
-      await using b = await startUntilLog(
-        new Deno.Command(probe.path!, {
+      await using b = await spawnServer(["server-b"], {
+        command: new Deno.Command(probe.path!, {
           args: ["server-b", "--host", "127.0.0.1", "--port", "0"],
           cwd,
           clearEnv: true,
@@ -200,9 +200,8 @@ Deno.test({
           stdout: "null",
           stderr: "piped",
         }),
-        "Server B listening",
-      );
-      const url = String(b.line.url);
+      });
+      const url = b.url;
       const out = await new Deno.Command(probe.path!, {
         args: ["test", "--server-b-url", url, "--json"],
         cwd,
@@ -212,7 +211,7 @@ Deno.test({
       const report = JSON.parse(decoder.decode(out.stdout));
       assertEquals(out.code, 0, decoder.decode(out.stderr));
       assertEquals(report.ok, true);
-      assert(!b.logs.some((l) => /NotCapable|PermissionDenied/.test(l)), b.logs.join("\n"));
+      assert(!b.lines.some((l) => /NotCapable|PermissionDenied/.test(l)), b.lines.join("\n"));
     } finally {
       await Deno.remove(cwd, { recursive: true });
       await Deno.remove(probe.dir, { recursive: true });

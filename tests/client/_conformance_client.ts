@@ -5,7 +5,7 @@
  * into the `mcpcomm client --exec` lines that do the scenario's work and runs `mcpcomm client`.
  * @module
  */
-import { MAIN } from "../_helpers.ts";
+import { MAIN, tempDir } from "../_helpers.ts";
 
 /** The `--exec` lines for each scenario; any other scenario connects and lists tools. */
 export const SCENARIO_COMMANDS: Readonly<Record<string, readonly string[]>> = {
@@ -33,7 +33,7 @@ async function mcpcommClient(
   exec: readonly string[],
   extra: string[] = [],
 ) {
-  const oauthDir = await Deno.makeTempDir({ prefix: "conformance-oauth-" });
+  const oauthDir = await tempDir({ prefix: "conformance-oauth-" });
   const { code, stdout } = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -76,7 +76,7 @@ async function echoSchema(url: string): Promise<number> {
 
 /** The client-credentials scenarios: the suite's credentials in a `--config` file's `oauth`. */
 async function clientCredentials(url: string, context: Context): Promise<number> {
-  const dir = await Deno.makeTempDir({ prefix: "conformance-cc-" });
+  const dir = await tempDir({ prefix: "conformance-cc-" });
   try {
     const oauth: Record<string, string> = { clientId: context.client_id! };
     if (context.private_key_pem) {
@@ -98,7 +98,7 @@ async function clientCredentials(url: string, context: Context): Promise<number>
 
 /** auth/pre-registration: the suite's client in a `--config` file's `oauth` (no registration). */
 async function preRegistered(url: string, context: Context): Promise<number> {
-  const dir = await Deno.makeTempDir({ prefix: "conformance-pre-" });
+  const dir = await tempDir({ prefix: "conformance-pre-" });
   try {
     const oauth = {
       grant: "authorization_code",

@@ -7,7 +7,7 @@ import { parseTarget } from "../../src/mcp/targets.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createWebSocketEndpoint } from "../../src/mcp/websocket.ts";
-import { MAIN, startTestServerB } from "../_helpers.ts";
+import { eventually, MAIN, startTestServerB } from "../_helpers.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 import { serveOnLoopback } from "../_serve.ts";
 import { startLegacyOnlyMcp } from "../mcp/_harness.ts";
@@ -25,10 +25,6 @@ function wsUrl(base: string): string {
 /** The stdio target that spawns a toolbox from source. */
 function stdioToolbox(name: string, tools: string): string {
   return `stdio:${Deno.execPath()} run -A ${MAIN} toolbox --transport stdio --name ${name} --tools ${tools}`;
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((r) => setTimeout(r, 10));
 }
 
 async function run(servers: ServerRegistry, line: string): Promise<[Outcome, string]> {
@@ -205,7 +201,7 @@ Deno.test("registry marks a server whose connection dropped", async () => {
   await using servers = registry();
   await servers.add("f", parseTarget(wsUrl(box.url)));
   await box.close();
-  while (servers.servers()[0]!.connected) await new Promise((r) => setTimeout(r, 10));
+  await eventually(() => !servers.servers()[0]!.connected);
   const [outcome, text] = await run(servers, 'call f echo {"message": "x"}');
   assertEquals(outcome.ok, false);
   assertMatch(text, /disconnected/);
@@ -231,9 +227,9 @@ Deno.test("ServerRegistry frees the server-side session on remove and close, ove
   ]);
   assertEquals([old.sessionCount, box.sessionCount], [3, 1]);
   await servers.remove("h");
-  await until(() => old.sessionCount === 2);
+  await eventually(() => old.sessionCount === 2);
   await servers.close();
-  await until(() => old.sessionCount === 0 && box.sessionCount === 0);
+  await eventually(() => old.sessionCount === 0 && box.sessionCount === 0);
 });
 
 Deno.test("broadcast calls every server at once, not one after another", async () => {

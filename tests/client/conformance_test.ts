@@ -6,6 +6,7 @@
  */
 import { assert, assertEquals } from "../_assert.ts";
 import { conformanceCommand, conformanceUnavailable } from "../_conformance.ts";
+import { tempDir } from "../_helpers.ts";
 
 const SUITE = "npm:@modelcontextprotocol/conformance@0.2.0-alpha.12";
 const DRIVER = new URL("./_conformance_client.ts", import.meta.url).pathname;
@@ -19,7 +20,7 @@ const skipped = reason ? ` (SKIPPED: ${SUITE} cannot run here: ${reason})` : "";
 
 /** Runs the client scenarios `select` picks; checks the baseline and the `required` scenarios. */
 async function runClientSuite(select: string[], required: string[]): Promise<void> {
-  const out = await Deno.makeTempDir({ prefix: "conformance-client-" });
+  const out = await tempDir({ prefix: "conformance-client-" });
   try {
     const command = `${Deno.execPath()} run -A ${DRIVER}`;
     const result = await conformanceCommand(SUITE, [

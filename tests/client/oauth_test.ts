@@ -4,6 +4,7 @@ import { setLogLevel } from "../../src/core/log.ts";
 import { ServerRegistry } from "../../src/client/registry.ts";
 import { tokenFilePath } from "../../src/client/oauth.ts";
 import { parseTarget } from "../../src/mcp/targets.ts";
+import { tempDir } from "../_helpers.ts";
 
 /** A real OpenID provider (registration, code + PKCE, refresh) and a Server B that needs its tokens. */
 async function setup(accessTokenTtl = 3600) {
@@ -12,7 +13,7 @@ async function setup(accessTokenTtl = 3600) {
     authorizationCode: true,
     accessTokenTtl,
   });
-  const dir = await Deno.makeTempDir({ prefix: "oauth-client-" });
+  const dir = await tempDir({ prefix: "oauth-client-" });
   return {
     idp: s.idp,
     b: s.b,

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { runCli } from "../_helpers.ts";
+import { runCli, tempDir } from "../_helpers.ts";
 import { ENV_SERVER_SCRIPT, startRecordingMcp } from "../mcp/_harness.ts";
 
 const TOKEN = "tok-never-to-targets-4Kd8Qw2Z";
@@ -36,7 +36,7 @@ Deno.test("mcpcomm client -H sends a header to its server only, ${VAR} from .env
   await using two = await startRecordingMcp();
   const key = "one-key-Gm4Xr9Tb";
   // ONE_KEY comes from .env in the working directory, as any setting may.
-  const cwd = await Deno.makeTempDir();
+  const cwd = await tempDir();
   await Deno.writeTextFile(`${cwd}/.env`, `ONE_KEY=${key}\n`);
   const { code, stdout, stderr } = await runCli([
     "client",
@@ -62,7 +62,7 @@ Deno.test("mcpcomm client -H sends a header to its server only, ${VAR} from .env
 
 Deno.test("mcpcomm client --config reads the Claude Desktop shape: url with headers, command with env", async () => {
   await using web = await startRecordingMcp();
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const file = `${dir}/claude_desktop_config.json`;
   await Deno.writeTextFile(
     file,

@@ -1,6 +1,6 @@
 import type { TestReport } from "../../src/commands/test.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { runCli, startTestServerB } from "../_helpers.ts";
+import { runCli, startTestServerB, tempDirSync } from "../_helpers.ts";
 import { answerFor, errorAnswer, freePort, startFakeB } from "../server_a/_fake_b.ts";
 
 Deno.test("mcpcomm test proves the chain against a real Server B and exits 0", async () => {
@@ -120,7 +120,7 @@ Deno.test("mcpcomm test --help describes its flags", async () => {
 
 Deno.test("mcpcomm test reads SERVER_B_URL from .env, and the flag wins over it", async () => {
   await using b = await startTestServerB();
-  const cwd = Deno.makeTempDirSync();
+  const cwd = tempDirSync();
   Deno.writeTextFileSync(`${cwd}/.env`, `SERVER_B_URL=${b.url}\nRETRY_ATTEMPTS=1\n`);
   const fromDotenv = await runCli(["test", "--json"], { cwd });
   assertEquals(fromDotenv.code, 0, fromDotenv.stdout + fromDotenv.stderr);

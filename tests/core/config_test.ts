@@ -1,8 +1,8 @@
 import { loadConfig, secretValues, SETTINGS } from "../../src/core/config.ts";
 import { ConfigError } from "../../src/core/errors.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "../_assert.ts";
-import { mcpcommCommand, runCli } from "../_helpers.ts";
-import { watchStderr } from "../server_b/_child.ts";
+import { runCli, tempDirSync } from "../_helpers.ts";
+import { spawnServer } from "../_spawn.ts";
 
 Deno.test("loadConfig() gives the seed's defaults when nothing is set", () => {
   const config = loadConfig();
@@ -160,7 +160,7 @@ Deno.test("MCPCOMM_REDIS takes redis:// and rediss:// URLs, hides a bad one, and
 });
 
 Deno.test("mcpcomm server-b reads .env in the working directory, under the environment and flags", async (t) => {
-  const cwd = Deno.makeTempDirSync();
+  const cwd = tempDirSync();
   await t.step(".env over defaults", async () => {
     Deno.writeTextFileSync(`${cwd}/.env`, "AI_PROVIDER=gemini\n");
     const { code, stderr } = await runCli(["server-b"], { cwd });
@@ -194,21 +194,15 @@ Deno.test("mcpcomm server-b reads .env in the working directory, under the envir
       `${cwd}/.env`,
       'HTTP_HOST=127.0.0.1\nHTTP_PORT=1\nAI_TEMPERATURE=0.3\nAI_MAX_TOKENS="77"\n',
     );
-    const child = mcpcommCommand(["server-b", "--port", "0"], {
+    await using server = await spawnServer(["server-b", "--port", "0"], {
       env: { AI_TEMPERATURE: "0.4" },
       cwd,
-    }).spawn();
-    const stderr = watchStderr(child.stderr);
-    try {
-      const url = await stderr.url;
-      assertMatch(url, /^http:\/\/127\.0\.0\.1:\d+$/);
-      assert(!url.endsWith(":1"));
-      const config = await (await fetch(`${url}/config`)).json();
-      assertEquals([config.temperature, config.maxTokens], [0.4, 77]);
-    } finally {
-      child.kill("SIGTERM");
-      assertEquals((await child.status).code, 0);
-      await stderr.closed;
-    }
+    });
+    const url = server.url;
+    assertMatch(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert(!url.endsWith(":1"));
+    const config = await (await fetch(`${url}/config`)).json();
+    assertEquals([config.temperature, config.maxTokens], [0.4, 77]);
+    assertEquals((await server.stop()).code, 0);
   });
 });

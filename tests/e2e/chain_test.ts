@@ -11,8 +11,8 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { TestReport } from "../../src/commands/test.ts";
 import { ProcessResponse } from "../../src/wire.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { baseEnv, RUN_ARGS, runCli } from "../_helpers.ts";
-import { spawnServerAHttp, spawnServerB } from "./_spawn.ts";
+import { baseEnv, RUN_ARGS, runCli, tempDirSync } from "../_helpers.ts";
+import { spawnServer } from "../_spawn.ts";
 
 interface ToolAnswer {
   isError?: boolean;
@@ -94,7 +94,9 @@ async function exerciseMessenger(
 }
 
 Deno.test("e2e: Server B process, mcpcomm test, Server A over stdio and HTTP", async (t) => {
-  await using serverB = await spawnServerB();
+  await using serverB = await spawnServer(["server-b", "--host", "127.0.0.1", "--port", "0"], {
+    env: { AI_PROVIDER: "mock" },
+  });
 
   await t.step("mcpcomm test proves the chain (report and --json)", async () => {
     const human = await runCli(["test", "--server-b-url", serverB.url]);
@@ -111,7 +113,7 @@ Deno.test("e2e: Server B process, mcpcomm test, Server A over stdio and HTTP", a
       command: Deno.execPath(),
       args: [...RUN_ARGS, "server-a"],
       env: { ...baseEnv(), SERVER_B_URL: serverB.url },
-      cwd: Deno.makeTempDirSync(),
+      cwd: tempDirSync(),
       stderr: "pipe",
     });
     const stderr: string[] = [];
@@ -132,7 +134,10 @@ Deno.test("e2e: Server B process, mcpcomm test, Server A over stdio and HTTP", a
   });
 
   await t.step("Server A over Streamable HTTP", async () => {
-    await using serverA = await spawnServerAHttp(serverB.url);
+    await using serverA = await spawnServer(
+      ["server-a", "--transport", "http", "--host", "127.0.0.1", "--port", "0"],
+      { env: { SERVER_B_URL: serverB.url } },
+    );
     const client = new Client({ name: "e2e-http", version: "0.0.0" });
     try {
       const transport = new StreamableHTTPClientTransport(new URL(`${serverA.url}/mcp`));

@@ -6,8 +6,8 @@
  */
 import { printError } from "../../src/core/log.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { baseEnv } from "../_helpers.ts";
-import { spawnServerB } from "./_spawn.ts";
+import { baseEnv, tempDirSync } from "../_helpers.ts";
+import { spawnServer } from "../_spawn.ts";
 
 /** The Inspector version the test pins. */
 const INSPECTOR = "@modelcontextprotocol/inspector@1.0.3";
@@ -34,7 +34,7 @@ async function npx(args: string[], cwd: string, timeoutMs: number) {
 /** Why the Inspector cannot run here (npx missing or the package not fetchable), or `undefined`. */
 async function inspectorUnavailable(): Promise<string | undefined> {
   try {
-    const probe = await npx(["--cli", "--help"], Deno.makeTempDirSync(), 240_000);
+    const probe = await npx(["--cli", "--help"], tempDirSync(), 240_000);
     if (probe.code === 0) return undefined;
     return `npx could not run ${INSPECTOR}: ${probe.stderr.trim().split("\n").slice(-3).join(" ")}`;
   } catch (error) {
@@ -61,7 +61,7 @@ function desktopConfig(serverBUrl: string): string {
       },
     },
   };
-  const dir = Deno.makeTempDirSync();
+  const dir = tempDirSync();
   Deno.writeTextFileSync(`${dir}/claude_desktop_config.json`, JSON.stringify(config, null, 2));
   return dir;
 }
@@ -72,7 +72,9 @@ Deno.test({
     : `MCP Inspector CLI (${INSPECTOR}) lists messenger-server's tools and gets Server B's answer`,
   ignore: unavailable !== undefined,
   fn: async (t) => {
-    await using serverB = await spawnServerB();
+    await using serverB = await spawnServer(["server-b", "--host", "127.0.0.1", "--port", "0"], {
+      env: { AI_PROVIDER: "mock" },
+    });
     const dir = desktopConfig(serverB.url);
     const base = [
       "--cli",

@@ -8,22 +8,13 @@
  */
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { assert, assertEquals } from "../_assert.ts";
-import { freePort, readSse, readThenCut } from "../_helpers.ts";
+import { eventually, freePort, hasProgram, readSse, readThenCut } from "../_helpers.ts";
 import { redisMissing, startRedis } from "../_redis.ts";
 import { POST_HEADERS } from "../mcp/_harness.ts";
-import { type Spawned, spawnMcpcomm } from "./_spawn.ts";
+import { type SpawnedServer, spawnServer } from "../_spawn.ts";
 import { startNginx } from "../_nginx.ts";
 
 const postgresHelper = new URL("../_postgres.ts", import.meta.url);
-
-async function found(program: string, args: string[]): Promise<boolean> {
-  try {
-    const out = await new Deno.Command(program, { args, stdout: "null", stderr: "null" }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
 
 interface PostgresHelper {
   postgresSkipReason(): Promise<string | undefined>;
@@ -46,7 +37,7 @@ const skipReason = redisMissing ??
   (!pg
     ? "this tree has no PostgreSQL ledger (src/ledger/postgres.ts)"
     : await pg.postgresSkipReason()) ??
-  (!await found("nginx", ["-v"])
+  (!await hasProgram("nginx", ["-v"])
     ? "nginx is not installed (apt-get install nginx-light)"
     : undefined);
 
@@ -78,29 +69,23 @@ ${server(ports.listenB, "b")}
 `,
     { prefix: "mcpcomm-replicas-nginx-", workerConnections: 256 },
   );
-  for (let i = 0; i < 200; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port: ports.listenA })).close();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
+  await eventually(
+    async () => (await Deno.connect({ hostname: "127.0.0.1", port: ports.listenA })).close(),
+    { what: "nginx to listen", timeoutMs: 5_000 },
+  );
   return nginx;
 }
 
 interface Replica {
   port: number;
-  process: Spawned;
+  process: SpawnedServer;
 }
 
 async function start(role: "a" | "b", port: number, env: Record<string, string>): Promise<Replica> {
   const args = role === "b"
     ? ["server-b", "--host", "127.0.0.1", "--port", String(port)]
     : ["server-a", "--transport", "http", "--host", "127.0.0.1", "--port", String(port)];
-  const process = spawnMcpcomm(args, env);
-  await process.waitForLog(role === "b" ? "Server B listening" : "Server A listening");
-  return { port, process };
+  return { port, process: await spawnServer(args, { env }) };
 }
 
 async function kill(replica: Replica): Promise<void> {
@@ -135,8 +120,8 @@ async function callOnce(url: string, name: string, args: Record<string, unknown>
 }
 
 /** Resumes the stream after `lastEventId` at `url` until the answer to `id` comes back. */
-async function resume(url: string, session: string, lastEventId: string, id: number) {
-  for (let attempt = 0; attempt < 200; attempt++) {
+function resume(url: string, session: string, lastEventId: string, id: number) {
+  return eventually(async () => {
     const response = await fetch(url, {
       headers: {
         accept: "text/event-stream",
@@ -148,10 +133,8 @@ async function resume(url: string, session: string, lastEventId: string, id: num
     assertEquals(response.status, 200, await response.clone().text().catch(() => ""));
     const answer = (await readSse(response)).map((e) => JSON.parse(e.data || "{}"))
       .find((m) => m.id === id);
-    if (answer) return answer;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`the answer to ${id} never came back on ${url}`);
+    return answer ?? false;
+  }, { what: `the answer to ${id} on ${url}`, intervalMs: 50 });
 }
 
 Deno.test({

@@ -6,7 +6,7 @@
  */
 import type { TestReport } from "../../src/commands/test.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
-import { type LoggedChild, startUntilLog } from "../_child.ts";
+import { type SpawnedServer, spawnServer } from "../_spawn.ts";
 import {
   createTwoHosts,
   type Host,
@@ -17,6 +17,7 @@ import {
   type TwoHosts,
 } from "../_netns.ts";
 import { hasOpenssl, makeTestCerts } from "../_tls.ts";
+import { eventually } from "../_helpers.ts";
 
 const unavailable = await netnsUnavailable() ??
   (await hasOpenssl() ? undefined : "openssl is not installed");
@@ -40,17 +41,11 @@ async function startServerBOn(
   host: Host,
   args: string[] = [],
   env: Record<string, string> = {},
-): Promise<LoggedChild & { url: string }> {
-  const child = await startUntilLog(
-    hosts.mcpcomm(
-      host,
-      ["server-b", "--host", host.address, "--port", "0", ...args],
-      { AI_PROVIDER: "mock", ...env },
-      { stdout: "null" },
-    ),
-    "Server B listening",
-  );
-  return Object.assign(child, { url: String(child.line.url) });
+): Promise<SpawnedServer> {
+  const serverArgs = ["server-b", "--host", host.address, "--port", "0", ...args];
+  return await spawnServer(serverArgs, {
+    command: hosts.mcpcomm(host, serverArgs, { AI_PROVIDER: "mock", ...env }, { stdout: "null" }),
+  });
 }
 
 async function proof(
@@ -165,7 +160,7 @@ Deno.test({
       });
       assertEquals(untrusted.code, 1);
       assertMatch(untrusted.report.error ?? "", /TLS certificate that does not verify/);
-      assert(!b.logs.join("\n").includes(token), "Server B never logs the token");
+      assert(!b.lines.join("\n").includes(token), "Server B never logs the token");
     } finally {
       await Deno.remove(certs.dir, { recursive: true });
     }
@@ -200,9 +195,10 @@ Deno.test({
       stderr: "null",
     }).spawn();
     try {
-      while ((await flock(["-n", "-x", lockPath(live), "true"])).success) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await eventually(async () => !(await flock(["-n", "-x", lockPath(live), "true"])).success, {
+        what: "the live run to hold its lock",
+        intervalMs: 20,
+      });
       assert((await flock(["-x", lockPath(dead), "true"])).success, "the dead run's lock");
       for (const name of names) {
         const add = await new Deno.Command("ip", { args: ["netns", "add", name] }).output();
@@ -218,6 +214,10 @@ Deno.test({
 
       owner.kill("SIGKILL");
       await owner.status;
+      // The lock goes with the namespace's processes, which the kernel ends after `unshare`.
+      await eventually(async () => (await flock(["-n", "-x", lockPath(live), "true"])).success, {
+        what: "the live run's lock released",
+      });
       assertEquals((await sweepStale()).filter((n) => names.includes(n)), [names[0]]);
       assert(!(await namespaces()).includes(names[0]!));
     } finally {

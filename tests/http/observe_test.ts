@@ -15,20 +15,32 @@ import { readSse } from "../_helpers.ts";
 import { parsePrometheusText, sampleValue } from "../_prometheus.ts";
 import { listen } from "../../src/http/serve.ts";
 
-interface Harness extends AsyncDisposable {
-  url: string;
+interface Observed extends Disposable {
   observer: HttpObserver;
   metrics: MetricsRegistry;
-  server: Deno.HttpServer;
   lines: Record<string, unknown>[];
   started: (path: string) => Promise<void>;
+  /** The wrapped handler, as the server calls it. */
+  wrapped: (request: Request, info: Deno.ServeHandlerInfo) => Promise<Response>;
 }
 
-async function serve(
+interface Harness extends Observed, AsyncDisposable {
+  url: string;
+  server: Deno.HttpServer;
+}
+
+/** The remote a loopback client has, for calls without a socket. */
+const LOOPBACK_INFO: Deno.ServeHandlerInfo = {
+  remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 40_000 },
+  completed: Promise.resolve(),
+};
+
+/** `handler` wrapped by an observer, its log lines captured; no server. */
+function observe(
   handler: Handler,
   routes: string[] = ["/a"],
   options: Partial<HttpObserverOptions> = {},
-): Promise<Harness> {
+): Observed {
   const lines: Record<string, unknown>[] = [];
   const waiting: { path: string; resolve: () => void }[] = [];
   setLogLevel("debug");
@@ -41,27 +53,43 @@ async function serve(
   });
   const metrics = new MetricsRegistry();
   const observer = createHttpObserver({ metrics, log: createLogger("test"), routes, ...options });
-  const { server, addr } = await listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    portSetting: "port",
-  }, observer.wrap(handler));
   return {
-    url: `http://127.0.0.1:${addr.port}`,
     observer,
     metrics,
-    server,
     lines,
+    wrapped: observer.wrap(handler),
     started: (path) => {
       if (lines.some((l) => l.msg === "request started" && l.path === path)) {
         return Promise.resolve();
       }
       return new Promise((resolve) => waiting.push({ path, resolve }));
     },
-    async [Symbol.asyncDispose]() {
-      await observer.shutdown(server, 0);
+    [Symbol.dispose]() {
       restore();
       setLogLevel("info");
+    },
+  };
+}
+
+/** {@linkcode observe}, served on a free loopback port. */
+async function serve(
+  handler: Handler,
+  routes: string[] = ["/a"],
+  options: Partial<HttpObserverOptions> = {},
+): Promise<Harness> {
+  const observed = observe(handler, routes, options);
+  const { server, addr } = await listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    portSetting: "port",
+  }, observed.wrapped);
+  return {
+    ...observed,
+    url: `http://127.0.0.1:${addr.port}`,
+    server,
+    async [Symbol.asyncDispose]() {
+      await observed.observer.shutdown(server, 0);
+      observed[Symbol.dispose]();
     },
   };
 }
@@ -75,13 +103,16 @@ function eventStream(
 
 Deno.test("createHttpObserver() gives each request an ID and a span under the caller's trace", async () => {
   const seen: { context: ReturnType<typeof currentRequest>; outgoing: string }[] = [];
-  await using h = await serve(async () => {
+  using h = observe(async () => {
     await Promise.resolve();
     seen.push({ context: currentRequest(), outgoing: outgoingTraceparent() });
     return Response.json({ ok: true });
   });
   const caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-  const response = await fetch(`${h.url}/a`, { headers: { traceparent: caller } });
+  const response = await h.wrapped(
+    new Request("http://127.0.0.1/a", { headers: { traceparent: caller } }),
+    LOOPBACK_INFO,
+  );
   await response.body?.cancel();
   const requestId = response.headers.get("x-request-id");
   assertMatch(requestId ?? "", /^[0-9a-f-]{36}$/);
@@ -93,7 +124,10 @@ Deno.test("createHttpObserver() gives each request an ID and a span under the ca
   assertEquals(outgoing.traceId, "0af7651916cd43dd8448eb211c80319c");
   assertEquals(outgoing.spanId, first?.context?.trace.spanId);
 
-  const second = await fetch(`${h.url}/a`, { headers: { "x-request-id": "abc-123" } });
+  const second = await h.wrapped(
+    new Request("http://127.0.0.1/a", { headers: { "x-request-id": "abc-123" } }),
+    LOOPBACK_INFO,
+  );
   await second.body?.cancel();
   assertEquals(second.headers.get("x-request-id"), "abc-123");
   assert(seen[1]?.context?.trace.traceId !== "0af7651916cd43dd8448eb211c80319c");
@@ -156,7 +190,7 @@ Deno.test("createHttpObserver() logs who asked for what, and at warn level still
 
 Deno.test("createHttpObserver() without requestContext keeps IDs and logs but no currentRequest()", async () => {
   const seen: unknown[] = [];
-  await using h = await serve(
+  using h = observe(
     async () => {
       await Promise.resolve();
       seen.push(currentRequest());
@@ -165,7 +199,10 @@ Deno.test("createHttpObserver() without requestContext keeps IDs and logs but no
     ["/a"],
     { requestContext: false },
   );
-  const response = await fetch(`${h.url}/a`, { headers: { "x-request-id": "abc-123" } });
+  const response = await h.wrapped(
+    new Request("http://127.0.0.1/a", { headers: { "x-request-id": "abc-123" } }),
+    LOOPBACK_INFO,
+  );
   await response.body?.cancel();
   assertEquals(response.headers.get("x-request-id"), "abc-123");
   assertEquals(seen, [undefined]);

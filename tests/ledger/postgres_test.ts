@@ -10,7 +10,7 @@ import {
   redactPostgresUrl,
 } from "../../src/ledger/mod.ts";
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../_assert.ts";
-import { startTestServerB } from "../_helpers.ts";
+import { eventually, startTestServerB } from "../_helpers.ts";
 import { postgresSkipReason, startPostgres, type TestPostgres } from "../_postgres.ts";
 import { startHttpServerA } from "../server_a/_server_a.ts";
 
@@ -261,10 +261,10 @@ pgTest(
       assertEquals((unread as DomainError).kind, "unavailable");
       assert(ledger.problem() !== undefined, "readiness tells the ledger is down");
       await pg.up();
-      for (let i = 0; i < 100 && ledger.problem() !== undefined; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      assertEquals(ledger.problem(), undefined, "the probe found the database back");
+      await eventually(() => assertEquals(ledger.problem(), undefined), {
+        what: "the probe to find the database back",
+        intervalMs: 100,
+      });
       await ledger.record(entry());
       assertEquals((await ledger.stats()).totalRequests, 2);
     } finally {

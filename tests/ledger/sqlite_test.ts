@@ -11,6 +11,7 @@ import {
 } from "../../src/ledger/mod.ts";
 import { createLogger, setLogSink } from "../../src/core/log.ts";
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../_assert.ts";
+import { tempDirSync, tempFileSync } from "../_helpers.ts";
 
 function entry(i: number, overrides: Partial<LedgerEntry> = {}): LedgerEntry {
   return {
@@ -34,7 +35,7 @@ function withoutUndefined(e: LedgerEntry): LedgerEntry {
 }
 
 function tempDb(): string {
-  return `${Deno.makeTempDirSync({ prefix: "mcpcomm-ledger-" })}/sub/dir/ledger.db`;
+  return `${tempDirSync({ prefix: "mcpcomm-ledger-" })}/sub/dir/ledger.db`;
 }
 
 Deno.test("openSqliteLedger() keeps 3 recorded messages and their cost across a restart", async () => {
@@ -184,7 +185,7 @@ Deno.test("openSqliteLedger() refuses a bad file with one clear line", async (t)
   });
 
   await t.step("a directory that cannot be created", () => {
-    const file = Deno.makeTempFileSync();
+    const file = tempFileSync();
     const error = assertThrows(
       () => openSqliteLedger({ path: `${file}/ledger.db`, maxEntries: 10 }),
       StorageError,
@@ -260,7 +261,7 @@ Deno.test("openSqliteLedger() turns a full disk into 'unavailable' for new work"
     }`,
     ignore: Deno.uid() !== 0,
     fn: async () => {
-      const dir = Deno.makeTempDirSync({ prefix: "mcpcomm-full-" });
+      const dir = tempDirSync({ prefix: "mcpcomm-full-" });
       const mount = await new Deno.Command("mount", {
         args: ["-t", "tmpfs", "-o", "size=512k", "tmpfs", dir],
       }).output();
@@ -587,7 +588,7 @@ Deno.test({
   name: "openSqliteLedger() keeps its folder 0700 and its files 0600 whatever the umask",
   ignore: Deno.build.os === "windows",
   fn: async () => {
-    const base = Deno.makeTempDirSync({ prefix: "mcpcomm-ledger-" });
+    const base = tempDirSync({ prefix: "mcpcomm-ledger-" });
     const path = `${base}/data/mcpcomm/server-b.db`;
     const mode = (file: string) => (Deno.statSync(file).mode! & 0o777).toString(8);
     assertEquals(await underUmask000(path), ["600", "600", "600", "600"]);

@@ -25,6 +25,8 @@ import { createLegacyTestMcp } from "./_legacy_mcp.ts";
 export interface McpHttpTestServer extends AsyncDisposable {
   url: string;
   mcp: McpHttpHandler;
+  /** Answers `request` as the server does, without a socket (404 off the MCP routes). */
+  handle(request: Request): Promise<Response>;
   /** Every MCP server created (one per 2025-era session or 2026-07-28 request), in order. */
   servers: McpServer[];
   /** Resolves the pending `wait` tool calls. */
@@ -74,10 +76,9 @@ export async function startMcpHttp(
     bindHost: options.bindHost ?? "127.0.0.1",
     log: createLogger("mcp-test"),
   });
-  const served = await serveOnLoopback(async (request, info) => {
-    const answer = await mcp.handle(request, info);
-    return answer ?? errorResponse(new HttpError(404, "not_found", "No route"));
-  });
+  const handle = async (request: Request, info?: Deno.ServeHandlerInfo) =>
+    await mcp.handle(request, info) ?? errorResponse(new HttpError(404, "not_found", "No route"));
+  const served = await serveOnLoopback(handle);
   const close = async () => {
     gate.resolve();
     await mcp.close();
@@ -86,6 +87,7 @@ export async function startMcpHttp(
   return {
     url: served.url,
     mcp,
+    handle,
     servers,
     release() {
       gate.resolve();
@@ -271,17 +273,21 @@ export function initializeBody(protocolVersion = "2025-11-25", id = 1): Record<s
   };
 }
 
-/** POSTs one JSON-RPC message (or raw text) to `/mcp`. */
+/** Where raw MCP requests go: a base URL (over a socket) or a handler (no socket). */
+export type McpTarget = string | { handle(request: Request): Promise<Response> };
+
+/** POSTs one JSON-RPC message (or raw text) to `/mcp` of `target`. */
 export function postMcp(
-  url: string,
+  target: McpTarget,
   body: unknown,
   headers: Record<string, string> = {},
 ): Promise<Response> {
-  return fetch(`${url}/mcp`, {
+  const request = new Request(`${typeof target === "string" ? target : "http://127.0.0.1"}/mcp`, {
     method: "POST",
     headers: { ...POST_HEADERS, ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
+  return typeof target === "string" ? fetch(request) : target.handle(request);
 }
 
 /**
@@ -289,7 +295,7 @@ export function postMcp(
  * ID; the initialize answer is read to its end.
  */
 export async function openSession(
-  url: string,
+  url: McpTarget,
   headers: Record<string, string> = {},
   protocolVersion = "2025-11-25",
 ): Promise<string> {
@@ -307,19 +313,6 @@ export async function openSession(
   await initialized.body?.cancel();
   if (initialized.status !== 202) throw new Error(`initialized answered ${initialized.status}`);
   return id;
-}
-
-/** Waits (polling, bounded) until `check()` holds. */
-export async function waitFor(
-  check: () => boolean,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** Collects log lines while `fn` runs. */

@@ -8,7 +8,7 @@
 import { startServerA } from "../../src/server_a/mod.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { conformanceCommand, conformanceUnavailable } from "../_conformance.ts";
-import { startTestServerB, testConfig } from "../_helpers.ts";
+import { startTestServerB, tempDir, tempFile, testConfig } from "../_helpers.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 
 const SUITE_2026 = "npm:@modelcontextprotocol/conformance@0.2.0-alpha.12";
@@ -42,7 +42,7 @@ interface SuiteRun {
 
 /** Runs a server suite against `mcpUrl` with its baseline; checks the required scenarios. */
 async function runSuite(mcpUrl: string, run: SuiteRun): Promise<void> {
-  const out = await Deno.makeTempDir({ prefix: "conformance-" });
+  const out = await tempDir({ prefix: "conformance-" });
   try {
     const result = await conformanceCommand(run.pkg, [
       "server",
@@ -153,7 +153,7 @@ Deno.test({
 
 /** The toolbox's baseline: the v2 one without the entries it passes (see `toolbox.passes`). */
 async function toolboxBaseline(): Promise<string> {
-  const path = await Deno.makeTempFile({ prefix: "conformance-toolbox-", suffix: ".json" });
+  const path = await tempFile({ prefix: "conformance-toolbox-", suffix: ".json" });
   const passes = new Set(baseline2026.toolbox.passes);
   await Deno.writeTextFile(
     path,

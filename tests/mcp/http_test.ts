@@ -18,7 +18,13 @@ import { createMcpHttpHandler, type McpEra } from "../../src/mcp/http.ts";
 import { startServerA } from "../../src/server_a/mod.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { assertBearerChallenge, readSse, startTestServerB, testConfig } from "../_helpers.ts";
+import {
+  assertBearerChallenge,
+  eventually,
+  readSse,
+  startTestServerB,
+  testConfig,
+} from "../_helpers.ts";
 import {
   captureLogs,
   initializeBody,
@@ -26,7 +32,6 @@ import {
   postMcp,
   rawHttp,
   startMcpHttp,
-  waitFor,
 } from "./_harness.ts";
 
 const URL_MCP = "http://127.0.0.1:8000/mcp";
@@ -592,7 +597,7 @@ Deno.test("createMcpHttpHandler() closes idle sessions and their MCP servers (MC
   const ids = await Promise.all([openSession(url), openSession(url), openSession(url)]);
   const created = [...server.servers];
   assert(created.every((s) => s.isConnected()));
-  await waitFor(() => server.mcp.sessionCount === 0, "the idle sessions to expire");
+  await eventually(() => server.mcp.sessionCount === 0, { what: "the idle sessions to expire" });
   assert(created.every((s) => !s.isConnected()), "each expired session's MCP server is closed");
   for (const id of ids) {
     const response = await postMcp(url, { jsonrpc: "2.0", id: 1, method: "ping" }, {
@@ -607,7 +612,7 @@ Deno.test("createMcpHttpHandler() closes idle sessions and their MCP servers (MC
   const call = client.callTool({ name: "wait", arguments: { text: "slow" } });
   await openSession(url);
   assertEquals(server.mcp.sessionCount, 2);
-  await waitFor(() => server.mcp.sessionCount === 1, "the idle session to expire");
+  await eventually(() => server.mcp.sessionCount === 1, { what: "the idle session to expire" });
   server.release();
   const answer = (await call) as ToolAnswer;
   assertEquals(answer.content[0]?.text, "released slow", "the busy session outlived the idle one");
@@ -658,10 +663,10 @@ Deno.test("Server B over /mcp declares logging and honours logging/setLevel", as
   assertEquals(await client.setLoggingLevel("warning"), {});
   await mcp.sendLoggingMessage({ level: "info", data: "quiet" }, sessionId);
   await mcp.sendLoggingMessage({ level: "error", data: "loud" }, sessionId);
-  await waitFor(() => received.length >= 1, "the error log notification");
+  await eventually(() => received.length >= 1, { what: "the error log notification" });
   await client.setLoggingLevel("debug");
   await mcp.sendLoggingMessage({ level: "info", data: "now heard" }, sessionId);
-  await waitFor(() => received.length >= 2, "the info log notification");
+  await eventually(() => received.length >= 2, { what: "the info log notification" });
   assertEquals(received, ["error:loud", "info:now heard"]);
   await client.close();
 });

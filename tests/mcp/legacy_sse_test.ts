@@ -2,8 +2,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { startTestServerB } from "../_helpers.ts";
-import { startMcpHttp, waitFor } from "./_harness.ts";
+import { eventually, startTestServerB } from "../_helpers.ts";
+import { startMcpHttp } from "./_harness.ts";
 
 const TOKEN = "tok-Pq3Ws8Ed5Rf1Tg6Yh2";
 
@@ -147,7 +147,7 @@ Deno.test("createMcpHttpHandler() legacy SSE: endpoint event, messages as events
 
   await t.step("closing the stream ends the session: its endpoint answers 404", async () => {
     await events.cancel();
-    await waitFor(() => server.mcp.sessionCount === 0, "the legacy session to end");
+    await eventually(() => server.mcp.sessionCount === 0, { what: "the legacy session to end" });
     assert(!server.servers[0]!.isConnected(), "its MCP server is closed");
     const after = await post({ jsonrpc: "2.0", id: 4, method: "ping" });
     assertEquals(after.status, 404);

@@ -1,7 +1,8 @@
 import { HttpError } from "../../src/core/errors.ts";
 import { newSessionId, SessionTable } from "../../src/mcp/sessions.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
-import { openSession, startMcpHttp, waitFor } from "./_harness.ts";
+import { openSession, startMcpHttp } from "./_harness.ts";
+import { eventually } from "../_helpers.ts";
 
 function table(maxSessions = 3) {
   let now = 0;
@@ -82,10 +83,13 @@ Deno.test("SessionTable.closeAll() closes every session and refuses new ones", a
 Deno.test("createMcpHttpHandler() forgets all of 1,000 abandoned sessions once they expire", async () => {
   await using server = await startMcpHttp({ MCP_SESSION_IDLE_MINUTES: "0.02" });
   for (let batch = 0; batch < 20; batch++) {
-    await Promise.all(Array.from({ length: 50 }, () => openSession(server.url)));
+    await Promise.all(Array.from({ length: 50 }, () => openSession(server)));
   }
   assert(server.mcp.sessionCount > 0);
   assertEquals(server.servers.length, 1000);
-  await waitFor(() => server.mcp.sessionCount === 0, "1,000 sessions to expire", 60_000);
+  await eventually(() => server.mcp.sessionCount === 0, {
+    what: "1,000 sessions to expire",
+    timeoutMs: 60_000,
+  });
   assert(server.servers.every((s) => !s.isConnected()), "every MCP server was closed");
 });

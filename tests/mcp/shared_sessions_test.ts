@@ -11,8 +11,7 @@ import { createMcpHttpHandler } from "../../src/mcp/http.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import { connectRedis } from "../../src/core/redis.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import type { EventSourceMessage } from "eventsource-parser";
-import { readSse, readThenCut, testConfig } from "../_helpers.ts";
+import { eventually, readSse, readThenCut, testConfig } from "../_helpers.ts";
 import { redisMissing, startRedis, type TestRedis } from "../_redis.ts";
 import { initializeBody, POST_HEADERS } from "./_harness.ts";
 
@@ -194,11 +193,9 @@ Deno.test({
     const lastEventId = seen[1]!.id!;
     assert(lastEventId, "the progress event has an ID");
     // The call finishes on replica 1 while no stream is open: its answer goes to Redis.
-    const deadline = Date.now() + 10_000;
-    while (gates.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await eventually(() => gates.length > 0, { what: "the call to start", timeoutMs: 10_000 });
     gates.shift()!();
-    let replayed: EventSourceMessage[] = [];
-    while (Date.now() < deadline) {
+    const replayed = await eventually(async () => {
       const resumed = (await r2.handle(
         new Request(URL_MCP, {
           method: "GET",
@@ -210,10 +207,9 @@ Deno.test({
         }),
       ))!;
       assertEquals(resumed.status, 200);
-      replayed = await readSse(resumed);
-      if (replayed.length > 0) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+      const events = await readSse(resumed);
+      return events.length > 0 && events;
+    }, { what: "the answer replayed from Redis", timeoutMs: 10_000, intervalMs: 20 });
     assertEquals(replayed.length, 1, JSON.stringify(replayed));
     const answer = JSON.parse(replayed[0]!.data);
     assertEquals(answer.id, 99);
@@ -285,11 +281,10 @@ Deno.test({
     assertEquals(r2.sessionCount, 0);
 
     await redis.restart();
-    const deadline = Date.now() + 10_000;
-    while (!(r1.shared.ready && r2.shared.ready) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert(r1.shared.ready && r2.shared.ready, "both replicas reconnected");
+    await eventually(() => r1.shared.ready && r2.shared.ready, {
+      what: "both replicas reconnected",
+      timeoutMs: 10_000,
+    });
     // The restarted Redis lost the record (no persistence): the holder writes it again.
     assertEquals((await call(r1, id, "ping")).status, 200);
     assertEquals((await call(r2, id, "ping")).status, 200, "adopted after the recovery");

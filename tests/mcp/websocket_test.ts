@@ -12,6 +12,7 @@ import { SessionLimit } from "../../src/mcp/sessions.ts";
 import { createWebSocketEndpoint, MCP_SUBPROTOCOL } from "../../src/mcp/websocket.ts";
 import { serveOnLoopback } from "../_serve.ts";
 import { TestWebSocketTransport } from "../_ws_v2.ts";
+import { eventually } from "../_helpers.ts";
 
 async function serve() {
   const eras: McpEra[] = [];
@@ -98,7 +99,7 @@ Deno.test("createWebSocketEndpoint() speaks JSON-RPC per text frame and survives
   const event = await closed;
   assertEquals(event.code, 1009);
   assertMatch(event.reason, /too big/);
-  while (server.endpoint.connectionCount > 0) await new Promise((r) => setTimeout(r, 10));
+  await eventually(() => server.endpoint.connectionCount === 0);
 });
 
 /** The 2026-07-28 per-request envelope. */
@@ -131,7 +132,7 @@ Deno.test("createWebSocketEndpoint() serves a 2026-07-28 opening (server/discove
   assertEquals((call.result as { structuredContent: unknown }).structuredContent, { pong: true });
   assertEquals(server.eras, ["modern"]);
   socket.close();
-  while (server.endpoint.connectionCount > 0) await new Promise((r) => setTimeout(r, 10));
+  await eventually(() => server.endpoint.connectionCount === 0);
 });
 
 Deno.test("createWebSocketEndpoint() serves SDK v2 clients in both eras, one server per connection", async (t) => {
@@ -157,7 +158,7 @@ Deno.test("createWebSocketEndpoint() serves SDK v2 clients in both eras, one ser
       } finally {
         await client.close();
       }
-      while (server.endpoint.connectionCount > 0) await new Promise((r) => setTimeout(r, 10));
+      await eventually(() => server.endpoint.connectionCount === 0);
     });
   }
 });

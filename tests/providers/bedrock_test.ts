@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { baseEnv, postJson, readSse, RUN_ARGS, startTestServerB } from "../_helpers.ts";
+import { postJson, readSse, startTestServerB, tempDir } from "../_helpers.ts";
+import { spawnServer } from "../_spawn.ts";
 import { type FakePlan, startFakeBedrock } from "../fakes/bedrock_server.ts";
 import { sseReader, within } from "../fakes/sse_reader.ts";
 import { errorOf, serverBOver } from "./_harness.ts";
@@ -280,49 +281,21 @@ Deno.test("createBedrockProvider() reports half-set keys at /health and names th
   assertMatch(error.message, /AWS_SECRET_ACCESS_KEY is not set/);
 });
 
-async function startChildServerB(env: Record<string, string>) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...RUN_ARGS, "server-b"],
+function startChildServerB(env: Record<string, string>) {
+  return spawnServer(["server-b"], {
     env: {
-      ...baseEnv(),
       DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-      NO_COLOR: "1",
       HTTP_HOST: "127.0.0.1",
       HTTP_PORT: "0",
       ...env,
     },
-    clearEnv: true,
     cwd: env.HOME,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  for (;;) {
-    const { done, value } = await lines.read();
-    if (done) throw new Error(`server-b exited before listening: ${buffered}`);
-    buffered += value;
-    const url = buffered.match(/"msg":"Server B listening","url":"([^"]+)"/)?.[1];
-    if (url) {
-      const drain = (async () => {
-        while (!(await lines.read()).done) { /* keep the pipe flowing */ }
-      })();
-      return {
-        url,
-        async [Symbol.asyncDispose]() {
-          child.kill("SIGTERM");
-          await child.status;
-          await drain;
-        },
-      };
-    }
-  }
+  });
 }
 
 Deno.test("createBedrockProvider() signs with the keys of AWS_PROFILE from ~/.aws/credentials", async () => {
   await using fake = await startFakeBedrock();
-  const home = await Deno.makeTempDir();
+  const home = await tempDir();
   await Deno.mkdir(`${home}/.aws`);
   await Deno.writeTextFile(
     `${home}/.aws/credentials`,
@@ -363,7 +336,7 @@ Deno.test("createBedrockProvider() falls back to the container role of the SDK's
       Expiration: new Date(Date.now() + 3600_000).toISOString(),
     });
   });
-  const home = await Deno.makeTempDir();
+  const home = await tempDir();
   try {
     await using b = await startChildServerB({
       HOME: home,
@@ -385,7 +358,7 @@ Deno.test("createBedrockProvider() falls back to the container role of the SDK's
 
 Deno.test("createBedrockProvider() without any credentials names the settings to fix", async () => {
   await using fake = await startFakeBedrock();
-  const home = await Deno.makeTempDir();
+  const home = await tempDir();
   try {
     await using b = await startChildServerB({
       HOME: home,

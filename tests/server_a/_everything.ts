@@ -4,6 +4,7 @@
  * @module
  */
 import type { NamedTarget, Target } from "../../src/mcp/targets.ts";
+import { eventually } from "../_helpers.ts";
 
 /** The pinned package, as deno.json maps it. */
 export const EVERYTHING = "npm:@modelcontextprotocol/server-everything@2026.8.31";
@@ -123,11 +124,10 @@ export async function startEverything(
   }).spawn();
   const http = countLines(child.stdout, /^Session initialized/, /^Transport closed for session/);
   const sse = countLines(child.stderr, /^Client Connected/, /^Client Disconnected/);
-  const deadline = Date.now() + 60_000;
-  while (!new RegExp(`port ${port}`).test(sse.said)) {
-    if (Date.now() > deadline) throw new Error(`server-everything ${transport}: ${sse.said}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await eventually(() => new RegExp(`port ${port}`).test(sse.said), {
+    timeoutMs: 60_000,
+    what: `server-everything ${transport} listening`,
+  });
   const path = transport === "sse" ? "/sse" : "/mcp";
   const target: Target = {
     kind: transport === "sse" ? "sse" : "http",

@@ -1,7 +1,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
-import { freePort, testConfig } from "../_helpers.ts";
+import { freePort, tempFile, testConfig } from "../_helpers.ts";
 import { startOidcProvider } from "../fakes/oidc_provider.ts";
 import { startOAuthServerB } from "../oauth/_setup.ts";
 import { createServerBPool } from "../../src/server_a/b_pool.ts";
@@ -68,7 +68,7 @@ Deno.test("Server A calls Server B with a client-credentials token, cached, and 
 
 Deno.test("Server B client: client_secret_post and private_key_jwt (token URL set) get tokens", async (t) => {
   await using s = await setup();
-  const keyFile = await Deno.makeTempFile({ suffix: ".pem" });
+  const keyFile = await tempFile({ suffix: ".pem" });
   await Deno.writeTextFile(keyFile, s.idp.privateKeyJwt.privateKeyPem);
   const cases: [string, Record<string, string>][] = [
     ["client_secret_post", {

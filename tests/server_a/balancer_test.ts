@@ -8,7 +8,7 @@ import type {
 } from "../../src/providers/types.ts";
 import { createBalancedServerBClient } from "../../src/server_a/balancer.ts";
 import { createServerBClient } from "../../src/server_a/b_client.ts";
-import { startTestServerB, type TestServerB } from "../_helpers.ts";
+import { eventually, startTestServerB, type TestServerB } from "../_helpers.ts";
 
 /** A mock provider that holds every request until released, and counts arrivals. */
 function gatedProvider(label: string) {
@@ -240,10 +240,11 @@ Deno.test("createBalancedServerBClient() opens a circuit, then probes the Server
     assertEquals((await b2.service.ledger.stats()).totalRequests, 4);
 
     await using back = await startTestServerB({ HTTP_PORT: String(port) });
-    while (balanced.backends()[0]!.circuit !== "closed") {
-      await new Promise((r) => setTimeout(r, 20));
+    await eventually(async () => {
+      if (balanced.backends()[0]!.circuit === "closed") return true;
       await balanced.checkHealth();
-    }
+      return false;
+    });
     await balanced.process({ message: "y1" });
     await balanced.process({ message: "y2" });
     assertEquals((await back.service.ledger.stats()).totalRequests, 1);

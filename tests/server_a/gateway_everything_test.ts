@@ -22,7 +22,6 @@ import { connectTarget, disconnect, parseTargetList, type Target } from "../../s
 import { Gateway, UPSTREAM_URI_PREFIX } from "../../src/server_a/gateway.ts";
 import { UsageError } from "../../src/core/errors.ts";
 import { startServerA } from "../../src/server_a/mod.ts";
-import { testConfig } from "../_helpers.ts";
 import { conformanceCommand, conformanceUnavailable } from "../_conformance.ts";
 import {
   EVERYTHING,
@@ -34,6 +33,7 @@ import {
 } from "./_everything.ts";
 import { startGateway } from "./_gateway.ts";
 import { startLegacyOnlyMcp } from "../mcp/_harness.ts";
+import { eventually, testConfig } from "../_helpers.ts";
 
 setLogLevel("error");
 
@@ -161,9 +161,13 @@ scenario(
     );
     for (const link of links) {
       const read = await direct.readResource({ uri: link.uri! });
+      const gotRead = await via.readResource({ uri: namespaced(link.uri!) });
       assertEquals(
-        await via.readResource({ uri: namespaced(link.uri!) }),
-        { ...read, contents: read.contents.map((c) => ({ ...c, uri: namespaced(c.uri) })) },
+        { ...gotRead, contents: timeless(gotRead.contents) },
+        {
+          ...read,
+          contents: timeless(read.contents.map((c) => ({ ...c, uri: namespaced(c.uri) }))),
+        },
       );
     }
 
@@ -353,14 +357,6 @@ async function session(
   return Object.assign(client, { [Symbol.asyncDispose]: () => client.close() });
 }
 
-async function until(what: string, condition: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 scenario("log messages and resource updates reach only the session that asked for them", async (
   { direct, gateway },
 ) => {
@@ -371,7 +367,7 @@ scenario("log messages and resource updates reach only the session that asked fo
   });
   await direct.setLoggingLevel("debug");
   await direct.callTool({ name: "toggle-simulated-logging", arguments: {} });
-  await until("a direct log message", () => directSeen.messages.length > 0);
+  await eventually(() => directSeen.messages.length > 0, { what: "a direct log message" });
 
   const seenA = newSeen();
   const seenB = newSeen();
@@ -386,8 +382,8 @@ scenario("log messages and resource updates reach only the session that asked fo
   await a.subscribeResource({ uri: resource.uri });
   await a.callTool({ name: "ev_toggle-simulated-logging", arguments: {} });
   await a.callTool({ name: "ev_toggle-subscriber-updates", arguments: {} });
-  await until("a log message in session A", () => seenA.messages.length > 0);
-  await until("a resource update in session A", () => seenA.updated.length > 0);
+  await eventually(() => seenA.messages.length > 0, { what: "a log message in session A" });
+  await eventually(() => seenA.updated.length > 0, { what: "a resource update in session A" });
   assertEquals(seenA.updated[0], resource.uri);
   assert(seenA.messages.every((m) => typeof m.level === "string"));
 
@@ -463,9 +459,9 @@ scenario("sampling, elicitation and roots requests travel to the calling client 
     // A change of the client's roots reaches the upstream, which asks for them again.
     const asked = viaSeen.requests.filter((r) => r.method === "roots/list").length;
     await via.sendRootsListChanged();
-    await until(
-      "roots/list after roots/list_changed",
+    await eventually(
       () => viaSeen.requests.filter((r) => r.method === "roots/list").length > asked,
+      { what: "roots/list after roots/list_changed" },
     );
   } finally {
     await disconnect(d);
@@ -476,10 +472,12 @@ Deno.test("gateway: each session has its own connection to a 2025 upstream, boun
   await using upstream = await startLegacyOnlyMcp();
   const gw = await startGateway(`plain=${upstream.url}/mcp`, { maxSessionConnections: 1 });
   try {
-    await until("the shared session", () => upstream.sessionCount === 1);
+    await eventually(() => upstream.sessionCount === 1, { what: "the shared session" });
     const a = gw.client;
     assert((await a.listTools()).tools.some((t) => t.name === "plain_echo"));
-    await until("the first session's own upstream session", () => upstream.sessionCount === 2);
+    await eventually(() => upstream.sessionCount === 2, {
+      what: "the first session's own upstream session",
+    });
 
     // The limit is a clear error, never a silent fall back to the shared connection.
     await using b = await session(gw.gateway, undefined, newSeen());
@@ -492,9 +490,9 @@ Deno.test("gateway: each session has its own connection to a 2025 upstream, boun
     assertEquals(gw.gateway.status()[0]?.sessionConnections, 1);
 
     await a.close();
-    await until("A's upstream session ended", () => upstream.sessionCount === 1);
+    await eventually(() => upstream.sessionCount === 1, { what: "A's upstream session ended" });
     assert((await b.listTools()).tools.some((t) => t.name === "plain_echo"));
-    await until("B's own upstream session", () => upstream.sessionCount === 2);
+    await eventually(() => upstream.sessionCount === 2, { what: "B's own upstream session" });
   } finally {
     await gw[Symbol.asyncDispose]();
   }
@@ -566,7 +564,9 @@ for (const transport of ["stdio", "streamableHttp"] as const) {
     await using everything = await startEverything(transport);
     await using a = await serverAOver(everything);
     assertEquals(a.gateway.status()[0]?.state, "up", a.gateway.status()[0]?.lastError);
-    await until("the gateway's shared connection", async () => await everything.sessions() === 1);
+    await eventually(async () => await everything.sessions() === 1, {
+      what: "the gateway's shared connection",
+    });
 
     const one = await httpSession(a.url);
     await using two = await httpSession(a.url);
@@ -581,17 +581,15 @@ for (const transport of ["stdio", "streamableHttp"] as const) {
       code: -32602,
       data: { uri: mine },
     });
-    await until(
-      "one upstream connection per session",
-      async () => await everything.sessions() === 3,
-    );
+    await eventually(async () => await everything.sessions() === 3, {
+      what: "one upstream connection per session",
+    });
     assertEquals(a.gateway.status()[0]?.sessionConnections, 2);
 
     await one[Symbol.asyncDispose]();
-    await until(
-      "the closed session's upstream connection closed",
-      async () => await everything.sessions() === 2,
-    );
+    await eventually(async () => await everything.sessions() === 2, {
+      what: "the closed session's upstream connection closed",
+    });
     assertEquals(a.gateway.status()[0]?.sessionConnections, 1);
     assert((await listed(two)).includes(theirs));
   });
@@ -619,7 +617,9 @@ Deno.test({
     // The call finds the session gone, re-opens it (level, then subscription) and is sent again.
     const toggled = await s.callTool({ name: "ev_toggle-subscriber-updates", arguments: {} });
     assertEquals(toggled.isError, undefined, JSON.stringify(toggled));
-    await until("a resource update after the restart", () => seen.updated.length > 0);
+    await eventually(() => seen.updated.length > 0, {
+      what: "a resource update after the restart",
+    });
     assertEquals(seen.updated[0], resource.uri);
     // server-everything logs each subscribe at "info": the restored level keeps that from the session.
     assertEquals(seen.messages, []);

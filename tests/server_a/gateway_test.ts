@@ -7,7 +7,7 @@ import {
 } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
-import { MAIN, runCli, startTestServerB, testConfig } from "../_helpers.ts";
+import { eventually, MAIN, runCli, startTestServerB, tempDir, testConfig } from "../_helpers.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 import { setLogLevel } from "../../src/core/log.ts";
 import { connectTarget, disconnect, parseTarget } from "../../src/mcp/targets.ts";
@@ -28,10 +28,6 @@ function text(result: unknown): string {
 
 function names(list: { name: string }[]): string[] {
   return list.map((x) => x.name);
-}
-
-async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((r) => setTimeout(r, 10));
 }
 
 /** The upstream's side of the custom tools: `slow` and the prompt `greet`, in either SDK. */
@@ -294,7 +290,7 @@ for (const era of ["modern", "legacy"] as const) {
           ).then(() => "answered", (error: Error) => `rejected: ${error}`);
           assertMatch(await call, /^rejected: .*enough/);
           assertEquals(progress.map((p) => [p.progress, p.total]), [[1, 3], [2, 3], [3, 3]]);
-          await until(() => custom.cancelled.includes("c1"));
+          await eventually(() => custom.cancelled.includes("c1"));
         },
       );
       await t.step("prompts are namespaced and forwarded", async () => {
@@ -311,7 +307,9 @@ for (const era of ["modern", "legacy"] as const) {
         );
         custom.addTool("late");
         await settles("list_changed downstream", changed.promise);
-        await until(async () => names((await client.listTools()).tools).includes("custom_late"));
+        await eventually(async () =>
+          names((await client.listTools()).tools).includes("custom_late")
+        );
         const late = await client.callTool({ name: "custom_late", arguments: {} });
         assertEquals(late.structuredContent, { late: true });
       });
@@ -360,14 +358,14 @@ Deno.test("Gateway reports an upstream that is down, serves the rest, and picks 
   const custom = await startCustomUpstream(port);
   try {
     await settles("list_changed downstream", changed.promise);
-    await until(() => gateway.status().find((u) => u.name === "down")!.state === "up");
+    await eventually(() => gateway.status().find((u) => u.name === "down")!.state === "up");
     assert(names((await client.listTools()).tools).includes("down_slow"));
     // And when it goes away again, its tools go with it.
     const gone = Promise.withResolvers<void>();
     client.setNotificationHandler("notifications/tools/list_changed", () => gone.resolve());
     await custom.close();
     await settles("list_changed downstream", gone.promise);
-    await until(async () => !names((await client.listTools()).tools).includes("down_slow"));
+    await eventually(async () => !names((await client.listTools()).tools).includes("down_slow"));
   } finally {
     await custom.close().catch(() => {});
   }
@@ -474,7 +472,7 @@ Deno.test("startServerA() with --upstream aggregates a toolbox over each transpo
     } finally {
       await disconnect(client);
     }
-    await until(() => a.gateway!.sessionCount === 0);
+    await eventually(() => a.gateway!.sessionCount === 0);
   } finally {
     controller.abort();
     await a.finished;
@@ -528,7 +526,7 @@ Deno.test("startServerA() spreads send_message_to_ai over several SERVER_B_URLs"
 Deno.test("mcpcomm server-a --upstream and PIPELINES, spawned over stdio by mcpcomm client", async () => {
   await using box = await startTestToolbox("calculator", { tools: ["math_calc", "echo"] });
   // The spawned Server A reads .env in its working directory (the client's).
-  const cwd = await Deno.makeTempDir();
+  const cwd = await tempDir();
   await Deno.writeTextFile(`${cwd}/.env`, "PIPELINES=calc_then_echo=calc_math_calc>calc_echo\n");
   const serverA = `stdio:${Deno.execPath()} run -A ${MAIN} server-a --upstream calc=${
     box.url.replace(/^http/, "ws")
@@ -557,19 +555,6 @@ Deno.test("Gateway never shadows Server A's own tool with an upstream tool of th
   const result = await gw.client.callTool({ name: "calc_echo", arguments: { message: "x" } });
   assertEquals(result.structuredContent, { own: true });
 });
-
-/** Waits until `condition` holds, polling; fails naming `what` after `deadlineMs`. */
-async function eventually(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  deadlineMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${deadlineMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** A pass-through proxy on a free port in front of `http://127.0.0.1:{port}` that counts `initialize` requests. */
 async function startCountingProxy(port: number) {
@@ -686,7 +671,9 @@ Deno.test("Gateway reports a stopped Streamable HTTP upstream down on the next c
     assertEquals(upstreamStatus(gateway, "h").state, "down");
 
     second = await startTestToolbox("calculator", { tools: ["echo"], port });
-    await eventually("the upstream comes back", () => upstreamStatus(gateway, "h").state === "up");
+    await eventually(() => upstreamStatus(gateway, "h").state === "up", {
+      what: "the upstream comes back",
+    });
     const back = await client.callTool({ name: "h_echo", arguments: { message: "three" } });
     assertEquals(text(back), "Echo: three");
     assertEquals(upstreamStatus(gateway, "h").connections, 2);
@@ -741,10 +728,10 @@ Deno.test("Gateway re-initialises an SSE or WebSocket upstream whose server rest
         );
         await first.close();
         second = await startTestToolbox("calculator", { tools: ["echo"], port });
-        await eventually("a new session", () => {
+        await eventually(() => {
           const u = upstreamStatus(gateway, "u");
           return u.state === "up" && u.connections === 2;
-        });
+        }, { what: "a new session" });
         const again = await client.callTool({ name: "u_echo", arguments: { message: "two" } });
         assertEquals(text(again), "Echo: two");
         // Over SSE (2025 era, stateful) the downstream session has its own connection too.
@@ -764,16 +751,18 @@ Deno.test("Gateway does not send again a call that may have reached an upstream 
     await using gw = await startGateway(`c=${first.url}`);
     const { client, gateway } = gw;
     const call = client.callTool({ name: "c_slow", arguments: { n: 1, id: "once" } });
-    await eventually("the call reaches the upstream", () => first.started.includes("once"));
+    await eventually(() => first.started.includes("once"), {
+      what: "the call reaches the upstream",
+    });
     await first.close();
     const failed = await call;
     assertEquals(failed.isError, true);
     assertMatch(text(failed), /^Upstream c failed on slow: .*Connection closed/);
     second = await startCustomUpstream(first.port);
-    await eventually("a new session", () => {
+    await eventually(() => {
       const c = upstreamStatus(gateway, "c");
       return c.state === "up" && c.connections === 2;
-    });
+    }, { what: "a new session" });
     assertEquals(second.started, []);
   } finally {
     await first.close();
@@ -876,8 +865,8 @@ Deno.test("Gateway serves an upstream's list from cache while its ttlMs says fre
   }
   assertEquals(upstream.listed, 1);
   upstream.add("beta");
-  await until(() => upstream.listed === 2);
-  await until(async () => names((await gw.client.listTools()).tools).includes("m_beta"));
+  await eventually(() => upstream.listed === 2);
+  await eventually(async () => names((await gw.client.listTools()).tools).includes("m_beta"));
   assertEquals(upstream.listed, 2);
 });
 
@@ -904,7 +893,7 @@ Deno.test("Gateway reports a stopped 2026-07-28 upstream down on the next call a
     assert(down.isError);
     assertMatch(text(down), /^Upstream b \(http:\/\/127\.0\.0\.1:\d+\/mcp\) is down: /);
     second = await startTestServerB({ HTTP_PORT: String(port) });
-    await until(() => gateway.status()[0]!.state === "up");
+    await eventually(() => gateway.status()[0]!.state === "up");
     const again = await call();
     assertEquals(again.isError, undefined, text(again));
     assertEquals(gateway.status()[0]!.protocol, "2026-07-28");
@@ -952,10 +941,10 @@ Deno.test("Gateway re-initialises a 2026-07-28 upstream whose subscriptions/list
   await using gw = await startGateway(`m=${upstream.url}`);
   assertEquals(gw.gateway.status()[0]!.connections, 1);
   await upstream.endStreams();
-  await until(() => gw.gateway.status()[0]!.connections === 2);
+  await eventually(() => gw.gateway.status()[0]!.connections === 2);
   assertEquals(gw.gateway.status()[0]!.state, "up");
   upstream.add("gamma");
-  await until(async () => names((await gw.client.listTools()).tools).includes("m_gamma"));
+  await eventually(async () => names((await gw.client.listTools()).tools).includes("m_gamma"));
 });
 
 Deno.test("Gateway re-initialises a 2026-07-28 upstream restarted on the same port and follows its changes again", async () => {
@@ -968,13 +957,14 @@ Deno.test("Gateway re-initialises a 2026-07-28 upstream restarted on the same po
     assertEquals([m().protocol, m().connections], ["2026-07-28", 1]);
     await first[Symbol.asyncDispose]();
     second = await startModernUpstream(hint, { port: first.port, tools: ["alpha", "beta"] });
-    await eventually("a new connection", () => m().state === "up" && m().connections === 2);
+    await eventually(() => m().state === "up" && m().connections === 2, {
+      what: "a new connection",
+    });
     assert(names((await gw.client.listTools()).tools).includes("m_beta"));
     second.add("gamma");
-    await eventually(
-      "the new upstream's change followed",
-      async () => names((await gw.client.listTools()).tools).includes("m_gamma"),
-    );
+    await eventually(async () => names((await gw.client.listTools()).tools).includes("m_gamma"), {
+      what: "the new upstream's change followed",
+    });
     const alpha = await gw.client.callTool({ name: "m_alpha", arguments: {} });
     assertEquals(alpha.structuredContent, { name: "alpha" });
   } finally {

@@ -7,7 +7,7 @@
 import { Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { assert, assertEquals } from "../_assert.ts";
-import { freePort, startTestServerB } from "../_helpers.ts";
+import { freePort, startTestServerB, tempDir } from "../_helpers.ts";
 import { connectViaMcpRemote, MCP_REMOTE, mcpRemoteUnavailable } from "../_mcp_remote.ts";
 import { npxEnv } from "../_npx.ts";
 import { startOidcProvider } from "../fakes/oidc_provider.ts";
@@ -88,7 +88,7 @@ Deno.test({
     });
     // The "browser": xdg-open (as `open` runs it) hands the URL to $BROWSER, which follows the
     // provider's redirects (it approves at once) to mcp-remote's loopback callback.
-    const dir = await Deno.makeTempDir({ prefix: "mcp-remote-browser-" });
+    const dir = await tempDir({ prefix: "mcp-remote-browser-" });
     const browser = `${dir}/browser`;
     await Deno.writeTextFile(
       browser,

@@ -2,7 +2,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { baseEnv, RUN_ARGS, startTestServerB, testConfig } from "../_helpers.ts";
+import { baseEnv, RUN_ARGS, startTestServerB, tempDirSync, testConfig } from "../_helpers.ts";
 import { startServerA } from "../../src/server_a/mod.ts";
 import { startHttpServerA, type ToolAnswer } from "./_server_a.ts";
 import { answerFor, freePort, startFakeB } from "./_fake_b.ts";
@@ -68,7 +68,7 @@ function stdioTransport(serverBUrl: string) {
     command: Deno.execPath(),
     args: [...RUN_ARGS, "server-a"],
     env: { ...baseEnv(), SERVER_B_URL: serverBUrl, RETRY_ATTEMPTS: "2" },
-    cwd: Deno.makeTempDirSync(),
+    cwd: tempDirSync(),
     stderr: "ignore",
   });
 }
@@ -108,7 +108,7 @@ Deno.test("mcpcomm server-a over stdio writes only JSON-RPC to stdout and exits 
     args: [...RUN_ARGS, "server-a"],
     env: { ...baseEnv(), SERVER_B_URL: serverBUrl, LOG_LEVEL: "debug" },
     clearEnv: true,
-    cwd: Deno.makeTempDirSync(),
+    cwd: tempDirSync(),
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",

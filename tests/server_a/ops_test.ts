@@ -2,9 +2,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { setLogLevel, setLogSink } from "../../src/core/log.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { startTestServerB } from "../_helpers.ts";
+import { startTestServerB, tempDirSync } from "../_helpers.ts";
 import { parsePrometheusText, sampleValue } from "../_prometheus.ts";
-import { spawnMcpcomm } from "../e2e/_spawn.ts";
+import { spawnServer } from "../_spawn.ts";
 import { startHttpServerA, type ToolAnswer } from "./_server_a.ts";
 import { answerFor, errorAnswer, freePort, startFakeB } from "./_fake_b.ts";
 
@@ -23,7 +23,7 @@ async function connect(url: URL, headers: Record<string, string> = {}) {
 }
 
 function tempDb(): string {
-  return `${Deno.makeTempDirSync({ prefix: "mcpcomm-a-" })}/ledger.db`;
+  return `${tempDirSync({ prefix: "mcpcomm-a-" })}/ledger.db`;
 }
 
 Deno.test("Server A sends traceparent to Server B, and both log the same trace", async () => {
@@ -187,16 +187,13 @@ Deno.test("mcpcomm server-a finishes an in-flight tool call on SIGTERM and logs 
     AWS_SECRET_ACCESS_KEY: "aws-a-secret-0123456789abcdef",
   };
   const common = { ...secrets, LOG_LEVEL: "debug", MCPCOMM_DB: ":memory:" };
-  await using b = spawnMcpcomm(["server-b", "--host", "127.0.0.1", "--port", "0"], {
-    ...common,
-    MOCK_DELAY_MS: "1500",
+  await using b = await spawnServer(["server-b", "--host", "127.0.0.1", "--port", "0"], {
+    env: { ...common, MOCK_DELAY_MS: "1500" },
   });
-  const bUrl = String((await b.waitForLog("Server B listening")).url);
-  await using a = spawnMcpcomm(["server-a", "--transport", "http", "--port", "0"], {
-    ...common,
-    SERVER_B_URL: bUrl,
+  await using a = await spawnServer(["server-a", "--transport", "http", "--port", "0"], {
+    env: { ...common, SERVER_B_URL: b.url },
   });
-  const aUrl = String((await a.waitForLog("Server A listening")).url);
+  const aUrl = a.url;
   const auth = { authorization: `Bearer ${secrets.MCPCOMM_AUTH_TOKEN}` };
   await using mcp = await connect(new URL(`${aUrl}/mcp`), auth);
 
@@ -250,7 +247,7 @@ Deno.test({
   }`,
   ignore: Deno.uid() !== 0,
   fn: async () => {
-    const dir = Deno.makeTempDirSync({ prefix: "mcpcomm-full-a-" });
+    const dir = tempDirSync({ prefix: "mcpcomm-full-a-" });
     const mounted = await new Deno.Command("mount", {
       args: ["-t", "tmpfs", "-o", "size=256k", "tmpfs", dir],
     }).output();

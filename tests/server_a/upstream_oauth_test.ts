@@ -1,6 +1,6 @@
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
-import { freePort, startTestServerB } from "../_helpers.ts";
+import { freePort, startTestServerB, tempFile } from "../_helpers.ts";
 import { type FakeClient, startOidcProvider } from "../fakes/oidc_provider.ts";
 import { startOAuthServerB } from "../oauth/_setup.ts";
 import { setLogLevel } from "../../src/core/log.ts";
@@ -60,7 +60,7 @@ Deno.test("gateway upstream OAuth: discovery from the 401, one cached token, one
 
 Deno.test("gateway upstream OAuth: client_secret_post and private_key_jwt with a token URL", async (t) => {
   await using s = await setup();
-  const keyFile = await Deno.makeTempFile({ suffix: ".pem" });
+  const keyFile = await tempFile({ suffix: ".pem" });
   await Deno.writeTextFile(keyFile, s.idp.privateKeyJwt.privateKeyPem);
   const cases: [string, Record<string, string>][] = [
     ["client_secret_post", {
@@ -142,7 +142,7 @@ Deno.test("gateway upstream OAuth: the downstream client's token never reaches t
     const url = new URL(req.url);
     return fetch(new Request(`${b.url}${url.pathname}${url.search}`, req));
   });
-  const file = await Deno.makeTempFile({ suffix: ".json" });
+  const file = await tempFile({ suffix: ".json" });
   const oauth = { clientId: idp.basic.id, clientSecret: idp.basic.secret, scope: "ai" };
   await Deno.writeTextFile(
     file,

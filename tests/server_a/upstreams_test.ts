@@ -4,7 +4,7 @@ import {
   StreamableHTTPClientTransport,
 } from "@modelcontextprotocol/client";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { runCli, startTestServerB, testConfig } from "../_helpers.ts";
+import { runCli, startTestServerB, tempDir, testConfig } from "../_helpers.ts";
 import { ENV_SERVER_SCRIPT, startRecordingMcp } from "../mcp/_harness.ts";
 import { scrub, setLogLevel } from "../../src/core/log.ts";
 import { startServerA } from "../../src/server_a/mod.ts";
@@ -111,7 +111,7 @@ Deno.test("--upstream-header reaches its upstream only, ${VAR} expanded, and is 
 
 Deno.test("UPSTREAMS_FILE in the Claude Desktop shape: url with headers, command with env", async () => {
   await using web = await startRecordingMcp();
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const file = `${dir}/upstreams.json`;
   await Deno.writeTextFile(
     file,
@@ -182,7 +182,7 @@ Deno.test("mcpcomm server-a stops with one line naming an unset variable or a ba
     assert(!stderr.includes("secret-one"), stderr);
   });
   await t.step("a bad entry in --upstreams-file names the file and the JSON path", async () => {
-    const dir = await Deno.makeTempDir();
+    const dir = await tempDir();
     const file = `${dir}/servers.json`;
     await Deno.writeTextFile(
       file,

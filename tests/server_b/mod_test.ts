@@ -9,17 +9,16 @@ import {
   StreamDelta,
 } from "../../src/wire.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { baseEnv, mcpcommCommand, postJson, readSse, RUN_ARGS, runCli } from "../_helpers.ts";
-import { watchStderr } from "./_child.ts";
+import { baseEnv, postJson, readSse, RUN_ARGS, runCli, tempDirSync } from "../_helpers.ts";
+import { spawnServer } from "../_spawn.ts";
 
 Deno.test("mcpcomm server-b answers every curl recipe of the seed on the mock provider", async (t) => {
-  const child = mcpcommCommand(["server-b", "--port", "0", "--host", "127.0.0.1"], {
+  await using server = await spawnServer(["server-b", "--port", "0", "--host", "127.0.0.1"], {
     stdout: "piped",
-  }).spawn();
-  const stdout = new Response(child.stdout).text();
-  const stderr = watchStderr(child.stderr);
+  });
+  const stdout = new Response(server.child.stdout).text();
   try {
-    const url = await stderr.url;
+    const url = server.url;
 
     await t.step("1. health", async () => {
       const health = HealthResponse.parse(await (await fetch(`${url}/health`)).json());
@@ -86,10 +85,8 @@ Deno.test("mcpcomm server-b answers every curl recipe of the seed on the mock pr
       assertMatch(done.aiResponse, /^\[MOCK RESPONSE #3\] You said: 'Tell me a joke'\./);
     });
   } finally {
-    child.kill("SIGTERM");
-    const status = await child.status;
-    await stderr.closed;
-    assertEquals(status.code, 0, stderr.lines.join("\n"));
+    const status = await server.stop();
+    assertEquals(status.code, 0, server.lines.join("\n"));
     assertEquals(await stdout, "", "Server B wrote to stdout");
   }
 });
@@ -104,7 +101,7 @@ Deno.test("mcpcomm server-b --mcp stdio serves the tools over stdio and HTTP in 
     command: Deno.execPath(),
     args: [...RUN_ARGS, "server-b", "--mcp", "stdio", "--port", "0", "--host", "127.0.0.1"],
     env: { ...baseEnv(), NO_COLOR: "1" },
-    cwd: Deno.makeTempDirSync(),
+    cwd: tempDirSync(),
     stderr: "pipe",
   });
   const protocolErrors: unknown[] = [];
@@ -187,24 +184,23 @@ Deno.test("mcpcomm server-b --mcp stdio serves the tools over stdio and HTTP in 
 });
 
 Deno.test("mcpcomm server-b --mcp stdio stops by itself when its client closes stdin", async () => {
-  const child = mcpcommCommand(
+  await using server = await spawnServer(
     ["server-b", "--mcp", "stdio", "--port", "0", "--host", "127.0.0.1"],
-    { stdin: "piped", stdout: "piped" },
-  ).spawn();
+    { stdin: "piped", stdout: "piped", ready: "MCP over stdio ready" },
+  );
+  const { child } = server;
   const stdout = new Response(child.stdout).text();
-  const stderr = watchStderr(child.stderr);
-  await stderr.waitFor("MCP over stdio ready");
   await child.stdin.close();
   const status = await child.status;
-  await stderr.closed;
-  assertEquals(status.code, 0, stderr.lines.join("\n"));
+  await server.closed;
+  assertEquals(status.code, 0, server.lines.join("\n"));
   assertEquals(status.signal, null);
   assertEquals(await stdout, "");
-  assert(stderr.lines.some((l) => l.includes("stdin closed")), stderr.lines.join("\n"));
+  assert(server.lines.some((l) => l.includes("stdin closed")), server.lines.join("\n"));
 });
 
 Deno.test("mcpcomm server-b --provider openai starts without a key and says why it is not configured", async () => {
-  const child = mcpcommCommand([
+  await using server = await spawnServer([
     "server-b",
     "--provider",
     "openai",
@@ -212,11 +208,10 @@ Deno.test("mcpcomm server-b --provider openai starts without a key and says why 
     "0",
     "--host",
     "127.0.0.1",
-  ]).spawn();
-  const stderr = watchStderr(child.stderr);
+  ]);
   try {
-    const url = await stderr.url;
-    await stderr.waitFor("AI provider not configured");
+    const url = server.url;
+    await server.waitForLine("AI provider not configured");
     const health = HealthResponse.parse(await (await fetch(`${url}/health`)).json());
     assertEquals([health.status, health.provider, health.ai.configured], [
       "healthy",
@@ -225,9 +220,7 @@ Deno.test("mcpcomm server-b --provider openai starts without a key and says why 
     ]);
     assertMatch(health.ai.reason ?? "", /OPENAI_API_KEY/);
   } finally {
-    child.kill("SIGTERM");
-    assertEquals((await child.status).code, 0);
-    await stderr.closed;
+    assertEquals((await server.stop()).code, 0);
   }
 });
 
@@ -259,15 +252,8 @@ Deno.test("mcpcomm server-b refuses a real provider on an open address without a
   ];
   for (const [name, args, extra] of starts) {
     await t.step(`starts ${name}`, async () => {
-      const child = mcpcommCommand(["server-b", ...args], { env: { ...env, ...extra } }).spawn();
-      const stderr = watchStderr(child.stderr);
-      try {
-        await stderr.url;
-      } finally {
-        child.kill("SIGTERM");
-        assertEquals((await child.status).code, 0, stderr.lines.join("\n"));
-        await stderr.closed;
-      }
+      const server = await spawnServer(["server-b", ...args], { env: { ...env, ...extra } });
+      assertEquals((await server.stop()).code, 0, server.lines.join("\n"));
     });
   }
 });

@@ -6,12 +6,12 @@ import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import {
   baseEnv,
-  mcpcommCommand,
   postJson,
   readSse,
   RUN_ARGS,
   runCli,
   startTestServerB,
+  tempDirSync,
 } from "../_helpers.ts";
 import { parsePrometheusText, sampleValue } from "../_prometheus.ts";
 import { parseCommandLine } from "../../src/cli.ts";
@@ -19,10 +19,10 @@ import { serverBCommand } from "../../src/commands/server_b.ts";
 import { loadConfig } from "../../src/core/config.ts";
 import { openLedger, openServerLedger, type SqliteLedger } from "../../src/ledger/mod.ts";
 import { createServerBMcp } from "../../src/server_b/tools.ts";
-import { watchStderr } from "./_child.ts";
+import { spawnServer } from "../_spawn.ts";
 
 function tempDb(): string {
-  return `${Deno.makeTempDirSync({ prefix: "mcpcomm-b-" })}/ledger.db`;
+  return `${tempDirSync({ prefix: "mcpcomm-b-" })}/ledger.db`;
 }
 
 async function metricsOf(url: string) {
@@ -33,9 +33,7 @@ async function metricsOf(url: string) {
 }
 
 function spawnServerB(args: string[], env: Record<string, string>) {
-  const child = mcpcommCommand(["server-b", "--host", "127.0.0.1", "--port", "0", ...args], { env })
-    .spawn();
-  return { child, stderr: watchStderr(child.stderr) };
+  return spawnServer(["server-b", "--host", "127.0.0.1", "--port", "0", ...args], { env });
 }
 
 Deno.test("startServerB() with a database keeps 3 messages and their cost across a restart", async () => {
@@ -219,7 +217,7 @@ Deno.test({
   }`,
   ignore: Deno.uid() !== 0,
   fn: async () => {
-    const dir = Deno.makeTempDirSync({ prefix: "mcpcomm-full-b-" });
+    const dir = tempDirSync({ prefix: "mcpcomm-full-b-" });
     const mounted = await new Deno.Command("mount", {
       args: ["-t", "tmpfs", "-o", "size=256k", "tmpfs", dir],
     }).output();
@@ -259,12 +257,12 @@ Deno.test({
 Deno.test("mcpcomm server-b lets an in-flight request finish on SIGTERM, flushes and exits 0", async () => {
   const db = tempDb();
   const env = { MOCK_DELAY_MS: "1500", LOG_LEVEL: "debug", SHUTDOWN_TIMEOUT_SECONDS: "30" };
-  const { child, stderr } = spawnServerB(["--db", db], env);
-  const url = await stderr.url;
+  await using b = await spawnServerB(["--db", db], env);
+  const url = b.url;
   const answer = postJson(`${url}/process`, { message: "finish me" });
-  await stderr.waitFor('"msg":"request started"');
-  child.kill("SIGTERM");
-  await stderr.waitFor('"msg":"shutting down"');
+  await b.waitForLine('"msg":"request started"');
+  b.child.kill("SIGTERM");
+  await b.waitForLine('"msg":"shutting down"');
   const refused = await fetch(`${url}/health`).then((r) => r.status, () => "refused");
   assert(refused === "refused" || refused === 503, `a new request got ${refused}`);
 
@@ -273,35 +271,35 @@ Deno.test("mcpcomm server-b lets an in-flight request finish on SIGTERM, flushes
   const body = await response.json();
   assertEquals(body.status, "success");
   assertMatch(body.aiResponse, /finish me/);
-  const status = await child.status;
-  await stderr.closed;
-  assertEquals(status.code, 0, stderr.lines.join("\n"));
-  assert(stderr.lines.some((l) => l.includes('"msg":"Server B stopped"')));
+  const status = await b.child.status;
+  await b.closed;
+  assertEquals(status.code, 0, b.lines.join("\n"));
+  assert(b.lines.some((l) => l.includes('"msg":"Server B stopped"')));
 
-  const again = spawnServerB(["--db", db], {});
+  await using again = await spawnServerB(["--db", db], {});
   try {
-    const health = await (await fetch(`${await again.stderr.url}/health`)).json();
+    const health = await (await fetch(`${again.url}/health`)).json();
     assertEquals(health.messagesProcessed, 1);
   } finally {
     again.child.kill("SIGTERM");
     assertEquals((await again.child.status).code, 0);
-    await again.stderr.closed;
+    await again.closed;
   }
 });
 
 Deno.test("mcpcomm server-b answers work still unanswered at the shutdown deadline with 503", async () => {
   const env = { MOCK_DELAY_MS: "60000", SHUTDOWN_TIMEOUT_SECONDS: "0.2", LOG_LEVEL: "debug" };
-  const { child, stderr } = spawnServerB(["--db", ":memory:"], env);
-  const url = await stderr.url;
+  await using b = await spawnServerB(["--db", ":memory:"], env);
+  const url = b.url;
   const stream = postJson(`${url}/stream`, { message: "never answered" });
-  await stderr.waitFor('"msg":"request started"');
-  child.kill("SIGTERM");
+  await b.waitForLine('"msg":"request started"');
+  b.child.kill("SIGTERM");
   const response = await stream;
   assertEquals(response.status, 503);
   assertEquals((await response.json()).error.code, "unavailable");
-  assertEquals((await child.status).code, 0);
-  await stderr.closed;
-  assert(stderr.lines.some((l) => l.includes("shutdown deadline passed")));
+  assertEquals((await b.child.status).code, 0);
+  await b.closed;
+  assert(b.lines.some((l) => l.includes("shutdown deadline passed")));
 });
 
 Deno.test("mcpcomm server-b writes no secret from the environment to any log line", async () => {
@@ -310,12 +308,12 @@ Deno.test("mcpcomm server-b writes no secret from the environment to any log lin
     MCPCOMM_AUTH_TOKEN: "tok-0123456789abcdef-SECRETTOKEN",
     AWS_SECRET_ACCESS_KEY: "aws-secret-0123456789abcdef",
   };
-  const { child, stderr } = spawnServerB(["--db", ":memory:"], {
+  await using b = await spawnServerB(["--db", ":memory:"], {
     ...secrets,
     AI_PROVIDER: "mock",
     LOG_LEVEL: "debug",
   });
-  const url = await stderr.url;
+  const url = b.url;
   const auth = { authorization: `Bearer ${secrets.MCPCOMM_AUTH_TOKEN}` };
   for (
     const [path, init] of [
@@ -332,11 +330,11 @@ Deno.test("mcpcomm server-b writes no secret from the environment to any log lin
   }
   await (await postJson(`${url}/process`, { message: "hello" }, auth)).text();
   await readSse(await postJson(`${url}/stream`, { message: "hello" }, auth));
-  child.kill("SIGTERM");
-  assertEquals((await child.status).code, 0);
-  await stderr.closed;
-  assert(stderr.lines.filter((l) => l.includes('"msg":"request"')).length >= 9, "requests logged");
-  for (const line of stderr.lines) {
+  b.child.kill("SIGTERM");
+  assertEquals((await b.child.status).code, 0);
+  await b.closed;
+  assert(b.lines.filter((l) => l.includes('"msg":"request"')).length >= 9, "requests logged");
+  for (const line of b.lines) {
     for (const secret of Object.values(secrets)) {
       assert(!line.includes(secret), `a log line holds a secret: ${line}`);
     }
@@ -458,10 +456,9 @@ Deno.test("GET /metrics shows the load of an `mcpcomm test` run, which also land
 });
 
 Deno.test("mcpcomm server-b stops gracefully on SIGINT too", async () => {
-  const { child, stderr } = spawnServerB(["--db", tempDb()], {});
-  await stderr.url;
-  child.kill("SIGINT");
-  assertEquals((await child.status).code, 0);
-  await stderr.closed;
-  assert(stderr.lines.some((l) => l.includes('"msg":"Server B stopped"')));
+  await using b = await spawnServerB(["--db", tempDb()], {});
+  b.child.kill("SIGINT");
+  assertEquals((await b.child.status).code, 0);
+  await b.closed;
+  assert(b.lines.some((l) => l.includes('"msg":"Server B stopped"')));
 });

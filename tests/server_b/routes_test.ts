@@ -11,7 +11,14 @@ import {
 } from "../../src/wire.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { createMockProvider } from "../../src/providers/mock.ts";
-import { assertBearerChallenge, postJson, readSse, startTestServerB } from "../_helpers.ts";
+import {
+  assertBearerChallenge,
+  eventually,
+  postJson,
+  readSse,
+  startTestServerB,
+  tempDirSync,
+} from "../_helpers.ts";
 import { rawHttp } from "../mcp/_harness.ts";
 
 const MIB = 1024 * 1024;
@@ -523,21 +530,16 @@ async function firstEvent(response: Response): Promise<ReadableStreamDefaultRead
   return reader;
 }
 
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !await check(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert(await check(), `timed out waiting for ${what}`);
-}
-
 Deno.test("POST /stream abandoned by the client is recorded as an error with the text sent", async () => {
   const provider = stallingProvider(["Hello ", "there "]);
   await using b = await startTestServerB({}, { provider });
   const reader = await firstEvent(await postJson(`${b.url}/stream`, { message: "leave early" }));
   await reader.cancel();
   await provider.aborted;
-  await until(
-    async () => (await b.service.ledger.stats()).failedRequests === 1,
-    "the abandoned stream's entry",
-  );
+  await eventually(async () => (await b.service.ledger.stats()).failedRequests === 1, {
+    what: "the abandoned stream's entry",
+    timeoutMs: 5_000,
+  });
   const [entry] = await b.service.ledger.recent(1);
   assertEquals(entry!.status, "error");
   assertEquals(entry!.message, "leave early");
@@ -548,7 +550,7 @@ Deno.test("POST /stream abandoned by the client is recorded as an error with the
 });
 
 Deno.test("POST /stream cut by a shutdown is recorded before the ledger closes", async () => {
-  const db = `${Deno.makeTempDirSync({ prefix: "mcpcomm-cut-" })}/ledger.db`;
+  const db = `${tempDirSync({ prefix: "mcpcomm-cut-" })}/ledger.db`;
   const provider = stallingProvider(["Partial "]);
   const b = await startTestServerB(
     { MCPCOMM_DB: db, SHUTDOWN_TIMEOUT_SECONDS: "0.1" },

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { baseEnv, MAIN, mcpcommCommand, RUN_ARGS, runCli } from "../_helpers.ts";
-import { startUntilLog } from "../_child.ts";
+import { baseEnv, MAIN, RUN_ARGS, runCli, tempDir } from "../_helpers.ts";
+import { spawnServer } from "../_spawn.ts";
 
 Deno.test("mcpcomm toolbox refuses a bad command line with one line and exit 2", async (t) => {
   const cases: [string[], RegExp][] = [
@@ -22,7 +22,7 @@ Deno.test("mcpcomm toolbox refuses a bad command line with one line and exit 2",
 });
 
 Deno.test("mcpcomm toolbox --allow-run-command runs an argument vector, confined to --root", async () => {
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   await Deno.writeTextFile(`${root}/marker.txt`, "");
   const target =
     `stdio:${Deno.execPath()} run -A ${MAIN} toolbox --transport stdio --name admin --root ${root} --tools run_command --tools list_files --allow-run-command`;
@@ -81,8 +81,8 @@ Deno.test("mcpcomm toolbox refuses run_command on an open address without a toke
   ];
   for (const [name, args, env] of starts) {
     await t.step(`starts ${name}`, async () => {
-      const child = await startUntilLog(mcpcommCommand(args, { env }), "toolbox listening");
-      assertEquals((await child.stop()).code, 0, child.logs.join("\n"));
+      const child = await spawnServer(args, { env });
+      assertEquals((await child.stop()).code, 0, child.lines.join("\n"));
     });
   }
 });

@@ -1,8 +1,9 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { runCommand } from "../../src/toolbox/command.ts";
+import { tempDir } from "../_helpers.ts";
 
 Deno.test("runCommand() runs an argument vector without a shell", async () => {
-  const cwd = await Deno.makeTempDir();
+  const cwd = await tempDir();
   const out = await runCommand(["sh", "-c", 'printf "%s" "$0"', "; echo injected"], {
     cwd,
     timeoutMs: 10000,

@@ -6,9 +6,10 @@ import {
   listFiles,
   MAX_ENTRIES,
 } from "../../src/toolbox/files.ts";
+import { tempDir } from "../_helpers.ts";
 
 async function fixture(): Promise<{ root: string; outside: string }> {
-  const base = await Deno.makeTempDir();
+  const base = await tempDir();
   const root = `${base}/root`;
   const outside = `${base}/outside`;
   await Deno.mkdir(`${root}/sub/deeper`, { recursive: true });
@@ -59,7 +60,7 @@ for (const [how, lister] of LISTERS) {
   });
 
   Deno.test(`listFiles() (${how}) keeps odd names whole`, async () => {
-    const root = await Deno.makeTempDir();
+    const root = await tempDir();
     const names = [
       " leading space",
       "*",
@@ -148,7 +149,7 @@ for (const [how, lister] of LISTERS) {
   });
 
   Deno.test(`listFiles() (${how}) caps a large listing and reports the total`, async () => {
-    const root = await Deno.makeTempDir();
+    const root = await tempDir();
     for (let i = 0; i < 12; i++) {
       await Deno.writeTextFile(`${root}/f${String(i).padStart(2, "0")}`, "");
     }
@@ -188,7 +189,7 @@ function existsStop() {
 `;
 
 Deno.test("listFiles() never shows a name from outside the root while a path component is swapped for a symlink", async () => {
-  const base = await Deno.makeTempDir();
+  const base = await tempDir();
   const root = `${base}/root`;
   const outside = `${base}/outside`;
   await Deno.mkdir(`${root}/sub/inner`, { recursive: true });

@@ -12,7 +12,7 @@ import {
 } from "@modelcontextprotocol/client";
 import { autoPicksModern, stdioSteps, v1Steps } from "../mcp/_eras.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { baseEnv, RUN_ARGS } from "../_helpers.ts";
+import { baseEnv, eventually, RUN_ARGS } from "../_helpers.ts";
 import { connectViaMcpRemote, MCP_REMOTE, mcpRemoteUnavailable } from "../_mcp_remote.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 import { TestWebSocketTransport } from "../_ws_v2.ts";
@@ -129,7 +129,7 @@ Deno.test("a v2 client uses the toolbox's /ws in both eras", async (t) => {
       } finally {
         await client.close();
       }
-      while (box.webSocketCount > 0) await new Promise((r) => setTimeout(r, 10));
+      await eventually(() => box.webSocketCount === 0);
     });
   }
 });

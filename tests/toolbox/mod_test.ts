@@ -2,7 +2,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { connectTarget, parseTarget, TargetError } from "../../src/mcp/targets.ts";
-import { assertBearerChallenge } from "../_helpers.ts";
+import { assertBearerChallenge, eventually } from "../_helpers.ts";
 import { initializeBody, openSession, postMcp, rawHttp } from "../mcp/_harness.ts";
 import { startTestToolbox } from "../_toolbox.ts";
 
@@ -13,10 +13,6 @@ const WS_UPGRADE: Record<string, string> = {
   "sec-websocket-version": "13",
   "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
 };
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((r) => setTimeout(r, 10));
-}
 
 function text(result: unknown): string {
   return ((result as CallToolResult).content[0] as { text: string }).text;
@@ -66,7 +62,7 @@ Deno.test("startToolbox() /ws keeps one server per connection and cleans up on c
   );
   assertEquals(answers.map(text), ["Echo: m0", "Echo: m1", "Echo: m2"]);
   await Promise.all(clients.map((c: Client) => c.close()));
-  await waitFor(() => box.webSocketCount === 0);
+  await eventually(() => box.webSocketCount === 0);
 });
 
 Deno.test("startToolbox() refuses bad WebSocket handshakes and missing tokens with a JSON error", async (t) => {
@@ -186,7 +182,7 @@ Deno.test("startToolbox() /ws drops a message larger than the body limit", async
     .then(() => "answered", (error: Error) => error.message);
   await closed.promise;
   assertMatch(await call, /closed/i);
-  await waitFor(() => box.webSocketCount === 0);
+  await eventually(() => box.webSocketCount === 0);
 });
 
 Deno.test("startToolbox() caps sessions over /ws, /mcp and /sse together (MCP_MAX_SESSIONS)", async () => {
@@ -215,7 +211,7 @@ Deno.test("startToolbox() caps sessions over /ws, /mcp and /sse together (MCP_MA
   assertEquals(box.sessionCount, 3);
 
   await first.close();
-  await waitFor(() => box.sessionCount === 2);
+  await eventually(() => box.sessionCount === 2);
   await using again = await connect(ws);
   assertEquals((await again.listTools()).tools.length, 4);
   assertEquals(box.sessionCount, 3);

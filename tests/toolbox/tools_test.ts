@@ -13,6 +13,7 @@ import {
   TOOLBOX_TOOLS,
   type ToolboxOptions,
 } from "../../src/toolbox/tools.ts";
+import { tempDir } from "../_helpers.ts";
 
 async function connect(
   options: Partial<ToolboxOptions> = {},
@@ -21,7 +22,7 @@ async function connect(
     name: "box",
     version: "0.0.1",
     tools: selectTools(undefined, false),
-    root: await Deno.makeTempDir(),
+    root: await tempDir(),
     ...options,
   });
   const [a, b] = InMemoryTransport.createLinkedPair();
@@ -101,7 +102,7 @@ Deno.test("createToolboxMcp() serves a 2026-07-28 client the same tools, with ca
 });
 
 Deno.test("createToolboxMcp() tools answer as the seed shows", async (t) => {
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   await Deno.writeTextFile(`${root}/hello.txt`, "hi");
   await using client = await connect({ root, tools: [...TOOLBOX_TOOLS] });
   await t.step("echo", async () => {
