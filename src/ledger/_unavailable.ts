@@ -6,6 +6,12 @@ import { DomainError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { LedgerEntry } from "./types.ts";
 
+/** A day in milliseconds, for retention by age. */
+export const DAY_MS = 86_400_000;
+
+/** How often, at most, a store that failed is probed before new work is let in again. */
+export const PROBE_INTERVAL_MS = 1000;
+
 /** The error of a ledger that cannot record or read now; callers may retry after a second. */
 export function ledgerUnavailable(message: string): DomainError {
   return new DomainError("unavailable", message, { retryAfterSeconds: 1 });

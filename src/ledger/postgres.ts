@@ -1,42 +1,37 @@
 /**
  * The shared {@linkcode Ledger}: PostgreSQL (`--db postgres://...`), for replicas on several
- * machines. The same guarantees as SQLite: `record()` resolves after COMMIT, entries are kept by
- * count and age, and totals live in their own table, added to in the same transaction
- * (`SET x = x + n`, safe across replicas), so they stay exact whatever retention drops. An entry
- * recorded twice (same `messageId`) is stored and counted once. The schema is versioned
- * (`mcpcomm_schema_migrations`), migrated in one transaction under an advisory lock.
+ * machines, with SQLite's guarantees: `record()` resolves after COMMIT, retention by count and age,
+ * totals added to in the same transaction (`SET x = x + n`, safe across replicas). An entry recorded
+ * twice (same `messageId`) is stored and counted once. The schema is versioned and migrated once.
  * @module
  */
 import postgres from "postgres";
 import { clearImmediate, setImmediate } from "node:timers";
 import { describeError, StorageError } from "../core/errors.ts";
-import type { Logger } from "../core/log.ts";
 import { ENTRY_COLUMNS, migrate, sqlState, text } from "./_postgres_schema.ts";
 import { ledgerStatsOf, ledgerTotalsOf, toLedgerEntry } from "./_rows.ts";
-import { ledgerUnavailable as unavailable, logWriteFailure } from "./_unavailable.ts";
+import {
+  DAY_MS,
+  ledgerUnavailable as unavailable,
+  logWriteFailure,
+  PROBE_INTERVAL_MS,
+} from "./_unavailable.ts";
 import { passwordsOf, redactPostgresUrl } from "./_postgres_url.ts";
-import type { Ledger, LedgerEntry, LedgerStats } from "./types.ts";
+import type { Ledger, LedgerEntry, LedgerStats, PendingEntry, RetentionOptions } from "./types.ts";
 
 export { isPostgresUrl, redactPostgresUrl } from "./_postgres_url.ts";
 export { POSTGRES_SCHEMA_VERSION } from "./_postgres_schema.ts";
 
-/** Options of {@linkcode openPostgresLedger}. */
-export interface PostgresLedgerOptions {
+/** Options of {@linkcode openPostgresLedger}; `maxEntries` counts across all replicas. */
+export interface PostgresLedgerOptions extends RetentionOptions {
   /** `postgres://user:password@host:5432/database` (libpq-style parameters allowed). */
   url: string;
   /** Whose ledger (`server-a`, `server-b`): several servers may share one database. */
   name: string;
-  /** Most entries kept for this `name` across all replicas; totals count every entry. */
-  maxEntries: number;
-  /** Entries older than this many days are dropped; 0 keeps them regardless of age. */
-  maxAgeDays?: number;
   /** Connections in the pool; default 10. */
   poolSize?: number;
   /** Seconds to wait for a connection before a write fails; default 5. */
   connectTimeoutSeconds?: number;
-  /** Clock in ms since the epoch (tests). */
-  now?: () => number;
-  log?: Logger;
 }
 
 /** The PostgreSQL ledger: every read is a query, so reads answer promises. */
@@ -48,8 +43,6 @@ export interface PostgresLedger extends Ledger {
   close(): Promise<void>;
 }
 
-const DAY_MS = 86_400_000;
-const PROBE_INTERVAL_MS = 1000;
 /** Deadlock and serialization failures: the transaction is tried again. */
 const RETRY_CODES = new Set(["40P01", "40001"]);
 const ATTEMPTS = 3;
@@ -58,11 +51,6 @@ const MAX_BATCH = 1000;
 type Sql = postgres.Sql;
 type Tx = postgres.TransactionSql;
 
-interface Pending {
-  entry: LedgerEntry;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
 /**
  * Connects to PostgreSQL and migrates its schema. Throws {@linkcode StorageError} with a one-line
  * reason (the URL's password left out) when it cannot. `record()` resolves once its entry is
@@ -112,7 +100,7 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
   let closed = false;
   let failure: { message: string; at: number } | undefined;
   let probing = false;
-  const queue: Pending[] = [];
+  const queue: PendingEntry[] = [];
   let scheduled: ReturnType<typeof setImmediate> | undefined;
   /** The commit in flight: one at a time, the next batch gathers meanwhile (group commit). */
   let writing: Promise<void> | undefined;
@@ -196,7 +184,7 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
   };
 
   /** A server error (SQLSTATE) is about the batch: each entry is then tried alone. */
-  const commitBatch = async (batch: Pending[]) => {
+  const commitBatch = async (batch: PendingEntry[]) => {
     try {
       await commit(batch.map((pending) => pending.entry));
       failure = undefined;

@@ -9,55 +9,34 @@
  */
 import { clearImmediate, setImmediate } from "node:timers";
 import { describeError, StorageError } from "../core/errors.ts";
-import type { Logger } from "../core/log.ts";
 import { ledgerStatsOf, ledgerTotalsOf, num, toLedgerEntry } from "./_rows.ts";
 import { isBusy, isFull, type LedgerSync, openDatabase, type Row } from "./_sqlite_file.ts";
-import { ledgerUnavailable, logWriteFailure } from "./_unavailable.ts";
-import type { LedgerEntry, SyncLedger } from "./types.ts";
+import { DAY_MS, ledgerUnavailable, logWriteFailure, PROBE_INTERVAL_MS } from "./_unavailable.ts";
+import type { LedgerEntry, PendingEntry, RetentionOptions, SyncLedger } from "./types.ts";
 
 export type { LedgerSync } from "./_sqlite_file.ts";
 
 /** The value of `--db` / MCPCOMM_DB that keeps the ledger in memory only. */
 export const MEMORY_DB = ":memory:";
 
-const DAY_MS = 86_400_000;
-/**
- * How often, at most, a store that failed is probed (by writing as many bytes as the entry that
- * failed, then deleting them) before new work is let in again.
- */
-const PROBE_INTERVAL_MS = 1000;
 const encoder = new TextEncoder();
 
 /** Options of {@linkcode openSqliteLedger}. */
-export interface SqliteLedgerOptions {
+export interface SqliteLedgerOptions extends RetentionOptions {
   /** Database file, or `:memory:` for an SQLite database that dies with the process. */
   path: string;
   /** When commits reach the disk; default `full`. */
   sync?: LedgerSync;
-  /** Most entries kept (retention by count); totals count every entry ever recorded. */
-  maxEntries: number;
-  /** Entries older than this many days are dropped; 0 keeps them regardless of age. */
-  maxAgeDays?: number;
   /** Largest database size in bytes; a write past it fails as on a full disk. */
   maxBytes?: number;
-  /** Clock in ms since the epoch (tests). */
-  now?: () => number;
-  log?: Logger;
 }
 
 /** The SQLite ledger: a {@linkcode Ledger} that also tells how its commits reach the disk. */
 export interface SqliteLedger extends SyncLedger {
-  /** Records once the entry's transaction is committed; rejects with `DomainError` "unavailable" if it fails. */
+  /** Records once the entry's transaction is committed; rejects with "unavailable" if it fails. */
   record(entry: LedgerEntry): Promise<void>;
   /** `PRAGMA synchronous` of the ledger's connection: 2 (FULL) or 1 (NORMAL). */
   readonly synchronous: number;
-}
-
-/** One queued {@linkcode LedgerEntry} and the caller waiting for its commit. */
-interface Pending {
-  entry: LedgerEntry;
-  resolve: () => void;
-  reject: (error: unknown) => void;
 }
 
 /**
@@ -115,7 +94,7 @@ export function openSqliteLedger(options: SqliteLedgerOptions): SqliteLedger {
   /** The last write failure, and the size of the entry that failed (what a probe must fit). */
   let failure: { message: string; at: number; bytes: number } | undefined;
   /** Entries waiting for the next group commit, and the commit scheduled for them. */
-  let queue: Pending[] = [];
+  let queue: PendingEntry[] = [];
   let scheduled: ReturnType<typeof setImmediate> | undefined;
 
   const transaction = (work: () => void) => {

@@ -2,6 +2,7 @@
  * What a server exchanged, as every ledger stores it: the entry, the totals, the interface.
  * @module
  */
+import type { Logger } from "../core/log.ts";
 import type { Usage } from "../wire.ts";
 
 /** One exchange with an AI, as recorded. */
@@ -97,4 +98,22 @@ export function emptyLedgerStats(): LedgerStats {
     averageResponseTime: 0,
     models: {},
   };
+}
+
+/** What a persistent ledger is opened with besides its location: retention, a clock, a logger. */
+export interface RetentionOptions {
+  /** Most entries kept; totals count every entry ever recorded. */
+  maxEntries: number;
+  /** Entries older than this many days are dropped; 0 keeps them regardless of age. */
+  maxAgeDays?: number;
+  /** Clock in ms since the epoch (tests). */
+  now?: () => number;
+  log?: Logger;
+}
+
+/** One entry waiting for its group commit, and the caller waiting for it. */
+export interface PendingEntry {
+  entry: LedgerEntry;
+  resolve: () => void;
+  reject: (error: unknown) => void;
 }
