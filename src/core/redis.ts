@@ -6,19 +6,16 @@
  * @module
  */
 import { Redis } from "ioredis";
-import { HttpError } from "./errors.ts";
+import { DomainError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 
-/** Redis could not answer (down, unreachable, timed out); answered 503 at the edge. */
-export class RedisUnavailableError extends HttpError {
+/** Redis could not answer (down, unreachable, timed out): "unavailable", retry after a second. */
+export class RedisUnavailableError extends DomainError {
   override name = "RedisUnavailableError";
   constructor() {
-    super(
-      503,
-      "unavailable",
-      "The shared session store (Redis) is unavailable; retry shortly",
-      { "retry-after": "1" },
-    );
+    super("unavailable", "The shared session store (Redis) is unavailable; retry shortly", {
+      retryAfterSeconds: 1,
+    });
   }
 }
 

@@ -4,7 +4,6 @@
  * (`SERVER_B_CA_CERT`). Each problem is a {@linkcode ConfigError} naming the setting.
  * @module
  */
-import type { Config } from "../core/config.ts";
 import { ConfigError, describeError } from "../core/errors.ts";
 
 /** A PEM certificate chain and its private key, as `Deno.serve` takes them. */
@@ -36,7 +35,7 @@ function readPem(name: string, path: string, pattern: RegExp, what: string): str
  * ```
  */
 export function readServerTls(
-  config: Pick<Config, "TLS_CERT_FILE" | "TLS_KEY_FILE">,
+  config: { TLS_CERT_FILE?: string | undefined; TLS_KEY_FILE?: string | undefined },
 ): TlsFiles | undefined {
   const { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile } = config;
   if (certFile === undefined && keyFile === undefined) return undefined;
@@ -53,7 +52,7 @@ export function readServerTls(
 }
 
 /** Reads the CA certificates trusted for Server B (`SERVER_B_CA_CERT`); empty when unset. */
-export function readCaCerts(config: Pick<Config, "SERVER_B_CA_CERT">): string[] {
+export function readCaCerts(config: { SERVER_B_CA_CERT?: string | undefined }): string[] {
   const path = config.SERVER_B_CA_CERT;
   return path === undefined ? [] : [readPem("SERVER_B_CA_CERT", path, PEM_CERT, "certificate")];
 }

@@ -179,7 +179,7 @@ export function instrumentProvider(provider: Provider, metrics: MetricsRegistry)
  * the result as the client's `onRetry`.
  * @example
  * ```ts
- * createServerBClientFromConfig(config, log, { onRetry: countServerBRetries(metrics) });
+ * createServerBPool({ ...options, onRetry: countServerBRetries(metrics) });
  * ```
  */
 export function countServerBRetries(metrics: MetricsRegistry): (reason: string) => void {

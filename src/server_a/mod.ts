@@ -22,8 +22,8 @@ import { sharedRedisOf } from "../core/redis.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { createHttpObserver } from "../http/observe.ts";
 import { listen, type Listening } from "../http/serve.ts";
+import { errorResponse } from "../http/respond.ts";
 import { readCaCerts } from "../http/tls.ts";
-import { onError } from "./_errors.ts";
 import { createServerAOpsHandler, SERVER_A_OPS_PATHS } from "./ops.ts";
 import type { ServerBClient } from "./b_client.ts";
 import { createServerBPool, type ServerBPoolOptions } from "./b_pool.ts";
@@ -208,7 +208,7 @@ export async function startServerA(
           if (answer) return answer;
           throw new HttpError(404, "not_found", `No route ${new URL(request.url).pathname}`);
         } catch (error) {
-          return onError(error, log);
+          return errorResponse(error, log);
         }
       }),
     );

@@ -6,19 +6,13 @@
 import {
   describeError,
   DomainError,
-  type DomainErrorKind,
   type ErrorCode,
   HttpError,
   ProviderError,
   type ProviderErrorKind,
 } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
-
-const domainAnswers: Record<DomainErrorKind, [number, ErrorCode]> = {
-  invalid_input: [400, "invalid_request"],
-  not_found: [404, "not_found"],
-  unavailable: [503, "unavailable"],
-};
+import { domainAnswer } from "../http/respond.ts";
 
 const providerAnswers: Record<ProviderErrorKind, [number, ErrorCode]> = {
   auth: [502, "provider_auth"],
@@ -30,10 +24,6 @@ const providerAnswers: Record<ProviderErrorKind, [number, ErrorCode]> = {
   other: [502, "provider_error"],
 };
 
-function retryAfter(seconds: number | undefined): Record<string, string> {
-  return seconds === undefined ? {} : { "retry-after": String(seconds) };
-}
-
 /**
  * The HTTP form of a provider failure. Server B has retried the provider already, so only a rate
  * limit with a `Retry-After` is worth sending again (after that wait).
@@ -42,7 +32,9 @@ function providerAnswer(error: ProviderError): HttpError {
   const [status, code] = providerAnswers[error.kind];
   const { retryAfterMs, attempts } = error.options;
   const waitable = error.kind === "rate_limit" && retryAfterMs !== undefined;
-  const headers = retryAfter(waitable ? Math.max(1, Math.ceil(retryAfterMs / 1000)) : undefined);
+  const headers: Record<string, string> = waitable
+    ? { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) }
+    : {};
   return new HttpError(status, code, error.message, headers, {
     retryable: waitable,
     ...(attempts !== undefined ? { attempts } : {}),
@@ -59,10 +51,7 @@ function providerAnswer(error: ProviderError): HttpError {
 export function answerOf(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
   if (error instanceof ProviderError) return providerAnswer(error);
-  if (error instanceof DomainError) {
-    const [status, code] = domainAnswers[error.kind];
-    return new HttpError(status, code, error.message, retryAfter(error.options.retryAfterSeconds));
-  }
+  if (error instanceof DomainError) return domainAnswer(error);
   return undefined;
 }
 
