@@ -6,7 +6,10 @@
  */
 import {
   type CallToolResult,
+  type Client,
   type CompleteRequest,
+  type InputRequiredResult,
+  isInputRequiredResult,
   ProtocolError,
   ProtocolErrorCode,
   ResourceNotFoundError,
@@ -27,6 +30,13 @@ import {
   resolveUri,
   toolTable,
 } from "./_gateway_naming.ts";
+import {
+  callWithInput,
+  featuredView,
+  type Features,
+  pendingCall,
+  resume,
+} from "./_gateway_input.ts";
 import type { CallForwarding } from "./_gateway_pipeline.ts";
 import { send } from "./_gateway_send.ts";
 import { type GatewaySession, SessionLimitError } from "./_session_pool.ts";
@@ -34,7 +44,9 @@ import { type GatewaySession, SessionLimitError } from "./_session_pool.ts";
 /**
  * Calls a namespaced tool upstream, forwarding progress (when `extra` carries a progress
  * token) and cancellation (`extra.signal`). Resolves `undefined` when the name is not an
- * upstream tool. Upstream failures become tool errors naming the upstream.
+ * upstream tool. Upstream failures become tool errors naming the upstream. A 2026-07-28 client
+ * offering client `features` gets the call on a connection of its own, and `input_required`
+ * when the upstream asks for them (`./_gateway_input.ts`).
  */
 export async function callTool(
   core: GatewayCore,
@@ -42,8 +54,10 @@ export async function callTool(
   args: Record<string, unknown> | undefined,
   extra: CallForwarding,
   session?: GatewaySession,
-): Promise<CallToolResult | undefined> {
-  const entry = toolTable(core.upstreams, session).get(name);
+  features?: Features,
+): Promise<CallToolResult | InputRequiredResult | undefined> {
+  const view = session ?? (features ? await featuredView(core, features) : undefined);
+  const entry = toolTable(core.upstreams, view).get(name);
   if (!entry) {
     const owner = ownerOf(core.upstreams, name);
     if (owner && owner.state !== "up") return errorResult(unavailable(owner));
@@ -51,41 +65,82 @@ export async function callTool(
   }
   const { upstream, tool } = entry;
   const token = extra._meta?.progressToken;
+  const run = (client: Client, signal: AbortSignal) =>
+    client.callTool({ name: tool.name, arguments: args ?? {} }, {
+      signal,
+      timeout: core.options.timeoutMs,
+      resetTimeoutOnProgress: true,
+      ...(token !== undefined
+        ? {
+          onprogress: (p: { progress: number; total?: number; message?: string }) => {
+            extra.sendNotification({
+              method: "notifications/progress",
+              params: { progressToken: token, ...p },
+            }).catch(() => {});
+          },
+        }
+        : {}),
+    }) as Promise<CallToolResult>;
+  if (features && !session) {
+    return await forwarded(
+      upstream.name,
+      tool.name,
+      extra.signal,
+      () => callWithInput(core, upstream, name, features, run, extra.signal),
+    );
+  }
   const sendRequest = extra.sendRequest;
   if (session && sendRequest) session.calls.push(sendRequest);
   try {
-    const result = await send(
-      core,
-      upstream,
-      (client) =>
-        client.callTool({ name: tool.name, arguments: args ?? {} }, {
-          signal: extra.signal,
-          timeout: core.options.timeoutMs,
-          resetTimeoutOnProgress: true,
-          ...(token !== undefined
-            ? {
-              onprogress: (p: { progress: number; total?: number; message?: string }) => {
-                extra.sendNotification({
-                  method: "notifications/progress",
-                  params: { progressToken: token, ...p },
-                }).catch(() => {});
-              },
-            }
-            : {}),
-        }),
-      session,
-    );
-    return namespacedLinks(upstream.name, result as CallToolResult);
-  } catch (error) {
-    if (extra.signal.aborted) throw error;
-    if (error instanceof UpstreamUnavailableError || error instanceof SessionLimitError) {
-      return errorResult(error.message);
-    }
-    return errorResult(
-      `Upstream ${upstream.name} failed on ${tool.name}: ${describeError(error)}`,
+    return await forwarded(
+      upstream.name,
+      tool.name,
+      extra.signal,
+      () => send(core, upstream, (client) => run(client, extra.signal), session),
     );
   } finally {
     if (session && sendRequest) session.calls.splice(session.calls.indexOf(sendRequest), 1);
+  }
+}
+
+/**
+ * A 2026-07-28 client's retry of a call held for its input (`requestState` is the token):
+ * answers the upstream with `responses` and resolves the next round. Throws `-32602` for an
+ * unknown or expired token.
+ */
+export async function resumeTool(
+  core: GatewayCore,
+  name: string,
+  requestState: string,
+  responses: Record<string, unknown> | undefined,
+  signal: AbortSignal,
+): Promise<CallToolResult | InputRequiredResult> {
+  const pending = pendingCall(core, requestState, name);
+  const tool = name.slice(pending.upstream.length + 1);
+  return await forwarded(
+    pending.upstream,
+    tool,
+    signal,
+    () => resume(core, pending, responses, signal),
+  );
+}
+
+/** A forwarded call's answer: links namespaced, failures as tool errors naming the upstream. */
+async function forwarded(
+  upstream: string,
+  tool: string,
+  signal: AbortSignal,
+  call: () => Promise<CallToolResult | InputRequiredResult>,
+): Promise<CallToolResult | InputRequiredResult> {
+  try {
+    const result = await call();
+    return isInputRequiredResult(result) ? result : namespacedLinks(upstream, result);
+  } catch (error) {
+    if (signal.aborted) throw error;
+    if (error instanceof UpstreamUnavailableError || error instanceof SessionLimitError) {
+      return errorResult(error.message);
+    }
+    return errorResult(`Upstream ${upstream} failed on ${tool}: ${describeError(error)}`);
   }
 }
 

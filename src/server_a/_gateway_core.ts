@@ -7,6 +7,7 @@ import type { Client, McpSubscription, Prompt, Resource, Tool } from "@modelcont
 import type { McpServer } from "@modelcontextprotocol/server";
 import type { Logger } from "../core/log.ts";
 import { describeTarget, type NamedTarget, protocolOf } from "../mcp/targets.ts";
+import type { FeaturedLists, PendingCall } from "./_gateway_input.ts";
 import type { Pipeline } from "./_gateway_pipeline.ts";
 import type { GatewaySession, ListKind, Lists, SessionPool } from "./_session_pool.ts";
 
@@ -29,8 +30,10 @@ export interface UpstreamStatus {
   connectedAt?: string;
   /** The MCP revision negotiated with it (e.g. `2026-07-28`, `2025-11-25`), while up. */
   protocol?: string;
-  /** Downstream sessions with their own connection to it (open or opening). */
+  /** Downstream sessions and single calls with their own connection to it (open or opening). */
   sessionConnections: number;
+  /** Calls of 2026-07-28 clients held while they wait for their client's input. */
+  waitingForInput: number;
 }
 
 /** One upstream: its connection, its lists and the supervisor's view of it. */
@@ -105,6 +108,15 @@ export interface GatewayCore {
   readonly inFlight: WeakMap<Client, { requests: number; retired: boolean }>;
   /** The `subscriptions/listen` stream of each 2026-07-28 connection that has one. */
   readonly subscriptions: WeakMap<Client, McpSubscription>;
+  /** Calls waiting for their 2026-07-28 client's input, by `requestState` token. */
+  readonly inputs: Map<string, PendingCall>;
+  /** The lists of connections declaring client features, by upstream and features. */
+  readonly featured: Map<string, FeaturedLists>;
+}
+
+/** The lists a session or request sees instead of an upstream's shared ones, by upstream name. */
+export interface ListView {
+  readonly ready: ReadonlyMap<string, Lists>;
 }
 
 /** A new entry for a configured upstream, connecting. */
@@ -144,6 +156,7 @@ export function status(core: GatewayCore): UpstreamStatus[] {
       : {}),
     ...(u.state === "up" && u.client ? { protocol: protocolOf(u.client).revision } : {}),
     sessionConnections: core.pool.count(u.name),
+    waitingForInput: [...core.inputs.values()].filter((p) => p.upstream === u.name).length,
   }));
 }
 
@@ -158,7 +171,7 @@ export function unavailable(upstream: Upstream): string {
 }
 
 /** The lists a session sees of an upstream: its own connection's, else the shared ones. */
-export function listsOf(upstream: Upstream, session: GatewaySession | undefined): Lists {
+export function listsOf(upstream: Upstream, session: ListView | undefined): Lists {
   return session?.ready.get(upstream.name) ?? upstream;
 }
 

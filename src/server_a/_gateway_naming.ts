@@ -6,8 +6,7 @@
 import type { CallToolResult, Prompt, Resource, Tool } from "@modelcontextprotocol/client";
 import { UsageError } from "../core/errors.ts";
 import type { NamedTarget } from "../mcp/targets.ts";
-import { listsOf, type Upstream } from "./_gateway_core.ts";
-import type { GatewaySession } from "./_session_pool.ts";
+import { listsOf, type ListView, type Upstream } from "./_gateway_core.ts";
 
 /** The gateway's upstreams by name. */
 type Upstreams = ReadonlyMap<string, Upstream>;
@@ -39,7 +38,7 @@ export function assertDistinctNames(upstreams: readonly NamedTarget[]): void {
  */
 export function toolTable(
   upstreams: Upstreams,
-  session?: GatewaySession,
+  session?: ListView,
 ): Map<string, { upstream: Upstream; tool: Tool }> {
   const table = new Map<string, { upstream: Upstream; tool: Tool }>();
   for (const upstream of upstreams.values()) {
@@ -53,7 +52,7 @@ export function toolTable(
 }
 
 /** The namespaced tools, as `tools/list` shows them. */
-export function namespacedTools(upstreams: Upstreams, session?: GatewaySession): Tool[] {
+export function namespacedTools(upstreams: Upstreams, session?: ListView): Tool[] {
   return [...toolTable(upstreams, session)].map(([name, { upstream, tool }]) => ({
     ...tool,
     name,
@@ -62,7 +61,7 @@ export function namespacedTools(upstreams: Upstreams, session?: GatewaySession):
 }
 
 /** The namespaced resources. */
-export function namespacedResources(upstreams: Upstreams, session?: GatewaySession): Resource[] {
+export function namespacedResources(upstreams: Upstreams, session?: ListView): Resource[] {
   return [...upstreams.values()].flatMap((upstream) =>
     listsOf(upstream, session).resources.map((r) => ({
       ...r,
@@ -73,7 +72,7 @@ export function namespacedResources(upstreams: Upstreams, session?: GatewaySessi
 }
 
 /** The namespaced prompts. */
-export function namespacedPrompts(upstreams: Upstreams, session?: GatewaySession): Prompt[] {
+export function namespacedPrompts(upstreams: Upstreams, session?: ListView): Prompt[] {
   return [...upstreams.values()].flatMap((upstream) =>
     listsOf(upstream, session).prompts.map((p) => ({
       ...p,

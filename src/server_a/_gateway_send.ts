@@ -20,7 +20,8 @@ import {
 } from "./_gateway_core.ts";
 import { resolveUri } from "./_gateway_naming.ts";
 import { lose, track } from "./_gateway_supervisor.ts";
-import { type GatewaySession, type OwnConnection, unsentLoss } from "./_session_pool.ts";
+import { unsentLoss } from "./_gateway_loss.ts";
+import type { GatewaySession, OwnConnection } from "./_session_pool.ts";
 
 /** Whether the session's client offers features an upstream can ask it for. */
 function wantsOwn(session: GatewaySession): boolean {

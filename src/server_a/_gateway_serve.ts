@@ -27,6 +27,7 @@ import {
 } from "../mcp/tools.ts";
 import * as calls from "./_gateway_calls.ts";
 import { forwardedCapabilities, type GatewayCore, status } from "./_gateway_core.ts";
+import { featuredView, featuresOf } from "./_gateway_input.ts";
 import { freshen, resourceTemplates } from "./_gateway_merge.ts";
 import {
   namespacedPrompts,
@@ -114,8 +115,11 @@ export function serveGateway(
       const forwarding = forwardingOf(ctx);
       return runPipeline(pipeline, args.message, {
         tools: () => toolTable(core.upstreams, session),
+        // Without client features a call never answers input_required.
         call: (name, callArgs) =>
-          calls.callTool(core, name, callArgs, { ...forwarding, _meta: {} }, session),
+          calls.callTool(core, name, callArgs, { ...forwarding, _meta: {} }, session) as Promise<
+            CallToolResult | undefined
+          >,
       }, forwarding);
     });
   }
@@ -123,15 +127,17 @@ export function serveGateway(
   // Server A's own tools win over an upstream tool that happens to get the same name.
   const own = definedTools(mcp);
   const server = mcp.server;
-  server.setRequestHandler("tools/list", async () => {
+  server.setRequestHandler("tools/list", async (_request, ctx) => {
     await freshen(core, "tools", session);
+    const features = session ? undefined : featuresOf(ctx.mcpReq.envelope);
+    const view = session ?? (features ? await featuredView(core, features) : undefined);
     const tools = [...own].filter(([, d]) => d.tool.enabled).map(([name, d]) =>
       toolDefinition(name, d.tool)
     );
     return {
       tools: [
         ...tools,
-        ...namespacedTools(core.upstreams, session).filter((t) => !own.has(t.name)),
+        ...namespacedTools(core.upstreams, view).filter((t) => !own.has(t.name)),
       ],
     };
   });
@@ -139,7 +145,18 @@ export function serveGateway(
     const { name, arguments: args } = request.params;
     const mine = own.get(name);
     if (mine?.tool.enabled) return await callDefinedTool(name, mine.tool, args, ctx);
-    const answer = await calls.callTool(core, name, args, forwardingOf(ctx), session);
+    const state = session ? undefined : ctx.mcpReq.requestState();
+    if (typeof state === "string") {
+      return await calls.resumeTool(
+        core,
+        name,
+        state,
+        ctx.mcpReq.inputResponses,
+        ctx.mcpReq.signal,
+      ) as CallToolResult;
+    }
+    const features = session ? undefined : featuresOf(ctx.mcpReq.envelope);
+    const answer = await calls.callTool(core, name, args, forwardingOf(ctx), session, features);
     if (!answer) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${name} not found`);
     return answer as CallToolResult;
   });

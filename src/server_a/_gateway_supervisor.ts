@@ -10,7 +10,8 @@ import { delay, withRetries } from "../core/retry.ts";
 import { connectTarget, describeTarget, disconnect, protocolOf } from "../mcp/targets.ts";
 import type { GatewayCore, Upstream } from "./_gateway_core.ts";
 import { load, publish } from "./_gateway_lists.ts";
-import { keepsSessionState, type ListKind, unsentLoss } from "./_session_pool.ts";
+import { keepsSessionState, unsentLoss } from "./_gateway_loss.ts";
+import type { ListKind } from "./_session_pool.ts";
 
 /** Starts connecting every upstream in the background; returns at once. */
 export function startAll(core: GatewayCore): void {

@@ -8,25 +8,20 @@
 import {
   type CacheMode,
   type Client,
+  type ClientCapabilities,
   type LoggingLevel,
   MAX_CACHE_TTL_MS,
   type Prompt,
   type Resource,
-  SdkHttpError,
   SseError,
-  StreamableHTTPClientTransport,
   type Tool,
 } from "@modelcontextprotocol/client";
 import type { McpServer } from "@modelcontextprotocol/server";
 import { describeError, DomainError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { withRetries } from "../core/retry.ts";
-import {
-  connectTarget,
-  disconnect,
-  isConnectionRefused,
-  type NamedTarget,
-} from "../mcp/targets.ts";
+import { unsentLoss } from "./_gateway_loss.ts";
+import { connectTarget, disconnect, type NamedTarget } from "../mcp/targets.ts";
 
 /** One of the lists the gateway merges. */
 export type ListKind = "tools" | "resources" | "prompts";
@@ -92,32 +87,6 @@ export class SessionLimitError extends DomainError {
   }
 }
 
-/**
- * Why a request failed without reaching the upstream's session, so that it can be sent again on
- * a new one: the server no longer knows the session (404, or a 400 about the session ID, as
- * some servers answer) or refused the connection. `undefined` when the request may have been
- * processed.
- */
-export function unsentLoss(error: unknown): string | undefined {
-  if (error instanceof SdkHttpError && error.status === 404) {
-    return "the upstream no longer knows the session (HTTP 404)";
-  }
-  if (error instanceof SdkHttpError && error.status === 400 && /session/i.test(error.message)) {
-    return "the upstream no longer knows the session (HTTP 400)";
-  }
-  if (error instanceof TypeError && isConnectionRefused(error)) return "connection refused";
-  return undefined;
-}
-
-/**
- * Whether a 2025-era connection keeps state per connection: every transport does but Streamable
- * HTTP without an `Mcp-Session-Id`, whose server answers each request on its own.
- */
-export function keepsSessionState(client: Client): boolean {
-  const transport = client.transport;
-  return !(transport instanceof StreamableHTTPClientTransport) || transport.sessionId !== undefined;
-}
-
 /** Options of {@linkcode SessionPool}. */
 export interface SessionPoolOptions {
   /** Most sessions with their own connection to one upstream. */
@@ -136,14 +105,16 @@ export interface SessionPoolOptions {
 export class SessionPool {
   readonly #options: SessionPoolOptions;
   readonly #sessions = new Set<GatewaySession>();
+  /** Connections of single calls, by upstream name. */
+  readonly #calls = new Map<string, number>();
 
   constructor(options: SessionPoolOptions) {
     this.#options = options;
   }
 
-  /** Sessions with a connection (open or opening) to `upstream`. */
+  /** Sessions and calls with a connection (open or opening) to `upstream`. */
   count(upstream: string): number {
-    let n = 0;
+    let n = this.#calls.get(upstream) ?? 0;
     for (const session of this.#sessions) if (session.own.has(upstream)) n++;
     return n;
   }
@@ -202,6 +173,34 @@ export class SessionPool {
     );
   }
 
+  /**
+   * A connection of one call's own to `upstream` (a 2026-07-28 request whose client offers
+   * client features), declaring those features; it counts against `max` until
+   * {@linkcode SessionPool.closeForCall}. Throws {@linkcode SessionLimitError} past `max`.
+   */
+  async openForCall(
+    upstream: NamedTarget,
+    features: ClientCapabilities,
+    setup: (client: Client) => void,
+  ): Promise<Client> {
+    if (this.count(upstream.name) >= this.#options.max) {
+      throw new SessionLimitError(upstream.name, this.#options.max);
+    }
+    this.#calls.set(upstream.name, (this.#calls.get(upstream.name) ?? 0) + 1);
+    try {
+      return await this.#connect(upstream, features, setup);
+    } catch (error) {
+      this.#calls.set(upstream.name, (this.#calls.get(upstream.name) ?? 1) - 1);
+      throw error;
+    }
+  }
+
+  /** Closes a connection from {@linkcode SessionPool.openForCall} and frees its place. */
+  async closeForCall(upstream: string, client: Client): Promise<void> {
+    this.#calls.set(upstream, (this.#calls.get(upstream) ?? 1) - 1);
+    await disconnect(client);
+  }
+
   /** Closes every connection of a session. */
   close(session: GatewaySession): void {
     session.closed = true;
@@ -218,28 +217,17 @@ export class SessionPool {
    * then loads its lists and restores the session's log level and subscriptions there.
    */
   async #open(session: GatewaySession, upstream: NamedTarget): Promise<OwnConnection> {
-    const downstream = session.mcp.server.getClientCapabilities() ?? {};
     const own: OwnConnection = {
       client: undefined as never,
       tools: [],
       resources: [],
       prompts: [],
     };
-    const client = await connectTarget(upstream.target, {
-      clientName: `mcpcomm-gateway-${upstream.name}`,
-      version: this.#options.version,
-      childEnv: this.#options.childEnv,
-      timeoutMs: this.#options.connectTimeoutMs,
-      client: {
-        defaultCacheTtlMs: MAX_CACHE_TTL_MS,
-        capabilities: {
-          ...(downstream.sampling ? { sampling: downstream.sampling } : {}),
-          ...(downstream.elicitation ? { elicitation: downstream.elicitation } : {}),
-          ...(downstream.roots ? { roots: downstream.roots } : {}),
-        },
-      },
-      setup: (c) => this.#options.setup(session, upstream.name, own, c),
-    });
+    const client = await this.#connect(
+      upstream,
+      session.mcp.server.getClientCapabilities() ?? {},
+      (c) => this.#options.setup(session, upstream.name, own, c),
+    );
     own.client = client;
     try {
       for (const kind of LIST_KINDS) await this.#options.load(own, client, kind);
@@ -263,6 +251,29 @@ export class SessionPool {
     };
     this.#options.log.info("session connected to upstream", { upstream: upstream.name });
     return own;
+  }
+
+  /** Connects a client to `upstream` declaring the client features of `downstream`. */
+  async #connect(
+    upstream: NamedTarget,
+    downstream: ClientCapabilities,
+    setup: (client: Client) => void,
+  ): Promise<Client> {
+    return await connectTarget(upstream.target, {
+      clientName: `mcpcomm-gateway-${upstream.name}`,
+      version: this.#options.version,
+      childEnv: this.#options.childEnv,
+      timeoutMs: this.#options.connectTimeoutMs,
+      client: {
+        defaultCacheTtlMs: MAX_CACHE_TTL_MS,
+        capabilities: {
+          ...(downstream.sampling ? { sampling: downstream.sampling } : {}),
+          ...(downstream.elicitation ? { elicitation: downstream.elicitation } : {}),
+          ...(downstream.roots ? { roots: downstream.roots } : {}),
+        },
+      },
+      setup,
+    });
   }
 
   /** Sends the session's log level and subscriptions on a new connection to `upstream`. */

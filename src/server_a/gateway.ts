@@ -30,6 +30,7 @@ import {
   status,
   type UpstreamStatus,
 } from "./_gateway_core.ts";
+import { endAll } from "./_gateway_input.ts";
 import { load } from "./_gateway_lists.ts";
 import { assertDistinctNames } from "./_gateway_naming.ts";
 import { parsePipelines } from "./_gateway_pipeline.ts";
@@ -81,6 +82,8 @@ export class Gateway {
       pool,
       inFlight: new WeakMap(),
       subscriptions: new WeakMap(),
+      inputs: new Map(),
+      featured: new Map(),
     };
     this.#core = core;
   }
@@ -123,6 +126,7 @@ export class Gateway {
 
   /** Disconnects every upstream and stops reconnecting. */
   async close(): Promise<void> {
+    endAll(this.#core);
     await closeAll(this.#core);
   }
 

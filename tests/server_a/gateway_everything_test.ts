@@ -18,10 +18,17 @@ import {
 import { serveOnLoopback } from "../_serve.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "../_assert.ts";
 import { createLogger, setLogLevel } from "../../src/core/log.ts";
-import { connectTarget, disconnect, parseTargetList, type Target } from "../../src/mcp/targets.ts";
+import {
+  connectTarget,
+  disconnect,
+  parseTargetList,
+  protocolOf,
+  type Target,
+} from "../../src/mcp/targets.ts";
 import { Gateway, UPSTREAM_URI_PREFIX } from "../../src/server_a/gateway.ts";
 import { UsageError } from "../../src/core/errors.ts";
 import { startServerA } from "../../src/server_a/mod.ts";
+import { eventually, testConfig } from "../_helpers.ts";
 import { conformanceCommand, conformanceUnavailable } from "../_conformance.ts";
 import {
   EVERYTHING,
@@ -33,7 +40,6 @@ import {
 } from "./_everything.ts";
 import { startGateway } from "./_gateway.ts";
 import { startLegacyOnlyMcp } from "../mcp/_harness.ts";
-import { eventually, testConfig } from "../_helpers.ts";
 
 setLogLevel("error");
 
@@ -130,6 +136,16 @@ scenario("tools, prompts, listed resources and plain calls match a direct connec
     { ...read, contents: read.contents.map((c) => ({ ...c, uri: namespaced(c.uri) })) },
   );
 });
+
+/** The JSON-RPC error code and message a request is refused with. */
+async function refusalMessage(request: Promise<unknown>): Promise<[number?, string?]> {
+  try {
+    await request;
+  } catch (error) {
+    return [(error as { code?: number }).code, (error as Error).message];
+  }
+  throw new Error("the request was answered");
+}
 
 /** The JSON-RPC error (code and data) a request is refused with. */
 async function refusal(request: Promise<unknown>): Promise<{ code?: number; data?: unknown }> {
@@ -411,61 +427,171 @@ scenario("sampling, elicitation and roots requests travel to the calling client 
   { gateway, everything },
 ) => {
   const directSeen = newSeen();
-  const d = await connectTarget(everything.target, {
+  await using d = await directWithFeatures(everything.target, directSeen);
+  const viaSeen = newSeen();
+  const otherSeen = newSeen();
+  await using via = await session(gateway, { capabilities: CLIENT_FEATURES }, viaSeen);
+  await using _other = await session(gateway, { capabilities: CLIENT_FEATURES }, otherSeen);
+  await sameClientFeatures(d, directSeen, via, viaSeen);
+  assertEquals(otherSeen.requests.filter((r) => r.method !== "roots/list"), []);
+
+  // A change of the client's roots reaches the upstream, which asks for them again.
+  const asked = viaSeen.requests.filter((r) => r.method === "roots/list").length;
+  await via.sendRootsListChanged();
+  await eventually(() => viaSeen.requests.filter((r) => r.method === "roots/list").length > asked, {
+    what: "roots/list after roots/list_changed",
+  });
+});
+
+/** The gateway served to 2026-07-28 clients over HTTP: one server instance per request. */
+async function modernFront(gateway: Gateway) {
+  const handler = createMcpHandler(
+    () => gateway.attach(new McpServer({ name: "messenger-server", version: "0" }), "modern"),
+    { legacy: "reject" },
+  );
+  const served = await serveOnLoopback((request) => handler.fetch(request));
+  return {
+    url: `${served.url}/mcp`,
+    async [Symbol.asyncDispose]() {
+      await handler.close();
+      await served.stop();
+    },
+  };
+}
+
+/** A direct 2025 connection to the reference server offering client features, recording them. */
+async function directWithFeatures(target: Target, seen: Seen): Promise<Client & AsyncDisposable> {
+  const client = await connectTarget(target, {
     clientName: "direct",
     version: "0",
     client: { capabilities: CLIENT_FEATURES },
-    setup: (c) => record(c, directSeen),
+    setup: (c) => record(c, seen),
   });
-  try {
-    const viaSeen = newSeen();
-    const otherSeen = newSeen();
-    await using via = await session(gateway, { capabilities: CLIENT_FEATURES }, viaSeen);
-    await using _other = await session(gateway, { capabilities: CLIENT_FEATURES }, otherSeen);
-    const directTools = (await d.listTools()).tools
-      .filter((t) => t.execution?.taskSupport !== "required").map((t) => `ev_${t.name}`).sort();
-    const viaTools = (await via.listTools()).tools.map((t) => t.name)
-      .filter((n) => n.startsWith("ev_")).sort();
-    assertEquals(viaTools, directTools);
-    for (
-      const tool of ["trigger-sampling-request", "trigger-elicitation-request", "get-roots-list"]
-    ) {
-      assert(viaTools.includes(`ev_${tool}`), tool);
-    }
-    for (
-      const [tool, args] of [
-        ["trigger-sampling-request", { prompt: "hello", maxTokens: 20 }],
-        ["trigger-elicitation-request", {}],
-        ["get-roots-list", {}],
-      ] as const
-    ) {
-      directSeen.requests.length = 0;
-      viaSeen.requests.length = 0;
-      const expected = await d.callTool({ name: tool, arguments: args });
-      const got = await via.callTool({ name: `ev_${tool}`, arguments: args });
-      assertEquals(got, expected, tool);
-      if (tool === "get-roots-list") assert(JSON.stringify(got).includes("gateway-root"));
-      else {
-        assertEquals(directSeen.requests.filter((r) => r.method !== "roots/list").length, 1, tool);
-      }
-      assertEquals(
-        viaSeen.requests.filter((r) => r.method !== "roots/list"),
-        directSeen.requests.filter((r) => r.method !== "roots/list"),
-        tool,
-      );
-    }
-    assertEquals(otherSeen.requests.filter((r) => r.method !== "roots/list"), []);
+  return Object.assign(client, { [Symbol.asyncDispose]: () => disconnect(client) });
+}
 
-    // A change of the client's roots reaches the upstream, which asks for them again.
-    const asked = viaSeen.requests.filter((r) => r.method === "roots/list").length;
-    await via.sendRootsListChanged();
-    await eventually(
-      () => viaSeen.requests.filter((r) => r.method === "roots/list").length > asked,
-      { what: "roots/list after roots/list_changed" },
-    );
-  } finally {
-    await disconnect(d);
+/**
+ * Lists the tools and calls those that need client features directly and through the gateway:
+ * the same tools, results and client requests (but `roots/list`, which the upstream also sends
+ * on its own), the 2026-07-28 `serverInfo` stamp aside.
+ */
+async function sameClientFeatures(direct: Client, directSeen: Seen, via: Client, viaSeen: Seen) {
+  const directTools = (await direct.listTools()).tools
+    .filter((t) => t.execution?.taskSupport !== "required").map((t) => `ev_${t.name}`).sort();
+  const viaTools = (await via.listTools()).tools.map((t) => t.name)
+    .filter((n) => n.startsWith("ev_")).sort();
+  assertEquals(viaTools, directTools);
+  const asks = (seen: Seen) => seen.requests.filter((r) => r.method !== "roots/list");
+  for (
+    const [tool, args] of [
+      ["trigger-sampling-request", { prompt: "hello", maxTokens: 20 }],
+      ["trigger-elicitation-request", {}],
+      ["get-roots-list", {}],
+    ] as const
+  ) {
+    assert(viaTools.includes(`ev_${tool}`), tool);
+    directSeen.requests.length = 0;
+    viaSeen.requests.length = 0;
+    const expected = await direct.callTool({ name: tool, arguments: args });
+    const got = await via.callTool({ name: `ev_${tool}`, arguments: args });
+    assertEquals(withoutServerInfo(got), expected, tool);
+    if (tool === "get-roots-list") assert(JSON.stringify(got).includes("gateway-root"));
+    else assertEquals(asks(directSeen).length, 1, tool);
+    assertEquals(asks(viaSeen), asks(directSeen), tool);
   }
+}
+
+/** A 2026-07-28 result without the `serverInfo` the 2026-07-28 era stamps on every result. */
+function withoutServerInfo<T extends { _meta?: Record<string, unknown> }>(result: T): T {
+  const { "io.modelcontextprotocol/serverInfo": _, ...meta } = result._meta ?? {};
+  const { _meta: _dropped, ...rest } = result;
+  return (Object.keys(meta).length ? { ...rest, _meta: meta } : rest) as T;
+}
+
+/** A 2026-07-28 client of `url` offering sampling, elicitation and roots, recording into `seen`. */
+async function modernClient(
+  url: string,
+  seen: Seen,
+  options: Caps = {},
+): Promise<Client & AsyncDisposable> {
+  const client = new ClientClass({ name: "downstream", version: "0" }, {
+    capabilities: CLIENT_FEATURES,
+    versionNegotiation: { mode: { pin: "2026-07-28" } },
+    ...options,
+  });
+  record(client, seen);
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  assertEquals(protocolOf(client).revision, "2026-07-28");
+  return Object.assign(client, { [Symbol.asyncDispose]: () => client.close() });
+}
+
+for (const transport of ["stdio", "streamableHttp"] as const) {
+  Deno.test({
+    name:
+      `gateway x server-everything over ${transport}: a 2026-07-28 client gets sampling, elicitation and roots requests as input_required and its answers reach the upstream${skipped}`,
+    ignore: reason !== undefined,
+    sanitizeResources: false,
+    sanitizeOps: false,
+  }, async () => {
+    await using everything = await startEverything(transport);
+    await using gw = await startGateway([everything.named("ev")]);
+    await using front = await modernFront(gw.gateway);
+    const directSeen = newSeen();
+    await using d = await directWithFeatures(everything.target, directSeen);
+    const viaSeen = newSeen();
+    await using via = await modernClient(front.url, viaSeen);
+    await sameClientFeatures(d, directSeen, via, viaSeen);
+    // Every held call was freed with its connection.
+    assertEquals(gw.gateway.status()[0]?.waitingForInput, 0);
+    assertEquals(gw.gateway.status()[0]?.sessionConnections, 0);
+
+    const [code, message] = await refusalMessage(via.callTool({
+      name: "ev_trigger-elicitation-request",
+      arguments: {},
+      requestState: "no-such-token",
+      inputResponses: {},
+    } as never));
+    assertEquals(code, -32602);
+    assertMatch(message ?? "", /Unknown or expired requestState/);
+  });
+}
+
+Deno.test({
+  name:
+    `gateway x server-everything over streamableHttp: a call held for a 2026-07-28 client's input is freed when it expires, and its requestState is then refused${skipped}`,
+  ignore: reason !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  await using everything = await startEverything("streamableHttp");
+  await using gw = await startGateway([everything.named("ev")], { timeoutMs: 1500 });
+  await using front = await modernFront(gw.gateway);
+  await using via = await modernClient(front.url, newSeen(), {
+    inputRequired: { autoFulfill: false },
+  });
+  const first = await via.callTool(
+    { name: "ev_trigger-elicitation-request", arguments: {} },
+    { allowInputRequired: true },
+  ) as unknown as { resultType: string; requestState: string; inputRequests: object };
+  assertEquals(first.resultType, "input_required");
+  assertEquals(
+    Object.values(first.inputRequests).map((r: { method: string }) => r.method),
+    ["elicitation/create"],
+  );
+  assertEquals(gw.gateway.status()[0]?.waitingForInput, 1);
+  assertEquals(gw.gateway.status()[0]?.sessionConnections, 1);
+  await eventually(() => gw.gateway.status()[0]?.waitingForInput === 0, {
+    what: "the held call expired",
+  });
+  assertEquals(gw.gateway.status()[0]?.sessionConnections, 0);
+  const [code, message] = await refusalMessage(via.callTool({
+    name: "ev_trigger-elicitation-request",
+    arguments: {},
+    requestState: first.requestState,
+    inputResponses: {},
+  } as never));
+  assertEquals(code, -32602);
+  assertMatch(message ?? "", /Unknown or expired requestState.*call the tool again/);
 });
 
 Deno.test("gateway: each session has its own connection to a 2025 upstream, bounded, closed with the session", async () => {
