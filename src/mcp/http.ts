@@ -198,6 +198,7 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     legacy: "reject",
     responseMode: "auto",
     maxRequestBodySize: maxBody,
+    maxSubscriptions: config.MCP_MAX_SESSIONS,
     onerror: (error) => log.debug("MCP request refused", { error: describeError(error) }),
   });
   const sessions = new SessionTable<Live>({
