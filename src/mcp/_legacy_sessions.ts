@@ -10,7 +10,6 @@
 import {
   type EventStore,
   type McpServer,
-  readRequestBody,
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
 import { describeError, HttpError } from "../core/errors.ts";
@@ -18,7 +17,12 @@ import type { Logger } from "../core/log.ts";
 import type { SharedRedis } from "../core/redis.ts";
 import { methodNotAllowed } from "../http/util.ts";
 import { BoundedEventStore } from "./event_store.ts";
-import { checkProtocolVersion, parseJsonRpcBody, requireJsonContentType } from "./guards.ts";
+import {
+  checkProtocolVersion,
+  parseJsonRpcBody,
+  readBodyText,
+  requireJsonContentType,
+} from "./guards.ts";
 import { type SessionRecord, SharedSessions } from "./shared_sessions.ts";
 import {
   newSessionId,
@@ -78,8 +82,6 @@ export interface LegacySessions {
   openSse(request: Request): Promise<Response>;
   /** `POST /messages?sessionId=…`: a message to a legacy HTTP+SSE session. */
   postSse(request: Request): Promise<Response>;
-  /** The POST body as text within MAX_BODY_BYTES (413 past it). */
-  readText(request: Request): Promise<string>;
   /** Sessions alive now. */
   readonly size: number;
   /** Closes every session. */
@@ -154,14 +156,6 @@ export function createLegacySessions(options: LegacySessionsOptions): LegacySess
     ? createSharedAdoption({ store: shared, sessions, openStreamable, log })
     : undefined;
 
-  const readText = async (request: Request): Promise<string> => {
-    const body = await readRequestBody(request, maxBody);
-    if (body.tooLarge) {
-      throw new HttpError(413, "payload_too_large", `Request body is larger than ${maxBody} bytes`);
-    }
-    return body.text;
-  };
-
   const startSession = async (
     request: Request,
     body: Record<string, unknown>,
@@ -199,7 +193,6 @@ export function createLegacySessions(options: LegacySessionsOptions): LegacySess
   };
 
   return {
-    readText,
     async request(request, body) {
       checkProtocolVersion(request);
       const sessionId = request.headers.get("mcp-session-id");
@@ -270,7 +263,7 @@ export function createLegacySessions(options: LegacySessionsOptions): LegacySess
       }
       const entry = sessions.get(id);
       if (!entry || entry.value.kind !== "sse") throw unknownSession();
-      const body = parseJsonRpcBody(await readText(request));
+      const body = parseJsonRpcBody(await readBodyText(request, maxBody));
       entry.value.transport.receive(body, request);
       return new Response(null, { status: 202 });
     },

@@ -46,6 +46,7 @@ import {
   type HostPolicy,
   jsonRpcMessageOf,
   parseJsonRpcBody,
+  readBodyText,
   requireAccept,
   requireJsonContentType,
 } from "./guards.ts";
@@ -175,7 +176,7 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     if (method !== "POST") throw methodNotAllowed(["GET", "POST", "DELETE"]);
     requireAccept(request, ["application/json", "text/event-stream"]);
     requireJsonContentType(request);
-    const text = await legacy.readText(request);
+    const text = await readBodyText(request, maxBody);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
