@@ -27,8 +27,7 @@
  *   request reaches the SDK; the SDK's JSON-RPC error answers after that.
  * @module
  */
-import type { McpServer, ServerNotifier } from "@modelcontextprotocol/server";
-import { isLegacyRequest } from "@modelcontextprotocol/server";
+import { isLegacyRequest, type McpServer, type ServerNotifier } from "@modelcontextprotocol/server";
 import { authenticatorFor } from "../http/auth.ts";
 import type { Config } from "../core/config.ts";
 import { HttpError } from "../core/errors.ts";
