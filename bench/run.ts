@@ -109,6 +109,12 @@ const A_MODERN_HEADERS = modernHeaders("send_message_to_ai");
 const A_EXPECT = "MOCK RESPONSE";
 const IS_ERROR = '"isError":true';
 
+/**
+ * The 2025-era rows of stop 11's table (the README before SDK v2), as ratios to the peers of
+ * their own run: issue 14 asks that no 2025-era row gets slower than these.
+ */
+const STOP_11 = { aVsPeer: 1.69, aMemVsPeer: 2.56, relayOverheadMs: 1.55 };
+
 const procs: Proc[] = [];
 const cwd = Deno.makeTempDirSync({ prefix: "mcpcomm-bench-" });
 /** Every mcpcomm process: quiet, and its default ledger files in the bench's own directory. */
@@ -864,6 +870,18 @@ async function main(): Promise<number> {
       } (both with MCPCOMM_DB=:memory:)`,
       met: aRps / peerRps >= 2,
     });
+    targets.push({
+      name: "2025 era, A -> B (ledger files) vs Node peer, as in stop 11",
+      goal: `>= ${STOP_11.aVsPeer.toFixed(2)}x`,
+      measured: x(aRps, peerRps),
+      met: aRps / peerRps >= STOP_11.aVsPeer,
+    });
+    targets.push({
+      name: "2025 era, A -> B (both :memory:) vs Node peer, as in stop 11",
+      goal: `>= ${STOP_11.aMemVsPeer.toFixed(2)}x`,
+      measured: x(aMemRps, peerRps),
+      met: aMemRps / peerRps >= STOP_11.aMemVsPeer,
+    });
     const stdioRps = med("a_stdio");
     rows.push({
       section: "throughput",
@@ -884,9 +902,12 @@ async function main(): Promise<number> {
   const latencyGen =
     `wrk -t1 -c${LATENCY_CONNECTIONS}, ${LATENCY_DELAY_MS} ms pause per connection`;
   /** Adds the latency row of load `key`; for a relay, returns its overhead over B direct. */
-  const latencyRow = (key: string, name: string) => {
+  const latencyRow = (key: string, name: string, floor?: number) => {
     const p50 = latencyMedian(key, "p50");
     const overhead = p50 - latencyMedian("b_process", "p50");
+    const overFloor = floor === undefined
+      ? ""
+      : `, ${(overhead - floor).toFixed(3)} ms over the floor`;
     const rate = median((latency[key] ?? []).map((r) => r.rps));
     rows.push({
       section: "latency at fixed load",
@@ -895,7 +916,9 @@ async function main(): Promise<number> {
       value: p50,
       unit: "ms p50",
       extra: `p99 ${latencyMedian(key, "p99").toFixed(3)} ms at ${fmt(rate)} req/s`,
-      ...(key === "b_process" ? {} : { ratio: `relay overhead p50 +${overhead.toFixed(3)} ms` }),
+      ...(key === "b_process"
+        ? {}
+        : { ratio: `relay overhead p50 +${overhead.toFixed(3)} ms${overFloor}` }),
     });
     return overhead;
   };
@@ -905,11 +928,20 @@ async function main(): Promise<number> {
     "floor: a 10-line Deno relay to that Server B (bench/relay_floor.ts)",
   );
   if (withA) {
-    const overhead = latencyRow("a_http", "Server A tools/call -> that Server B (A :memory: too)");
-    latencyRow("a_http_sse", "the same with MCP_DIRECT_CALLS=false (answers over SSE)");
+    const overhead = latencyRow(
+      "a_http",
+      "Server A tools/call -> that Server B (A :memory: too)",
+      floorOverhead,
+    );
+    latencyRow(
+      "a_http_sse",
+      "the same with MCP_DIRECT_CALLS=false (answers over SSE)",
+      floorOverhead,
+    );
     const modernOverhead = latencyRow(
       "a_modern",
       "2026-07-28 tools/call through Server A (no session, A :memory: too)",
+      floorOverhead,
     );
     targets.push({
       name: "Relay overhead of Server A at p50, 2026-07-28 over the bare relay",
@@ -924,6 +956,14 @@ async function main(): Promise<number> {
       goal: "< 1 ms",
       measured: `${overhead.toFixed(3)} ms (a bare relay: ${floorOverhead.toFixed(3)} ms)`,
       met: overhead < 1,
+    });
+    targets.push({
+      name: "2025 era relay overhead of Server A at p50, as in stop 11",
+      goal: `<= ${STOP_11.relayOverheadMs.toFixed(2)} ms`,
+      measured: `${overhead.toFixed(3)} ms (${
+        (overhead - floorOverhead).toFixed(3)
+      } ms over the bare relay)`,
+      met: overhead <= STOP_11.relayOverheadMs,
     });
   }
 

@@ -136,6 +136,38 @@ export async function runDirectCall(
   return { jsonrpc: "2.0", id: call.id, result };
 }
 
+/**
+ * Answers `direct` as one `application/json` response of session `sessionId`, registered in
+ * `calls` (by request ID) while it runs so that `notifications/cancelled` and the end of the
+ * session abort it, as does the end of the HTTP request.
+ */
+export async function answerDirectly(
+  mcp: McpServer,
+  calls: Map<RequestId, AbortController>,
+  direct: { call: DirectCall; tool: DefinedTool },
+  request: Request,
+  sessionId: string,
+): Promise<Response> {
+  const id = direct.call.id;
+  const controller = new AbortController();
+  const gone = () => controller.abort(new Error("client disconnected"));
+  request.signal.addEventListener("abort", gone, { once: true });
+  calls.set(id, controller);
+  try {
+    const answer = await runDirectCall(mcp, direct, {
+      signal: controller.signal,
+      sessionId,
+      request,
+    });
+    return new Response(JSON.stringify(answer), {
+      headers: { "content-type": "application/json", "mcp-session-id": sessionId },
+    });
+  } finally {
+    request.signal.removeEventListener("abort", gone);
+    if (calls.get(id) === controller) calls.delete(id);
+  }
+}
+
 /** The `requestId` of a `notifications/cancelled` message, else `undefined`. */
 export function cancelledRequestId(message: unknown): RequestId | undefined {
   if (!isRecord(message) || message.method !== "notifications/cancelled") return undefined;

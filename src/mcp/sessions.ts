@@ -201,6 +201,15 @@ export class SessionTable<T> {
   }
 }
 
+/** The 404 for a session this server does not hold (any more). */
+export function unknownSession(): HttpError {
+  return new HttpError(
+    404,
+    "not_found",
+    "Unknown or ended MCP session; start a new one with an initialize request",
+  );
+}
+
 /** Counts `response` as an open stream of a session until its body ends or is cancelled. */
 export function trackStream(response: Response, done: () => void): Response {
   const body = response.body;

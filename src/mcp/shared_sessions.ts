@@ -3,9 +3,9 @@
  * written at `initialize` (the client's `initialize` request, which holds its protocol version,
  * capabilities and info; when it was created), whose TTL of `MCP_SESSION_IDLE_MINUTES` every
  * request renews, and the session's resumability events. A replica that gets a request for a
- * session it does not hold builds the session from the record (`./v2/http.ts`); a `DELETE` on any
- * replica removes the record and leaves an "ended" marker, and the replicas holding the session
- * end it at their next request for it.
+ * session it does not hold builds the session from the record (`./_shared_adoption.ts`); a
+ * `DELETE` on any replica removes the record and leaves an "ended" marker, and the replicas
+ * holding the session end it at their next request for it.
  * @module
  */
 import type { EventId, EventStore, JSONRPCMessage, StreamId } from "@modelcontextprotocol/server";

@@ -111,6 +111,19 @@ Deno.test("checkHostAndOrigin() accepts no Origin, listed, loopback and same-ori
   }
 });
 
+Deno.test("checkHostAndOrigin() decides a Host it saw before the same way, and still checks Origin", () => {
+  const policy: HostPolicy = { bindHost: "127.0.0.1" };
+  for (let i = 0; i < 3; i++) {
+    assertEquals(
+      status(() => checkHostAndOrigin(request({ host: "localhost:8000" }), policy)),
+      200,
+    );
+    assertEquals(status(() => checkHostAndOrigin(request({ host: "evil.com" }), policy)), 403);
+    const cross = { host: "localhost:8000", origin: "https://evil.com" };
+    assertEquals(status(() => checkHostAndOrigin(request(cross), policy)), 403);
+  }
+});
+
 Deno.test("requireAccept(), requireJsonContentType(), checkProtocolVersion() answer 406, 415, 400", () => {
   const both = ["application/json", "text/event-stream"];
   assertEquals(

@@ -38,13 +38,13 @@ const URL_MCP = "http://127.0.0.1:8000/mcp";
 const ACCEPT = "application/json, text/event-stream";
 const echoShape = { text: z.string() };
 
-function handler(env: Record<string, string> = {}) {
+function handler(env: Record<string, string> = {}, listChanged = false) {
   const eras: McpEra[] = [];
   const mcp = createMcpHttpHandler({
     createServer: (era) => {
       eras.push(era);
       const server = new McpServer({ name: "v2-test", version: "1.0.0" }, {
-        capabilities: { tools: { listChanged: false } },
+        capabilities: { tools: { listChanged } },
         cacheHints: { "tools/list": { ttlMs: 60_000, cacheScope: "public" } },
       });
       defineTool(
@@ -198,6 +198,28 @@ Deno.test("v2 /mcp keeps 2025-era sessions under MCP_MAX_SESSIONS; 2026-07-28 re
   assertEquals(stateless.status, 200);
   await stateless.body?.cancel();
   assertEquals(mcp.eras, ["legacy", "modern"]);
+});
+
+Deno.test("v2 /mcp caps open 2026-07-28 subscriptions/listen streams at MCP_MAX_SESSIONS", async () => {
+  await using mcp = handler({ MCP_MAX_SESSIONS: "2" }, true);
+  const listen = () =>
+    mcp.handle(modern("subscriptions/listen", {
+      notifications: { toolsListChanged: true },
+    }));
+  const open = [(await listen())!, (await listen())!];
+  for (const stream of open) {
+    assertEquals(stream.status, 200);
+    assertMatch(stream.headers.get("content-type") ?? "", /text\/event-stream/);
+  }
+  const refused = (await listen())!;
+  const streams = (refused.headers.get("content-type") ?? "").includes("text/event-stream");
+  if (streams) await refused.body?.cancel();
+  assert(!streams, "a third listen stream was opened");
+  assertMatch(await refused.text(), /Subscription limit reached/);
+  await open[0]!.body?.cancel();
+  const again = (await listen())!;
+  assertMatch(again.headers.get("content-type") ?? "", /text\/event-stream/);
+  for (const stream of [open[1]!, again]) await stream.body?.cancel();
 });
 
 Deno.test("v2 /mcp: a 2025-era request without a session says how to start one", async () => {
