@@ -313,7 +313,7 @@ interface Row {
   unit: string;
   extra?: string;
   ratio?: string;
-  rounds?: number[];
+  rounds?: number[] | undefined;
 }
 
 interface Target {

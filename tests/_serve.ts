@@ -24,7 +24,7 @@ export interface LoopbackServer {
  */
 export async function serveOnLoopback(
   handler: (request: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>,
-  options: { port?: number; tls?: TlsFiles } = {},
+  options: { port?: number; tls?: TlsFiles | undefined } = {},
 ): Promise<LoopbackServer> {
   const controller = new AbortController();
   const { server, addr } = await listen({

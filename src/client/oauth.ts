@@ -75,9 +75,12 @@ export class FileOAuthProvider implements OAuthClientProvider {
   #pendingUrl: URL | undefined;
   #callback: PromiseWithResolvers<URLSearchParams> | undefined;
   #dpop: Promise<DpopSession> | undefined;
+  /** The https URL of this client's metadata document, used as `client_id` where supported. */
+  readonly clientMetadataUrl?: string;
 
   constructor(options: FileOAuthOptions) {
     this.#options = options;
+    if (options.clientMetadataUrl) this.clientMetadataUrl = options.clientMetadataUrl;
     this.#stored = { server: `${options.serverUrl.origin}${options.serverUrl.pathname}` };
   }
 
@@ -146,10 +149,6 @@ export class FileOAuthProvider implements OAuthClientProvider {
 
   get redirectUrl(): string {
     return `http://127.0.0.1:${this.#port}/callback`;
-  }
-
-  get clientMetadataUrl(): string | undefined {
-    return this.#options.clientMetadataUrl;
   }
 
   get clientMetadata(): OAuthClientMetadata {

@@ -72,7 +72,9 @@ export async function callTool(
       resetTimeoutOnProgress: true,
       ...(token !== undefined
         ? {
-          onprogress: (p: { progress: number; total?: number; message?: string }) => {
+          onprogress: (
+            p: { progress: number; total?: number | undefined; message?: string | undefined },
+          ) => {
             extra.sendNotification({
               method: "notifications/progress",
               params: { progressToken: token, ...p },

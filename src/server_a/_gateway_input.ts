@@ -56,7 +56,7 @@ export interface PendingCall {
   asks: number;
   ended: boolean;
   /** Set while a round waits: called when the upstream asks something. */
-  wake?: () => void;
+  wake?: (() => void) | undefined;
   timer?: ReturnType<typeof setTimeout>;
 }
 

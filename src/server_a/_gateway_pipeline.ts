@@ -19,7 +19,7 @@ export interface CallForwarding {
   sendNotification(
     notification: { method: string; params?: Record<string, unknown> },
   ): Promise<void>;
-  _meta?: { progressToken?: string | number; [key: string]: unknown };
+  _meta?: { progressToken?: string | number | undefined; [key: string]: unknown } | undefined;
   /** Sends a request to the downstream client within the call (sampling, elicitation, roots). */
   sendRequest?(request: { method: string; params?: Record<string, unknown> }): Promise<unknown>;
 }

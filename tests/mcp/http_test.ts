@@ -555,7 +555,7 @@ Deno.test("createMcpHttpHandler() with MCPCOMM_AUTH_TOKEN answers 401 without ec
         ["GET", "/.well-known/oauth-protected-resource"],
         ["GET", "/.well-known/oauth-authorization-server"],
         ["POST", "/register"],
-      ]
+      ] as const
     ) {
       const response = await fetch(`${url}${path}`, {
         method,
@@ -850,7 +850,7 @@ Deno.test("startServerA() over HTTP: the token guards its MCP routes; a non-loop
           accept: "application/json, text/event-stream",
           "content-type": "application/json",
         },
-        body: path === "/mcp" ? JSON.stringify(initializeBody()) : undefined,
+        body: path === "/mcp" ? JSON.stringify(initializeBody()) : null,
       });
       assertEquals(refused.status, 401, path);
       const text = await refused.text();

@@ -289,7 +289,7 @@ function startChildServerB(env: Record<string, string>) {
       HTTP_PORT: "0",
       ...env,
     },
-    cwd: env.HOME,
+    ...(env.HOME ? { cwd: env.HOME } : {}),
   });
 }
 

@@ -138,7 +138,9 @@ scenario("tools, prompts, listed resources and plain calls match a direct connec
 });
 
 /** The JSON-RPC error code and message a request is refused with. */
-async function refusalMessage(request: Promise<unknown>): Promise<[number?, string?]> {
+async function refusalMessage(
+  request: Promise<unknown>,
+): Promise<[(number | undefined)?, string?]> {
   try {
     await request;
   } catch (error) {
@@ -148,7 +150,9 @@ async function refusalMessage(request: Promise<unknown>): Promise<[number?, stri
 }
 
 /** The JSON-RPC error (code and data) a request is refused with. */
-async function refusal(request: Promise<unknown>): Promise<{ code?: number; data?: unknown }> {
+async function refusal(
+  request: Promise<unknown>,
+): Promise<{ code?: number | undefined; data?: unknown }> {
   try {
     await request;
   } catch (error) {
@@ -502,7 +506,9 @@ async function sameClientFeatures(direct: Client, directSeen: Seen, via: Client,
 }
 
 /** A 2026-07-28 result without the `serverInfo` the 2026-07-28 era stamps on every result. */
-function withoutServerInfo<T extends { _meta?: Record<string, unknown> }>(result: T): T {
+function withoutServerInfo<T extends { _meta?: Record<string, unknown> | undefined }>(
+  result: T,
+): T {
   const { "io.modelcontextprotocol/serverInfo": _, ...meta } = result._meta ?? {};
   const { _meta: _dropped, ...rest } = result;
   return (Object.keys(meta).length ? { ...rest, _meta: meta } : rest) as T;

@@ -568,7 +568,7 @@ async function startCountingProxy(port: number) {
     return await fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`, {
       method: request.method,
       headers,
-      body,
+      body: body ?? null,
       signal: request.signal,
     });
   });

@@ -19,7 +19,7 @@ const TOOLS = ["get_ai_usage_stats", "get_conversation_history", "send_message_t
 
 interface Progress {
   progress: number;
-  message?: string;
+  message?: string | undefined;
 }
 
 interface ToolClient {

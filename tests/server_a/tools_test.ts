@@ -9,7 +9,7 @@ import { answerFor, freePort, startFakeB } from "./_fake_b.ts";
 
 interface Progress {
   progress: number;
-  message?: string;
+  message?: string | undefined;
 }
 
 /** What tools/list shows, typed here (the SDK's inferred types do not survive this TypeScript). */
