@@ -4,8 +4,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import type { Config, SettingName } from "./core/config.ts";
-import { UsageError } from "./core/errors.ts";
+import { type Config, type SettingName, UsageError } from "./core/mod.ts";
 
 /** What a subcommand receives. */
 export interface CommandContext {

@@ -6,12 +6,20 @@
 import { parseEnv } from "node:util";
 import { commandMap, parseCommandLine } from "./cli.ts";
 import { COMMANDS, MAIN_FLAGS } from "./commands/mod.ts";
-import { loadConfig, secretValues } from "./core/config.ts";
-import { dataDirectory } from "./core/paths.ts";
-import { ConfigError, describeError, UsageError } from "./core/errors.ts";
-import { printError, printOut, redactSecret, setLogLevel } from "./core/log.ts";
-import { createSignalGate } from "./core/signals.ts";
-import { VERSION } from "./core/version.ts";
+import {
+  ConfigError,
+  createSignalGate,
+  dataDirectory,
+  describeError,
+  loadConfig,
+  printError,
+  printOut,
+  redactSecret,
+  secretValues,
+  setLogLevel,
+  UsageError,
+  VERSION,
+} from "./core/mod.ts";
 
 async function readDotenv(path = ".env"): Promise<Record<string, string>> {
   let text: string;

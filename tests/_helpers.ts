@@ -4,7 +4,7 @@
  * @module
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { permissionFlags } from "../src/build/permissions.ts";
+import { permissionFlags } from "../src/build/_permissions.ts";
 import { type Config, loadConfig } from "../src/core/config.ts";
 import type { Provider } from "../src/providers/types.ts";
 import { type RunningServerB, startServerB } from "../src/server_b/mod.ts";

@@ -1,6 +1,6 @@
 import { type Command, commandMap, DOCS_PAGES, parseCommandLine } from "../src/cli.ts";
 import { COMMANDS, MAIN_FLAGS } from "../src/commands/mod.ts";
-import { serverBCommand } from "../src/commands/server_b.ts";
+import { serverBCommand } from "../src/commands/_server_b.ts";
 import { UsageError } from "../src/core/errors.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
 import { baseEnv, runCli } from "./_helpers.ts";

@@ -8,9 +8,8 @@
  */
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { printError, printOut } from "../core/log.ts";
-import { VERSION } from "../core/version.ts";
-import { permissionFlags } from "./permissions.ts";
+import { printError, printOut, VERSION } from "../core/mod.ts";
+import { permissionFlags } from "./_permissions.ts";
 
 /** The targets `deno task compile` builds by default. */
 export const TARGETS = [

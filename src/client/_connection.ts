@@ -9,9 +9,9 @@ import {
   StreamableHTTPClientTransport,
   UnauthorizedError,
 } from "@modelcontextprotocol/client";
-import { connectTarget, describeTarget, type Target, transportLabel } from "../mcp/targets.ts";
-import { MachineOAuthProvider } from "../oauth/machine.ts";
-import { type BrowserMode, FileOAuthProvider } from "./oauth.ts";
+import { connectTarget, describeTarget, type Target, transportLabel } from "../mcp/mod.ts";
+import { MachineOAuthProvider } from "../oauth/mod.ts";
+import { type BrowserMode, FileOAuthProvider } from "./_oauth.ts";
 
 function isUnauthorized(error: unknown): boolean {
   let e: unknown = error;

@@ -5,7 +5,7 @@
  */
 import type { StoredOAuthClientInformation, StoredOAuthTokens } from "@modelcontextprotocol/client";
 import { join } from "node:path";
-import { printError } from "../core/log.ts";
+import { printError } from "../core/mod.ts";
 
 /** What one token file holds. */
 export interface Stored {

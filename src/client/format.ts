@@ -4,8 +4,8 @@
  * @module
  */
 import type { CallToolResult, ReadResourceResult } from "@modelcontextprotocol/client";
-import { COMMAND_USAGE, type Outcome } from "./commands.ts";
-import type { PerServer } from "./registry.ts";
+import { COMMAND_USAGE, type Outcome } from "./_commands.ts";
+import type { PerServer } from "./_registry.ts";
 
 /** Text decorations; identity functions when colour is off. */
 export interface Style {

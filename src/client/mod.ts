@@ -5,12 +5,12 @@
  */
 import process from "node:process";
 import { createInterface } from "node:readline";
-import { printOut } from "../core/log.ts";
-import type { NamedTarget } from "../mcp/targets.ts";
-import { COMMAND_USAGE, type Outcome, runCommand } from "./commands.ts";
+import { printOut } from "../core/mod.ts";
+import type { NamedTarget } from "../mcp/mod.ts";
+import { COMMAND_USAGE, type Outcome, runCommand } from "./_commands.ts";
 import { formatJson, formatOutcome, type Style } from "./format.ts";
-import { type RegistryOptions, ServerRegistry } from "./registry.ts";
-import { type CheckResult, runSelfTest } from "./selftest.ts";
+import { type RegistryOptions, ServerRegistry } from "./_registry.ts";
+import { type CheckResult, runSelfTest } from "./_selftest.ts";
 
 /** Options of {@linkcode runClient}. */
 export interface ClientOptions {
@@ -177,3 +177,5 @@ function formatCheck(r: CheckResult, style: Style): string {
     : style.dim("SKIP");
   return `${mark} ${style.label(`[${r.server}]`)} ${r.check}: ${r.detail}`;
 }
+
+export * from "./format.ts";

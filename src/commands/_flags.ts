@@ -4,7 +4,7 @@
  */
 import type { ParseArgsOptionsConfig } from "node:util";
 import type { Command } from "../cli.ts";
-import type { SettingName } from "../core/config.ts";
+import type { SettingName } from "../core/mod.ts";
 
 /** Flags of the settings the servers share (ledger, token, limits, Redis), flag -> setting. */
 const SHARED_SETTING_FLAGS = {

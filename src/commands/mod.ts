@@ -3,11 +3,11 @@
  * @module
  */
 import type { Command } from "../cli.ts";
-import { clientCommand } from "./client.ts";
-import { serverACommand } from "./server_a.ts";
-import { serverBCommand } from "./server_b.ts";
-import { testCommand } from "./test.ts";
-import { toolboxCommand } from "./toolbox.ts";
+import { clientCommand } from "./_client.ts";
+import { serverACommand } from "./_server_a.ts";
+import { serverBCommand } from "./_server_b.ts";
+import { testCommand } from "./_test.ts";
+import { toolboxCommand } from "./_toolbox.ts";
 
 /** The subcommands. */
 export const COMMANDS: readonly Command[] = [

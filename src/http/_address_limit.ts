@@ -4,7 +4,7 @@
  * address. Loopback clients are not counted unless asked.
  * @module
  */
-import type { Logger } from "../core/log.ts";
+import type { Logger } from "../core/mod.ts";
 import { closeQuietly, rawAnswer, REFUSE_GRACE_MS, writeAll } from "./_conn_io.ts";
 import { isLoopbackHost } from "./hosts.ts";
 

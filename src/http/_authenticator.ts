@@ -2,7 +2,7 @@
  * What every edge of a server calls to check a request: one per settings object.
  * @module
  */
-import type { VerifiedToken } from "../oauth/resource.ts";
+import type { VerifiedToken } from "../oauth/mod.ts";
 
 /** Checks requests at the edge of every server; built once per settings object. */
 export interface Authenticator {

@@ -4,7 +4,7 @@
  * @module
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { HttpError } from "../core/errors.ts";
+import { HttpError } from "../core/mod.ts";
 
 function digest(text: string): Uint8Array {
   return createHash("sha256").update(text).digest();

@@ -3,7 +3,7 @@
  * read, writing a whole buffer, closing what may already be closed.
  * @module
  */
-import type { ErrorCode } from "../core/errors.ts";
+import type { ErrorCode } from "../core/mod.ts";
 
 /** The loopback address the guard's inner `Deno.serve` and TLS listener use. */
 export const INTERNAL_HOST = "127.0.0.1";

@@ -4,8 +4,7 @@
  * left with 503.
  * @module
  */
-import { describeError } from "../core/errors.ts";
-import type { Logger } from "../core/log.ts";
+import { describeError, type Logger } from "../core/mod.ts";
 import { sseEvent } from "./sse.ts";
 
 /** A request or event stream in progress. */

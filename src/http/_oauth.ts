@@ -4,7 +4,7 @@
  * @module
  */
 import { getOAuthProtectedResourceMetadataUrl } from "@modelcontextprotocol/server";
-import { ConfigError, HttpError } from "../core/errors.ts";
+import { ConfigError, HttpError } from "../core/mod.ts";
 import type { Authenticator } from "./_authenticator.ts";
 import { bearerToken, quoted, tokensMatch } from "./_bearer.ts";
 import { methodNotAllowed } from "./respond.ts";
@@ -14,7 +14,7 @@ import {
   TokenRefused,
   type TokenVerifier,
   VerifierUnavailable,
-} from "../oauth/resource.ts";
+} from "../oauth/mod.ts";
 
 /** What {@linkcode createAuthenticator} needs besides the static token. */
 export interface OAuthResourceOptions {

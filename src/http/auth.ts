@@ -4,11 +4,10 @@
  * {@linkcode Authenticator} every edge calls; and the warning or refusal for an exposed bind.
  * @module
  */
-import { ConfigError } from "../core/errors.ts";
+import { ConfigError, type Logger } from "../core/mod.ts";
 import { isLoopbackHost } from "./hosts.ts";
-import type { Logger } from "../core/log.ts";
-import { oauthProbeAnswer } from "../mcp/guards.ts";
-import type { VerifiedToken } from "../oauth/resource.ts";
+import { oauthProbeAnswer } from "../mcp/mod.ts";
+import type { VerifiedToken } from "../oauth/mod.ts";
 import type { Authenticator } from "./_authenticator.ts";
 import { requireBearer } from "./_bearer.ts";
 import {

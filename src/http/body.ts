@@ -2,7 +2,7 @@
  * Bounded request body reading: raw bytes or parsed JSON, refused with 413 past a limit.
  * @module
  */
-import { HttpError } from "../core/errors.ts";
+import { HttpError } from "../core/mod.ts";
 
 /** Default largest request body: 1 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;

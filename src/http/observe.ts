@@ -5,13 +5,11 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { HttpError } from "../core/errors.ts";
+import { HttpError, type Logger, logLevelEnabled } from "../core/mod.ts";
 import { pathOf } from "./hosts.ts";
 import { errorResponse } from "./respond.ts";
 import { createDrain, type Tracked } from "./_drain.ts";
-import { type Logger, logLevelEnabled } from "../core/log.ts";
-import type { MetricsRegistry } from "../metrics/registry.ts";
-import { timedOperations } from "../metrics/timed.ts";
+import { type MetricsRegistry, timedOperations } from "../metrics/mod.ts";
 import {
   formatTraceparent,
   parseTraceparent,
@@ -19,7 +17,7 @@ import {
   requestIdOf,
   startSpan,
   type TraceContext,
-} from "./trace.ts";
+} from "./_trace.ts";
 
 /** The request being served, as seen from code it calls. */
 export interface RequestContext {

@@ -4,8 +4,7 @@
  * `MCPCOMM_REDIS`, a window per client shared by every replica.
  * @module
  */
-import { HttpError } from "../core/errors.ts";
-import type { SharedRedis } from "../core/redis.ts";
+import { HttpError, type SharedRedis } from "../core/mod.ts";
 
 /** Counts requests per client and refuses those over the limit. */
 export interface RateLimiter {

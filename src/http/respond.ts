@@ -8,8 +8,8 @@ import {
   type DomainErrorKind,
   type ErrorCode,
   HttpError,
-} from "../core/errors.ts";
-import type { Logger } from "../core/log.ts";
+  type Logger,
+} from "../core/mod.ts";
 
 const domainAnswers: Record<DomainErrorKind, [number, ErrorCode]> = {
   invalid_input: [400, "invalid_request"],

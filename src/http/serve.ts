@@ -8,10 +8,9 @@ import {
   DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
   DEFAULT_READ_TIMEOUT_SECONDS,
   serveGuarded,
-} from "./conn_guard.ts";
-import { ConfigError } from "../core/errors.ts";
+} from "./_conn_guard.ts";
+import { ConfigError, type Logger } from "../core/mod.ts";
 import { isLoopbackHost } from "./hosts.ts";
-import type { Logger } from "../core/log.ts";
 import { type TlsFiles, withTlsErrors } from "./tls.ts";
 
 /** What {@linkcode listen} binds. */

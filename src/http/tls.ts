@@ -4,7 +4,7 @@
  * (`SERVER_B_CA_CERT`). Each problem is a {@linkcode ConfigError} naming the setting.
  * @module
  */
-import { ConfigError, describeError } from "../core/errors.ts";
+import { ConfigError, describeError } from "../core/mod.ts";
 
 /** A PEM certificate chain and its private key, as `Deno.serve` takes them. */
 export interface TlsFiles {

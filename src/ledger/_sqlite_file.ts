@@ -5,7 +5,7 @@
  */
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import { describeError, StorageError } from "../core/errors.ts";
+import { describeError, StorageError } from "../core/mod.ts";
 import { num } from "./_rows.ts";
 
 const SCHEMA_VERSION = 1;

@@ -2,8 +2,7 @@
  * What a ledger answers when it cannot record or read now, and how a failed write is logged.
  * @module
  */
-import { DomainError } from "../core/errors.ts";
-import type { Logger } from "../core/log.ts";
+import { DomainError, type Logger } from "../core/mod.ts";
 import type { LedgerEntry } from "./types.ts";
 
 /** A day in milliseconds, for retention by age. */

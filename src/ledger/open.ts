@@ -3,8 +3,7 @@
  * replicas), a SQLite file, or memory.
  * @module
  */
-import type { Logger } from "../core/log.ts";
-import { defaultDatabasePath } from "../core/paths.ts";
+import { defaultDatabasePath, type Logger } from "../core/mod.ts";
 import { createMemoryLedger } from "./memory.ts";
 import { isPostgresUrl, openPostgresLedger } from "./postgres.ts";
 import { type LedgerSync, MEMORY_DB, openSqliteLedger } from "./sqlite.ts";

@@ -7,7 +7,7 @@
  */
 import postgres from "postgres";
 import { clearImmediate, setImmediate } from "node:timers";
-import { describeError, StorageError } from "../core/errors.ts";
+import { describeError, StorageError } from "../core/mod.ts";
 import { ENTRY_COLUMNS, migrate, sqlState, text } from "./_postgres_schema.ts";
 import { ledgerStatsOf, ledgerTotalsOf, toLedgerEntry } from "./_rows.ts";
 import {

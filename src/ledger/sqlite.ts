@@ -8,7 +8,7 @@
  * @module
  */
 import { clearImmediate, setImmediate } from "node:timers";
-import { describeError, StorageError } from "../core/errors.ts";
+import { describeError, StorageError } from "../core/mod.ts";
 import { ledgerStatsOf, ledgerTotalsOf, num, toLedgerEntry } from "./_rows.ts";
 import { isBusy, isFull, type LedgerSync, openDatabase, type Row } from "./_sqlite_file.ts";
 import { DAY_MS, ledgerUnavailable, logWriteFailure, PROBE_INTERVAL_MS } from "./_unavailable.ts";

@@ -2,7 +2,7 @@
  * What a server exchanged, as every ledger stores it: the entry, the totals, the interface.
  * @module
  */
-import type { Logger } from "../core/log.ts";
+import type { Logger } from "../core/mod.ts";
 import type { Usage } from "../wire.ts";
 
 /** One exchange with an AI, as recorded. */

@@ -16,9 +16,9 @@ import {
   UnauthorizedError,
 } from "@modelcontextprotocol/client";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { machineAuthProvider, MachineOAuthProvider } from "../oauth/machine.ts";
+import { machineAuthProvider, MachineOAuthProvider } from "../oauth/mod.ts";
 import { describeTarget, type Target } from "./targets.ts";
-import { WebSocketClientTransport } from "./ws_client.ts";
+import { WebSocketClientTransport } from "./_ws_client.ts";
 
 /** Options of {@linkcode connectTarget}. */
 export interface ConnectOptions {

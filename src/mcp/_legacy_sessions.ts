@@ -12,18 +12,16 @@ import {
   type McpServer,
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
-import { describeError, HttpError } from "../core/errors.ts";
-import type { Logger } from "../core/log.ts";
-import type { SharedRedis } from "../core/redis.ts";
-import { methodNotAllowed } from "../http/respond.ts";
-import { BoundedEventStore } from "./event_store.ts";
+import { describeError, HttpError, type Logger, type SharedRedis } from "../core/mod.ts";
+import { methodNotAllowed } from "../http/mod.ts";
+import { BoundedEventStore } from "./_event_store.ts";
 import {
   checkProtocolVersion,
   parseJsonRpcBody,
   readBodyText,
   requireJsonContentType,
 } from "./guards.ts";
-import { type SessionRecord, SharedSessions } from "./shared_sessions.ts";
+import { type SessionRecord, SharedSessions } from "./_shared_sessions.ts";
 import {
   newSessionId,
   type SessionEntry,
@@ -32,8 +30,8 @@ import {
   trackStream,
   unknownSession,
 } from "./sessions.ts";
-import { answerDirectly, cancelledRequestId, directCallOf } from "./direct_call.ts";
-import { LegacySseTransport } from "./legacy_sse.ts";
+import { answerDirectly, cancelledRequestId, directCallOf } from "./_direct_call.ts";
+import { LegacySseTransport } from "./_legacy_sse.ts";
 import { createSharedAdoption } from "./_shared_adoption.ts";
 
 /** A live 2025-era session: Streamable HTTP or legacy HTTP+SSE. */

@@ -11,8 +11,7 @@ import {
   type McpHttpHandler as SdkMcpHttpHandler,
   type McpServer,
 } from "@modelcontextprotocol/server";
-import { describeError } from "../core/errors.ts";
-import type { Logger } from "../core/log.ts";
+import { describeError, type Logger } from "../core/mod.ts";
 
 /** What {@linkcode createModernHandler} needs. */
 export interface ModernOptions {

@@ -3,9 +3,8 @@
  * the interactive flow.
  * @module
  */
-import { redactSecret } from "../core/log.ts";
-import type { ClientAuthMethod } from "../oauth/client_credentials.ts";
-import { MachineOAuthProvider, signingAlgorithm } from "../oauth/machine.ts";
+import { redactSecret } from "../core/mod.ts";
+import { type ClientAuthMethod, MachineOAuthProvider, signingAlgorithm } from "../oauth/mod.ts";
 import type { TargetOAuth } from "./targets.ts";
 import { isObject, jsonPath, readFailure } from "./_json_path.ts";
 import { type Environment, expandVariables, VARIABLE } from "./_target_values.ts";

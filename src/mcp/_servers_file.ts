@@ -3,8 +3,7 @@
  * `${VAR}` taken from the environment; errors name the file and the JSON path, never a value.
  * @module
  */
-import { UsageError } from "../core/errors.ts";
-import { redactSecret } from "../core/log.ts";
+import { redactSecret, UsageError } from "../core/mod.ts";
 import { type NamedTarget, parseTarget, type Target, validateName } from "./targets.ts";
 import { isObject, jsonPath, readFailure } from "./_json_path.ts";
 import { parseOAuthObject } from "./_oauth_object.ts";

@@ -5,9 +5,9 @@
  * @module
  */
 import type { EventStore } from "@modelcontextprotocol/server";
-import type { Logger } from "../core/log.ts";
+import type { Logger } from "../core/mod.ts";
 import { type SessionEntry, type SessionTable, unknownSession } from "./sessions.ts";
-import type { SessionRecord, SharedSessions } from "./shared_sessions.ts";
+import type { SessionRecord, SharedSessions } from "./_shared_sessions.ts";
 import type { Live, OpenedSession } from "./_legacy_sessions.ts";
 
 /** What {@linkcode createSharedAdoption} needs from the session wiring. */

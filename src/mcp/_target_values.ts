@@ -3,8 +3,7 @@
  * resolved value registered for log redaction; errors name where, never the value.
  * @module
  */
-import { UsageError } from "../core/errors.ts";
-import { redactSecret } from "../core/log.ts";
+import { redactSecret, UsageError } from "../core/mod.ts";
 
 /** The environment `${VAR}` reads from. */
 export type Environment = Readonly<Record<string, string | undefined>>;

@@ -5,8 +5,8 @@
  * @module
  */
 import { readRequestBody, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
-import { HttpError } from "../core/errors.ts";
-import { isIpLiteral, isLoopbackHost } from "../http/hosts.ts";
+import { HttpError } from "../core/mod.ts";
+import { isIpLiteral, isLoopbackHost } from "../http/mod.ts";
 
 /**
  * Protocol versions of the 2025 era accepted in `MCP-Protocol-Version` on a session: 2025-11-25,

@@ -28,18 +28,16 @@
  * @module
  */
 import { isLegacyRequest, type McpServer, type ServerNotifier } from "@modelcontextprotocol/server";
-import { authenticatorFor } from "../http/auth.ts";
-import type { Config } from "../core/config.ts";
-import { HttpError } from "../core/errors.ts";
-import { errorResponse, methodNotAllowed } from "../http/respond.ts";
-import type { Logger } from "../core/log.ts";
 import {
+  authenticatorFor,
   clientAddress,
   createRateLimiter,
   createSharedRateLimiter,
+  errorResponse,
+  methodNotAllowed,
   type RateLimiter,
-} from "../http/rate_limit.ts";
-import type { SharedRedis } from "../core/redis.ts";
+} from "../http/mod.ts";
+import { type Config, HttpError, type Logger, type SharedRedis } from "../core/mod.ts";
 import {
   checkHostAndOrigin,
   type HostPolicy,

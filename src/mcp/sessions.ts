@@ -4,7 +4,7 @@
  * A session is idle while none of its streams is open and no request has come for `idleMs`.
  * @module
  */
-import { HttpError } from "../core/errors.ts";
+import { HttpError } from "../core/mod.ts";
 
 /** A new session ID: 160 random bits from the system CSPRNG, as 40 hex digits. */
 export function newSessionId(): string {

@@ -5,7 +5,7 @@
  * redaction as it is resolved; errors name the setting and target, never a value.
  * @module
  */
-import { UsageError } from "../core/errors.ts";
+import { UsageError } from "../core/mod.ts";
 import type { NamedTarget, Target } from "./targets.ts";
 import { type Environment, resolveHeader } from "./_target_values.ts";
 

@@ -8,8 +8,8 @@
  * 2025 `initialize` handshake otherwise.
  * @module
  */
-import { UsageError } from "../core/errors.ts";
-import type { MachineOAuthProvider } from "../oauth/machine.ts";
+import { UsageError } from "../core/mod.ts";
+import type { MachineOAuthProvider } from "../oauth/mod.ts";
 
 export {
   type ConnectOptions,

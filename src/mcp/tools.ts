@@ -14,7 +14,7 @@ import type {
 } from "@modelcontextprotocol/server";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/ajv";
 import { z } from "zod";
-import { describeError } from "../core/errors.ts";
+import { describeError } from "../core/mod.ts";
 
 /** What a tool handler receives besides its arguments: `ctx.mcpReq.signal`, notifications, ... */
 export type ToolContext = ServerContext;

@@ -13,14 +13,14 @@ import {
   type Transport as ServerTransport,
 } from "@modelcontextprotocol/server";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
-import { authenticate, type Authenticator } from "../http/auth.ts";
-import { describeError, HttpError } from "../core/errors.ts";
+import { authenticate, type Authenticator } from "../http/mod.ts";
+import { describeError, HttpError } from "../core/mod.ts";
 import { checkHostAndOrigin } from "./guards.ts";
-import { MCP_SUBPROTOCOL } from "./ws_client.ts";
+import { MCP_SUBPROTOCOL } from "./_ws_client.ts";
 import type { SessionLimit } from "./sessions.ts";
 import type { McpEra } from "./http.ts";
 
-export { MCP_SUBPROTOCOL } from "./ws_client.ts";
+export { MCP_SUBPROTOCOL } from "./_ws_client.ts";
 
 /** Close code for a frame larger than the limit (RFC 6455 "message too big"). */
 const TOO_BIG = 1009;

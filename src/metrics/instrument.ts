@@ -4,13 +4,12 @@
  * wrapper keeps the interface it wraps, so the code using it does not change.
  * @module
  */
-import { ProviderError, UpstreamError } from "../core/errors.ts";
+import { type Logger, ProviderError, UpstreamError } from "../core/mod.ts";
 import type { Ledger, LedgerEntry } from "../ledger/mod.ts";
-import type { Logger } from "../core/log.ts";
 import { MetricsRegistry } from "./registry.ts";
 import { timedOperations } from "./timed.ts";
-import { contextFields, runInSpan } from "../http/observe.ts";
-import type { Provider, StreamChunk } from "../providers/types.ts";
+import { contextFields, runInSpan } from "../http/mod.ts";
+import type { Provider, StreamChunk } from "../providers/mod.ts";
 
 /**
  * A server's metrics registry, starting with `mcpcomm_build_info{server, version}` (always 1).

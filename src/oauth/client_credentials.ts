@@ -7,7 +7,7 @@
  */
 import { importPKCS8, SignJWT } from "jose";
 import { z } from "zod";
-import { cachedDiscovery } from "./discovery.ts";
+import { cachedDiscovery } from "./_discovery.ts";
 import { signingAlgorithm } from "./machine.ts";
 
 /** How the client authenticates at the token endpoint. */

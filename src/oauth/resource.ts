@@ -10,7 +10,7 @@
  * @module
  */
 import { createRemoteJWKSet, errors as joseErrors, type JWTPayload, jwtVerify } from "jose";
-import { cachedDiscovery, DiscoveryError } from "./discovery.ts";
+import { cachedDiscovery, DiscoveryError } from "./_discovery.ts";
 
 /** Who a verified token speaks for. */
 export interface VerifiedToken {

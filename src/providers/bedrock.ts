@@ -15,9 +15,9 @@ import {
   type TokenUsage,
 } from "@aws-sdk/client-bedrock-runtime";
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
-import { describeError, ProviderError, type ProviderErrorKind } from "../core/errors.ts";
+import { describeError, ProviderError, type ProviderErrorKind } from "../core/mod.ts";
 import { BEDROCK_MODEL_IDS, pricedModels } from "./pricing.ts";
-import { abortWhenAbandoned, incompleteStream } from "./stream.ts";
+import { abortWhenAbandoned, incompleteStream } from "./_stream.ts";
 import type { Completion, CompletionRequest, Provider } from "./types.ts";
 
 /** The full Bedrock model ID of a short name (`claude-3.5-haiku`); other names pass unchanged. */

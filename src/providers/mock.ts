@@ -2,7 +2,7 @@
  * The mock provider: deterministic answers without keys or network, in the seed's form.
  * @module
  */
-import { delay } from "../core/retry.ts";
+import { delay } from "../core/mod.ts";
 import type { Completion, CompletionRequest, Provider, StreamChunk } from "./types.ts";
 
 /** Settings of the mock provider. */

@@ -32,3 +32,8 @@ export function createProvider(options: ProviderOptions): Provider {
       return createMockProvider({ delayMs: options.mockDelayMs });
   }
 }
+
+export * from "./bedrock.ts";
+export * from "./mock.ts";
+export * from "./openai.ts";
+export * from "./pricing.ts";

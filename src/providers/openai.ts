@@ -10,10 +10,10 @@ import OpenAI, {
   APIError,
   APIUserAbortError,
 } from "openai";
-import { describeError, ProviderError } from "../core/errors.ts";
-import { publicUrl } from "../http/hosts.ts";
+import { describeError, ProviderError } from "../core/mod.ts";
+import { publicUrl } from "../http/mod.ts";
 import { pricedModels } from "./pricing.ts";
-import { abortWhenAbandoned, incompleteStream } from "./stream.ts";
+import { abortWhenAbandoned, incompleteStream } from "./_stream.ts";
 import type { Completion, CompletionRequest, Provider } from "./types.ts";
 import type { Usage } from "../wire.ts";
 

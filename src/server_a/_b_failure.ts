@@ -4,8 +4,8 @@
  * @module
  */
 import type { z } from "zod";
-import { describeError, UpstreamError } from "../core/errors.ts";
-import { isCertificateError } from "../http/tls.ts";
+import { describeError, UpstreamError } from "../core/mod.ts";
+import { isCertificateError } from "../http/mod.ts";
 import { ErrorBody } from "../wire.ts";
 
 /** What kind of failure an attempt met. */

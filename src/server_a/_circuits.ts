@@ -3,9 +3,8 @@
  * through after a cool-down (doubling while probes fail), and the health checks that close them.
  * @module
  */
-import { describeError, UpstreamError } from "../core/errors.ts";
-import type { Logger } from "../core/log.ts";
-import type { ServerBClient } from "./b_client.ts";
+import { describeError, type Logger, UpstreamError } from "../core/mod.ts";
+import type { ServerBClient } from "./_b_client.ts";
 
 /** A circuit breaker's state. */
 export type CircuitState = "closed" | "open" | "half-open";

@@ -14,8 +14,8 @@ import {
   ProtocolErrorCode,
   ResourceNotFoundError,
 } from "@modelcontextprotocol/client";
-import { describeError } from "../core/errors.ts";
-import { errorResult } from "../mcp/tools.ts";
+import { describeError } from "../core/mod.ts";
+import { errorResult } from "../mcp/mod.ts";
 import {
   type GatewayCore,
   listsOf,

@@ -5,8 +5,8 @@
  */
 import type { Client, McpSubscription, Prompt, Resource, Tool } from "@modelcontextprotocol/client";
 import type { McpServer } from "@modelcontextprotocol/server";
-import type { Logger } from "../core/log.ts";
-import { describeTarget, type NamedTarget, protocolOf } from "../mcp/targets.ts";
+import type { Logger } from "../core/mod.ts";
+import { describeTarget, type NamedTarget, protocolOf } from "../mcp/mod.ts";
 import type { FeaturedLists, PendingCall } from "./_gateway_input.ts";
 import type { Pipeline } from "./_gateway_pipeline.ts";
 import type { GatewaySession, ListKind, Lists, SessionPool } from "./_session_pool.ts";

@@ -8,7 +8,7 @@ import {
   SdkHttpError,
   StreamableHTTPClientTransport,
 } from "@modelcontextprotocol/client";
-import { isConnectionRefused } from "../mcp/targets.ts";
+import { isConnectionRefused } from "../mcp/mod.ts";
 
 /**
  * Why a request failed without reaching the upstream's session, so that it can be sent again on

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ResourceTemplateType as ResourceTemplate } from "@modelcontextprotocol/client";
-import { describeError } from "../core/errors.ts";
+import { describeError } from "../core/mod.ts";
 import type { GatewayCore } from "./_gateway_core.ts";
 import { load, publish } from "./_gateway_lists.ts";
 import { namespacedTemplate } from "./_gateway_naming.ts";

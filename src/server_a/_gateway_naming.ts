@@ -4,8 +4,8 @@
  * @module
  */
 import type { CallToolResult, Prompt, Resource, Tool } from "@modelcontextprotocol/client";
-import { UsageError } from "../core/errors.ts";
-import type { NamedTarget } from "../mcp/targets.ts";
+import { UsageError } from "../core/mod.ts";
+import type { NamedTarget } from "../mcp/mod.ts";
 import { listsOf, type ListView, type Upstream } from "./_gateway_core.ts";
 
 /** The gateway's upstreams by name. */

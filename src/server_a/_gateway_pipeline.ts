@@ -7,8 +7,8 @@
  * @module
  */
 import type { CallToolResult, Tool } from "@modelcontextprotocol/client";
-import { UsageError } from "../core/errors.ts";
-import { errorResult } from "../mcp/tools.ts";
+import { UsageError } from "../core/mod.ts";
+import { errorResult } from "../mcp/mod.ts";
 
 /**
  * What a gateway call forwards from the downstream request: its cancellation signal, a way to

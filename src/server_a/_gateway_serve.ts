@@ -24,7 +24,7 @@ import {
   jsonResult,
   type ToolContext,
   toolDefinition,
-} from "../mcp/tools.ts";
+} from "../mcp/mod.ts";
 import * as calls from "./_gateway_calls.ts";
 import { forwardedCapabilities, type GatewayCore, status } from "./_gateway_core.ts";
 import { featuredView, featuresOf } from "./_gateway_input.ts";

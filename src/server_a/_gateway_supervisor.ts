@@ -5,9 +5,8 @@
  * @module
  */
 import { type Client, MAX_CACHE_TTL_MS, SseError } from "@modelcontextprotocol/client";
-import { describeError } from "../core/errors.ts";
-import { delay, withRetries } from "../core/retry.ts";
-import { connectTarget, describeTarget, disconnect, protocolOf } from "../mcp/targets.ts";
+import { delay, describeError, withRetries } from "../core/mod.ts";
+import { connectTarget, describeTarget, disconnect, protocolOf } from "../mcp/mod.ts";
 import type { GatewayCore, Upstream } from "./_gateway_core.ts";
 import { load, publish } from "./_gateway_lists.ts";
 import { keepsSessionState, unsentLoss } from "./_gateway_loss.ts";

@@ -17,11 +17,9 @@ import {
   type Tool,
 } from "@modelcontextprotocol/client";
 import type { McpServer } from "@modelcontextprotocol/server";
-import { describeError, DomainError } from "../core/errors.ts";
-import type { Logger } from "../core/log.ts";
-import { withRetries } from "../core/retry.ts";
+import { describeError, DomainError, type Logger, withRetries } from "../core/mod.ts";
 import { unsentLoss } from "./_gateway_loss.ts";
-import { connectTarget, disconnect, type NamedTarget } from "../mcp/targets.ts";
+import { connectTarget, disconnect, type NamedTarget } from "../mcp/mod.ts";
 
 /** One of the lists the gateway merges. */
 export type ListKind = "tools" | "resources" | "prompts";

@@ -8,10 +8,11 @@ import {
   type Environment,
   loadServersFile,
   mergeTargets,
+  type NamedTarget,
+  parseTargetList,
   splitItems,
   withHeaders,
-} from "../mcp/target_config.ts";
-import { type NamedTarget, parseTargetList } from "../mcp/targets.ts";
+} from "../mcp/mod.ts";
 
 /** The settings {@linkcode resolveUpstreams} reads, named as in `Config`. */
 export interface UpstreamSettings {

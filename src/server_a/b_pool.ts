@@ -4,10 +4,10 @@
  * to `onRetry`, so the retry metric counts in both.
  * @module
  */
-import type { Logger } from "../core/log.ts";
-import { type BalancerOptions, createBalancedServerBClient } from "./balancer.ts";
-import { createServerBClient, type ServerBClient } from "./b_client.ts";
-import { type ServerBOAuthOptions, serverBTokenSource } from "./b_oauth.ts";
+import type { Logger } from "../core/mod.ts";
+import { type BalancerOptions, createBalancedServerBClient } from "./_balancer.ts";
+import { createServerBClient, type ServerBClient } from "./_b_client.ts";
+import { type ServerBOAuthOptions, serverBTokenSource } from "./_b_oauth.ts";
 
 /** What Server A's client to Server B reads from the settings, and the hooks around it. */
 export interface ServerBPoolOptions {

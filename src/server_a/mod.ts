@@ -5,29 +5,31 @@
  */
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import process from "node:process";
-import { authenticatorFor, guardOf, warnIfExposed } from "../http/auth.ts";
-import type { Config } from "../core/config.ts";
-import { HttpError } from "../core/errors.ts";
+import {
+  authenticatorFor,
+  createHttpObserver,
+  errorResponse,
+  guardOf,
+  listen,
+  type Listening,
+  readCaCerts,
+  warnIfExposed,
+} from "../http/mod.ts";
+import { type Config, createLogger, HttpError, sharedRedisOf } from "../core/mod.ts";
 import {
   countMcpSessions,
   countServerBRetries,
   createServerMetrics,
   instrumentLedger,
   instrumentServerBClient,
-} from "../metrics/instrument.ts";
+  type MetricsRegistry,
+} from "../metrics/mod.ts";
 import { type Ledger, openConfiguredLedger } from "../ledger/mod.ts";
-import { createLogger } from "../core/log.ts";
-import { createMcpHttpHandler, MCP_HTTP_PATHS, type McpEra } from "../mcp/http.ts";
-import { sharedRedisOf } from "../core/redis.ts";
-import type { MetricsRegistry } from "../metrics/registry.ts";
-import { createHttpObserver } from "../http/observe.ts";
-import { listen, type Listening } from "../http/serve.ts";
-import { errorResponse } from "../http/respond.ts";
-import { readCaCerts } from "../http/tls.ts";
-import { createServerAOpsHandler, SERVER_A_OPS_PATHS } from "./ops.ts";
-import type { ServerBClient } from "./b_client.ts";
+import { createMcpHttpHandler, MCP_HTTP_PATHS, type McpEra } from "../mcp/mod.ts";
+import { createServerAOpsHandler, SERVER_A_OPS_PATHS } from "./_ops.ts";
+import type { ServerBClient } from "./_b_client.ts";
 import { createServerBPool, type ServerBPoolOptions } from "./b_pool.ts";
-import { createGatewayFromConfig, type Gateway, withGateway } from "./gateway.ts";
+import { createGatewayFromConfig, type Gateway, withGateway } from "./_gateway.ts";
 import { createServerAMcp, SERVER_A_MCP_NAME } from "./tools.ts";
 
 /** How MCP clients reach Server A. */
@@ -245,3 +247,6 @@ export async function startServerA(
   });
   return { url, client, ledger, gateway, metrics, finished };
 }
+
+export * from "./b_pool.ts";
+export * from "./tools.ts";

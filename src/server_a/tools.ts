@@ -5,18 +5,17 @@
  */
 import { type CacheHint, McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { describeError } from "../core/errors.ts";
+import { describeError, type Logger } from "../core/mod.ts";
 import type { Ledger } from "../ledger/mod.ts";
-import type { Logger } from "../core/log.ts";
 import {
   defineTool,
   errorResult,
   jsonResult,
   sharedJsonSchemaValidator,
   type ToolContext,
-} from "../mcp/tools.ts";
+} from "../mcp/mod.ts";
 import { type ProcessRequest, type ProcessResponse, processShape } from "../wire.ts";
-import type { ServerBClient } from "./b_client.ts";
+import type { ServerBClient } from "./_b_client.ts";
 
 /** The MCP server name of Server A. */
 export const SERVER_A_MCP_NAME = "messenger-server";

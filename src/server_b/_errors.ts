@@ -8,11 +8,11 @@ import {
   DomainError,
   type ErrorCode,
   HttpError,
+  type Logger,
   ProviderError,
   type ProviderErrorKind,
-} from "../core/errors.ts";
-import type { Logger } from "../core/log.ts";
-import { domainAnswer } from "../http/respond.ts";
+} from "../core/mod.ts";
+import { domainAnswer } from "../http/mod.ts";
 
 const providerAnswers: Record<ProviderErrorKind, [number, ErrorCode]> = {
   auth: [502, "provider_auth"],

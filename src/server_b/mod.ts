@@ -4,30 +4,34 @@
  */
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import process from "node:process";
-import { authenticatorFor, guardOf, refuseOpenBind, warnIfExposed } from "../http/auth.ts";
-import type { Config } from "../core/config.ts";
-import { publicUrl } from "../http/hosts.ts";
+import {
+  authenticatorFor,
+  createHttpObserver,
+  createRateLimiter,
+  createSharedRateLimiter,
+  guardOf,
+  listen,
+  type Listening,
+  publicUrl,
+  readServerTls,
+  refuseOpenBind,
+  warnIfExposed,
+} from "../http/mod.ts";
+import { type Config, createLogger, sharedRedisOf } from "../core/mod.ts";
 import {
   countMcpSessions,
   createServerMetrics,
   instrumentLedger,
   instrumentProvider,
-} from "../metrics/instrument.ts";
+  type MetricsRegistry,
+} from "../metrics/mod.ts";
 import { openConfiguredLedger } from "../ledger/mod.ts";
-import { createLogger } from "../core/log.ts";
-import { createMcpHttpHandler } from "../mcp/http.ts";
-import type { MetricsRegistry } from "../metrics/registry.ts";
-import { createHttpObserver } from "../http/observe.ts";
-import { createProvider, type ProviderOptions } from "../providers/mod.ts";
-import type { Provider } from "../providers/types.ts";
-import { createRateLimiter, createSharedRateLimiter } from "../http/rate_limit.ts";
-import { sharedRedisOf } from "../core/redis.ts";
-import { listen, type Listening } from "../http/serve.ts";
-import { readServerTls } from "../http/tls.ts";
+import { createMcpHttpHandler } from "../mcp/mod.ts";
+import { createProvider, type Provider, type ProviderOptions } from "../providers/mod.ts";
 import { onError } from "./_errors.ts";
-import { createServerBHandler } from "./routes.ts";
-import { type AiService, createAiService } from "./service.ts";
-import { createServerBMcp } from "./tools.ts";
+import { createServerBHandler } from "./_routes.ts";
+import { type AiService, createAiService } from "./_service.ts";
+import { createServerBMcp } from "./_tools.ts";
 
 /** Options of {@linkcode startServerB}. */
 export interface ServerBOptions {

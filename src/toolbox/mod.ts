@@ -6,16 +6,16 @@
  */
 import process from "node:process";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
-import { authenticatorFor, guardOf, refuseOpenBind, warnIfExposed } from "../http/auth.ts";
-import type { Config } from "../core/config.ts";
-import { HttpError } from "../core/errors.ts";
-import { errorResponse } from "../http/respond.ts";
-import { createLogger } from "../core/log.ts";
-import { createMcpHttpHandler } from "../mcp/http.ts";
-import { SessionLimit } from "../mcp/sessions.ts";
-import { createWebSocketEndpoint } from "../mcp/websocket.ts";
-import { sharedRedisOf } from "../core/redis.ts";
-import { listen } from "../http/serve.ts";
+import {
+  authenticatorFor,
+  errorResponse,
+  guardOf,
+  listen,
+  refuseOpenBind,
+  warnIfExposed,
+} from "../http/mod.ts";
+import { type Config, createLogger, HttpError, sharedRedisOf } from "../core/mod.ts";
+import { createMcpHttpHandler, createWebSocketEndpoint, SessionLimit } from "../mcp/mod.ts";
 import { createToolboxMcp, type ToolboxOptions } from "./tools.ts";
 
 /** Options of {@linkcode startToolbox}. */
@@ -156,3 +156,5 @@ export async function startToolbox(
     finished: server.finished,
   };
 }
+
+export * from "./tools.ts";

@@ -11,11 +11,11 @@ import {
   type Tool,
 } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { UsageError } from "../core/errors.ts";
-import { defineTool, errorResult, jsonResult, sharedJsonSchemaValidator } from "../mcp/tools.ts";
-import { runCommand } from "./command.ts";
-import { listFiles } from "./files.ts";
-import { evaluate, formatNumber } from "./math.ts";
+import { UsageError } from "../core/mod.ts";
+import { defineTool, errorResult, jsonResult, sharedJsonSchemaValidator } from "../mcp/mod.ts";
+import { runCommand } from "./_command.ts";
+import { listFiles } from "./_files.ts";
+import { evaluate, formatNumber } from "./_math.ts";
 
 /** Every tool the toolbox knows, in listing order. */
 export const TOOLBOX_TOOLS = [

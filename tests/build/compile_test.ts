@@ -1,6 +1,6 @@
 import denoJson from "../../deno.json" with { type: "json" };
 import { main, outputPath, TARGETS, V8_FLAGS } from "../../src/build/compile.ts";
-import { permissionFlags, PERMISSIONS } from "../../src/build/permissions.ts";
+import { permissionFlags, PERMISSIONS } from "../../src/build/_permissions.ts";
 import { VERSION } from "../../src/core/version.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { spawnServer } from "../_spawn.ts";

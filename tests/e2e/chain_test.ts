@@ -8,7 +8,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { TestReport } from "../../src/commands/test.ts";
+import type { TestReport } from "../../src/commands/_test.ts";
 import { ProcessResponse } from "../../src/wire.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { baseEnv, RUN_ARGS, runCli, tempDirSync } from "../_helpers.ts";

@@ -4,7 +4,7 @@
  * command with only the URL changed; then once more over HTTPS with the shared token.
  * @module
  */
-import type { TestReport } from "../../src/commands/test.ts";
+import type { TestReport } from "../../src/commands/_test.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { type SpawnedServer, spawnServer } from "../_spawn.ts";
 import {

@@ -9,7 +9,7 @@ import {
   type HttpObserverOptions,
   outgoingTraceparent,
 } from "../../src/http/observe.ts";
-import { parseTraceparent } from "../../src/http/trace.ts";
+import { parseTraceparent } from "../../src/http/_trace.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { readSse } from "../_helpers.ts";
 import { parsePrometheusText, sampleValue } from "../_prometheus.ts";

@@ -1,5 +1,5 @@
 import { ConfigError, UpstreamError } from "../../src/core/errors.ts";
-import { createServerBClient } from "../../src/server_a/b_client.ts";
+import { createServerBClient } from "../../src/server_a/_b_client.ts";
 import { readCaCerts, readServerTls } from "../../src/http/tls.ts";
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../_assert.ts";
 import { runCli, startTestServerB } from "../_helpers.ts";

@@ -2,9 +2,10 @@ import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/cli
 import postgres from "postgres";
 import { loadConfig, secretValues } from "../../src/core/config.ts";
 import { DomainError, StorageError } from "../../src/core/errors.ts";
-import { createMemoryLedger, type LedgerEntry } from "../../src/ledger/mod.ts";
 import {
+  createMemoryLedger,
   isPostgresUrl,
+  type LedgerEntry,
   openPostgresLedger,
   POSTGRES_SCHEMA_VERSION,
   redactPostgresUrl,

@@ -1,8 +1,9 @@
 import { DatabaseSync } from "node:sqlite";
 import { loadConfig } from "../../src/core/config.ts";
 import { DomainError, StorageError } from "../../src/core/errors.ts";
-import { createMemoryLedger, type LedgerEntry } from "../../src/ledger/mod.ts";
 import {
+  createMemoryLedger,
+  type LedgerEntry,
   MEMORY_DB,
   openLedger,
   openServerLedger,

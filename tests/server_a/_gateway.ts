@@ -4,7 +4,7 @@ import { createLogger } from "../../src/core/log.ts";
 import { type NamedTarget, parseTargetList } from "../../src/mcp/targets.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
 import type { McpEra } from "../../src/mcp/http.ts";
-import { Gateway, type GatewayOptions } from "../../src/server_a/gateway.ts";
+import { Gateway, type GatewayOptions } from "../../src/server_a/_gateway.ts";
 
 /**
  * A started gateway over `upstreams` (`NAME=TARGET` text or parsed targets), attached to a server

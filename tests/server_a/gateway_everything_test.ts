@@ -25,7 +25,7 @@ import {
   protocolOf,
   type Target,
 } from "../../src/mcp/targets.ts";
-import { Gateway, UPSTREAM_URI_PREFIX } from "../../src/server_a/gateway.ts";
+import { Gateway, UPSTREAM_URI_PREFIX } from "../../src/server_a/_gateway.ts";
 import { UsageError } from "../../src/core/errors.ts";
 import { startServerA } from "../../src/server_a/mod.ts";
 import { eventually, testConfig } from "../_helpers.ts";

@@ -1,6 +1,6 @@
 import { Client, InMemoryTransport } from "@modelcontextprotocol/client";
 import { createMemoryLedger } from "../../src/ledger/mod.ts";
-import { createServerBClient, type ServerBClientOptions } from "../../src/server_a/b_client.ts";
+import { createServerBClient, type ServerBClientOptions } from "../../src/server_a/_b_client.ts";
 import { createServerAMcp, SERVER_A_MCP_NAME } from "../../src/server_a/tools.ts";
 import { ProcessResponse } from "../../src/wire.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";

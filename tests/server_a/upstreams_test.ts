@@ -8,7 +8,7 @@ import { runCli, startTestServerB, tempDir, testConfig } from "../_helpers.ts";
 import { ENV_SERVER_SCRIPT, startRecordingMcp } from "../mcp/_harness.ts";
 import { scrub, setLogLevel } from "../../src/core/log.ts";
 import { startServerA } from "../../src/server_a/mod.ts";
-import { resolveUpstreams } from "../../src/server_a/gateway.ts";
+import { resolveUpstreams } from "../../src/server_a/_gateway.ts";
 import { startGateway } from "./_gateway.ts";
 
 setLogLevel("error");

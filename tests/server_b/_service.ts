@@ -5,7 +5,7 @@
 import { createLogger } from "../../src/core/log.ts";
 import { createMemoryLedger, type Ledger } from "../../src/ledger/mod.ts";
 import { createMockProvider } from "../../src/providers/mock.ts";
-import { type AiService, createAiService } from "../../src/server_b/service.ts";
+import { type AiService, createAiService } from "../../src/server_b/_service.ts";
 
 /** A service answering with the mock provider, one attempt, recording in `ledger`. */
 export function createMockService(ledger: Ledger = createMemoryLedger(10)): AiService {

@@ -2,7 +2,7 @@ import { DomainError, ProviderError } from "../../src/core/errors.ts";
 import { createLogger } from "../../src/core/log.ts";
 import { createMemoryLedger } from "../../src/ledger/mod.ts";
 import { answerOf, onError, streamAnswerOf } from "../../src/server_b/_errors.ts";
-import { createServerBHandler } from "../../src/server_b/routes.ts";
+import { createServerBHandler } from "../../src/server_b/_routes.ts";
 import { assertEquals } from "../_assert.ts";
 import { createMockService } from "./_service.ts";
 

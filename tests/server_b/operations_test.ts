@@ -15,10 +15,10 @@ import {
 } from "../_helpers.ts";
 import { parsePrometheusText, sampleValue } from "../_prometheus.ts";
 import { parseCommandLine } from "../../src/cli.ts";
-import { serverBCommand } from "../../src/commands/server_b.ts";
+import { serverBCommand } from "../../src/commands/_server_b.ts";
 import { loadConfig } from "../../src/core/config.ts";
 import { openLedger, openServerLedger, type SqliteLedger } from "../../src/ledger/mod.ts";
-import { createServerBMcp } from "../../src/server_b/tools.ts";
+import { createServerBMcp } from "../../src/server_b/_tools.ts";
 import { spawnServer } from "../_spawn.ts";
 
 function tempDb(): string {

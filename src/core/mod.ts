@@ -1,0 +1,13 @@
+/**
+ * The core every layer uses: settings, typed errors, the logger, paths, retries, the clock and
+ * the version.
+ * @module
+ */
+export * from "./config.ts";
+export * from "./errors.ts";
+export * from "./log.ts";
+export * from "./paths.ts";
+export * from "./redis.ts";
+export * from "./retry.ts";
+export * from "./signals.ts";
+export * from "./version.ts";
