@@ -6,10 +6,9 @@
  */
 import { ConfigError, type Logger } from "../core/mod.ts";
 import { isLoopbackHost } from "./hosts.ts";
-import { oauthProbeAnswer } from "../mcp/mod.ts";
 import type { VerifiedToken } from "../oauth/mod.ts";
 import type { Authenticator } from "./_authenticator.ts";
-import { requireBearer } from "./_bearer.ts";
+import { oauthProbeAnswer, requireBearer } from "./_bearer.ts";
 import {
   oauthAuthenticator,
   oauthResourceOf,

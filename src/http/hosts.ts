@@ -17,12 +17,6 @@ export function pathOf(url: string): string {
   return PLAIN_URL.exec(url)?.[1] ?? new URL(url).pathname;
 }
 
-/** A URL safe to show: origin and path only, without credentials, query or fragment. */
-export function publicUrl(url: string): string {
-  const { origin, pathname } = new URL(url);
-  return origin + pathname;
-}
-
 const IPV4_LITERAL = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
 
 /** The octets of a dotted-quad IPv4 literal (decimal, no leading zeros, each 0-255). */

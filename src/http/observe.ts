@@ -4,70 +4,24 @@
  * its event stream so that a shutdown lets it finish (up to a deadline) instead of cutting it.
  * @module
  */
-import { AsyncLocalStorage } from "node:async_hooks";
-import { HttpError, type Logger, logLevelEnabled } from "../core/mod.ts";
+import {
+  contextFields,
+  formatTraceparent,
+  HttpError,
+  type Logger,
+  logLevelEnabled,
+  parseTraceparent,
+  REQUEST_ID_HEADER,
+  type RequestContext,
+  requestIdOf,
+  runInContext,
+  startSpan,
+  type TraceContext,
+} from "../core/mod.ts";
 import { pathOf } from "./hosts.ts";
 import { errorResponse } from "./respond.ts";
 import { createDrain, type Tracked } from "./_drain.ts";
 import { type MetricsRegistry, timedOperations } from "../metrics/mod.ts";
-import {
-  formatTraceparent,
-  parseTraceparent,
-  REQUEST_ID_HEADER,
-  requestIdOf,
-  startSpan,
-  type TraceContext,
-} from "./_trace.ts";
-
-/** The request being served, as seen from code it calls. */
-export interface RequestContext {
-  requestId: string;
-  /** This server's span; its `spanId` is the parent of any call made while serving. */
-  trace: TraceContext;
-  /** The caller's span, when it sent a valid `traceparent`. */
-  parentSpanId?: string | undefined;
-}
-
-/** The IDs of `context` as log fields: requestId, traceId, spanId and, when known, parentSpanId. */
-export function contextFields(context: RequestContext): Record<string, string> {
-  return {
-    requestId: context.requestId,
-    traceId: context.trace.traceId,
-    spanId: context.trace.spanId,
-    ...(context.parentSpanId ? { parentSpanId: context.parentSpanId } : {}),
-  };
-}
-
-const storage = new AsyncLocalStorage<RequestContext>();
-
-/** The request whose handling is running now, if any. */
-export function currentRequest(): RequestContext | undefined {
-  return storage.getStore();
-}
-
-/**
- * The `traceparent` for a call made now: a child of the request being served, or the root of a
- * new trace when there is none (stdio).
- */
-export function outgoingTraceparent(): string {
-  return formatTraceparent(currentRequest()?.trace ?? startSpan());
-}
-
-/**
- * Runs `fn` in a new span: a child of the request being served, or the root of a new trace (a
- * stdio tool call). Calls made inside send this span as their `traceparent` parent.
- */
-export function runInSpan<T>(
-  fn: (context: RequestContext) => Promise<T>,
-): Promise<T> {
-  const parent = currentRequest();
-  const context: RequestContext = {
-    requestId: parent?.requestId ?? crypto.randomUUID(),
-    trace: startSpan(parent?.trace),
-    parentSpanId: parent?.trace.spanId,
-  };
-  return storage.run(context, () => fn(context));
-}
 
 /** A request handler as `Deno.serve` calls it. */
 export type Handler = (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>;
@@ -225,7 +179,9 @@ export function createHttpObserver(options: HttpObserverOptions): HttpObserver {
               connection: "close",
             }).toResponse();
           } else {
-            (withContext ? storage.run(context, handler, request, info) : handler(request, info))
+            (withContext
+              ? runInContext(context, () => handler(request, info))
+              : handler(request, info))
               .then(
                 answered.resolve,
                 answered.reject,

@@ -143,25 +143,6 @@ export function checkProtocolVersion(request: Request): void {
   );
 }
 
-/** Where OAuth clients (`mcp-remote`) look for metadata and client registration after a 401. */
-const OAUTH_PATHS =
-  /^\/(?:\.well-known\/(?:oauth-protected-resource|oauth-authorization-server|openid-configuration)(?:\/.*)?|register|authorize|token)$/;
-
-const NO_OAUTH = new HttpError(
-  404,
-  "not_found",
-  "This server has no OAuth: send MCPCOMM_AUTH_TOKEN as the header Authorization: Bearer <token> " +
-    '(mcp-remote: --header "Authorization: Bearer <token>")',
-);
-
-/**
- * With a token set, the 404 for the OAuth discovery and registration paths saying to send the
- * bearer token instead; `undefined` for other paths or without a token.
- */
-export function oauthProbeAnswer(path: string, token: string | undefined): Response | undefined {
-  return token && OAUTH_PATHS.test(path) ? NO_OAUTH.toResponse() : undefined;
-}
-
 const decoder = new TextDecoder();
 
 /** Parses one JSON-RPC message body: 400 for bad JSON, for a batch (array), or a non-object. */

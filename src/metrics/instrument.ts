@@ -4,11 +4,16 @@
  * wrapper keeps the interface it wraps, so the code using it does not change.
  * @module
  */
-import { type Logger, ProviderError, UpstreamError } from "../core/mod.ts";
+import {
+  contextFields,
+  type Logger,
+  ProviderError,
+  runInSpan,
+  UpstreamError,
+} from "../core/mod.ts";
 import type { Ledger, LedgerEntry } from "../ledger/mod.ts";
 import { MetricsRegistry } from "./registry.ts";
 import { timedOperations } from "./timed.ts";
-import { contextFields, runInSpan } from "../http/mod.ts";
 import type { Provider, StreamChunk } from "../providers/mod.ts";
 
 /**

@@ -10,8 +10,7 @@ import OpenAI, {
   APIError,
   APIUserAbortError,
 } from "openai";
-import { describeError, ProviderError } from "../core/mod.ts";
-import { publicUrl } from "../http/mod.ts";
+import { describeError, ProviderError, publicUrl } from "../core/mod.ts";
 import { pricedModels } from "./pricing.ts";
 import { abortWhenAbandoned, incompleteStream } from "./_stream.ts";
 import type { Completion, CompletionRequest, Provider } from "./types.ts";

@@ -9,11 +9,13 @@ import type { z } from "zod";
 import {
   describeError,
   type Logger,
+  outgoingTraceparent,
+  publicUrl,
   RetriesExhausted,
   UpstreamError,
   withRetries,
 } from "../core/mod.ts";
-import { createHttp1Pool, outgoingTraceparent, publicUrl } from "../http/mod.ts";
+import { createHttp1Pool } from "../http/mod.ts";
 import { HealthResponse, ModelsResponse, type ProcessRequest, ProcessResponse } from "../wire.ts";
 import {
   AttemptFailure,

@@ -4,8 +4,7 @@
  * come only from Server A's own credentials: nothing a downstream MCP client sends is passed on.
  * @module
  */
-import { ConfigError } from "../core/mod.ts";
-import { publicUrl } from "../http/mod.ts";
+import { ConfigError, publicUrl } from "../core/mod.ts";
 import { type ClientAuthMethod, createClientCredentialsSource } from "../oauth/mod.ts";
 
 type Authorization = (renew?: { stale: string }) => Promise<string>;

@@ -14,7 +14,7 @@ import {
 } from "../core/mod.ts";
 import { domainAnswer } from "../http/mod.ts";
 
-const providerAnswers: Record<ProviderErrorKind, [number, ErrorCode]> = {
+const providerAnswers = {
   auth: [502, "provider_auth"],
   rate_limit: [429, "provider_rate_limit"],
   quota: [502, "provider_quota"],
@@ -22,7 +22,7 @@ const providerAnswers: Record<ProviderErrorKind, [number, ErrorCode]> = {
   unavailable: [502, "provider_unavailable"],
   timeout: [504, "provider_timeout"],
   other: [502, "provider_error"],
-};
+} as const satisfies Record<ProviderErrorKind, readonly [number, ErrorCode]>;
 
 /**
  * The HTTP form of a provider failure. Server B has retried the provider already, so only a rate

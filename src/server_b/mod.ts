@@ -12,12 +12,11 @@ import {
   guardOf,
   listen,
   type Listening,
-  publicUrl,
   readServerTls,
   refuseOpenBind,
   warnIfExposed,
 } from "../http/mod.ts";
-import { type Config, createLogger, sharedRedisOf } from "../core/mod.ts";
+import { type Config, createLogger, publicUrl, sharedRedisOf } from "../core/mod.ts";
 import {
   countMcpSessions,
   createServerMetrics,

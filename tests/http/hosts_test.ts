@@ -1,4 +1,5 @@
-import { isIpLiteral, isLoopbackHost, pathOf, publicUrl } from "../../src/http/hosts.ts";
+import { isIpLiteral, isLoopbackHost, pathOf } from "../../src/http/hosts.ts";
+import { publicUrl } from "../../src/core/public_url.ts";
 import { assertEquals } from "../_assert.ts";
 
 Deno.test("pathOf() is the pathname new URL() gives, plain or not", () => {

@@ -3,13 +3,12 @@ import { createLogger, setLogLevel, setLogSink } from "../../src/core/log.ts";
 import { MetricsRegistry } from "../../src/metrics/registry.ts";
 import {
   createHttpObserver,
-  currentRequest,
   type Handler,
   type HttpObserver,
   type HttpObserverOptions,
-  outgoingTraceparent,
 } from "../../src/http/observe.ts";
-import { parseTraceparent } from "../../src/http/_trace.ts";
+import { currentRequest, outgoingTraceparent } from "../../src/core/request_context.ts";
+import { parseTraceparent } from "../../src/core/trace.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { readSse } from "../_helpers.ts";
 import { parsePrometheusText, sampleValue } from "../_prometheus.ts";

@@ -4,7 +4,7 @@ import {
   REQUEST_ID_HEADER,
   requestIdOf,
   startSpan,
-} from "../../src/http/_trace.ts";
+} from "../../src/core/trace.ts";
 import { assert, assertEquals, assertMatch, assertNotEquals } from "../_assert.ts";
 
 const VALID = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
