@@ -1,6 +1,6 @@
 /**
- * The core every layer uses: settings, typed errors, the logger, paths, retries, the clock and
- * the version.
+ * The core every layer uses: settings, typed errors, the logger, paths, retries, the request
+ * context and trace ids, the version.
  * @module
  */
 export * from "./config.ts";
