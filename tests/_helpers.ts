@@ -72,7 +72,13 @@ function tempPaths(): string[] {
   const paths: string[] = global[TEMP_PATHS] = [];
   // Without the watchdog preloaded, they go when the module unloads.
   globalThis.addEventListener("unload", () => {
-    for (const path of paths.splice(0)) Deno.removeSync(path, { recursive: true });
+    for (const path of paths.splice(0)) {
+      try {
+        Deno.removeSync(path, { recursive: true });
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+    }
   });
   return paths;
 }

@@ -12,6 +12,7 @@ const LAYERS: Record<string, number> = {
   "providers": 1,
   "oauth": 1,
   "metrics": 1,
+  "shared": 1,
   "http": 2,
   "mcp": 3,
   "server_a": 4,

@@ -8,7 +8,6 @@ export * from "./errors.ts";
 export * from "./log.ts";
 export * from "./paths.ts";
 export * from "./public_url.ts";
-export * from "./redis.ts";
 export * from "./request_context.ts";
 export * from "./retry.ts";
 export * from "./signals.ts";

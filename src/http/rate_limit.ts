@@ -4,7 +4,8 @@
  * `MCPCOMM_REDIS`, a window per client shared by every replica.
  * @module
  */
-import { HttpError, type SharedRedis } from "../core/mod.ts";
+import { HttpError } from "../core/mod.ts";
+import type { SharedRedis } from "../shared/mod.ts";
 
 /** Counts requests per client and refuses those over the limit. */
 export interface RateLimiter {

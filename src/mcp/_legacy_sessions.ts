@@ -12,7 +12,8 @@ import {
   type McpServer,
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
-import { describeError, HttpError, type Logger, type SharedRedis } from "../core/mod.ts";
+import { describeError, HttpError, type Logger } from "../core/mod.ts";
+import type { SharedRedis } from "../shared/mod.ts";
 import { methodNotAllowed } from "../http/mod.ts";
 import { BoundedEventStore } from "./_event_store.ts";
 import {

@@ -9,7 +9,7 @@
  * @module
  */
 import type { EventId, EventStore, JSONRPCMessage, StreamId } from "@modelcontextprotocol/server";
-import type { SharedRedis } from "../core/mod.ts";
+import type { SharedRedis } from "../shared/mod.ts";
 
 /** What Redis keeps of a session. */
 export interface SessionRecord {

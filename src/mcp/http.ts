@@ -37,7 +37,8 @@ import {
   methodNotAllowed,
   type RateLimiter,
 } from "../http/mod.ts";
-import { type Config, HttpError, type Logger, type SharedRedis } from "../core/mod.ts";
+import { type Config, HttpError, type Logger } from "../core/mod.ts";
+import type { SharedRedis } from "../shared/mod.ts";
 import {
   checkHostAndOrigin,
   type HostPolicy,

@@ -15,7 +15,8 @@ import {
   readCaCerts,
   warnIfExposed,
 } from "../http/mod.ts";
-import { type Config, createLogger, HttpError, sharedRedisOf } from "../core/mod.ts";
+import { type Config, createLogger, HttpError } from "../core/mod.ts";
+import { sharedRedisOf } from "../shared/mod.ts";
 import {
   countMcpSessions,
   countServerBRetries,

@@ -16,7 +16,8 @@ import {
   refuseOpenBind,
   warnIfExposed,
 } from "../http/mod.ts";
-import { type Config, createLogger, publicUrl, sharedRedisOf } from "../core/mod.ts";
+import { type Config, createLogger, publicUrl } from "../core/mod.ts";
+import { sharedRedisOf } from "../shared/mod.ts";
 import {
   countMcpSessions,
   createServerMetrics,

@@ -14,7 +14,8 @@ import {
   refuseOpenBind,
   warnIfExposed,
 } from "../http/mod.ts";
-import { type Config, createLogger, HttpError, sharedRedisOf } from "../core/mod.ts";
+import { type Config, createLogger, HttpError } from "../core/mod.ts";
+import { sharedRedisOf } from "../shared/mod.ts";
 import { createMcpHttpHandler, createWebSocketEndpoint, SessionLimit } from "../mcp/mod.ts";
 import { createToolboxMcp, type ToolboxOptions } from "./tools.ts";
 

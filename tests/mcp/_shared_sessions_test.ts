@@ -9,7 +9,7 @@ import { z } from "zod";
 import { createLogger } from "../../src/core/log.ts";
 import { createMcpHttpHandler } from "../../src/mcp/http.ts";
 import { defineTool, jsonResult } from "../../src/mcp/tools.ts";
-import { connectRedis } from "../../src/core/redis.ts";
+import { connectRedis } from "../../src/shared/redis.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { eventually, readSse, readThenCut, testConfig } from "../_helpers.ts";
 import { redisMissing, startRedis, type TestRedis } from "../_redis.ts";

@@ -6,8 +6,7 @@
  * @module
  */
 import { Redis } from "ioredis";
-import { DomainError } from "./errors.ts";
-import type { Logger } from "./log.ts";
+import { DomainError, type Logger } from "../core/mod.ts";
 
 /** Redis could not answer (down, unreachable, timed out): "unavailable", retry after a second. */
 export class RedisUnavailableError extends DomainError {
