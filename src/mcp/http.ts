@@ -30,6 +30,7 @@
 import { isLegacyRequest, type McpServer, type ServerNotifier } from "@modelcontextprotocol/server";
 import {
   authenticatorFor,
+  type AuthenticatorOptions,
   clientAddress,
   createRateLimiter,
   createSharedRateLimiter,
@@ -37,7 +38,7 @@ import {
   methodNotAllowed,
   type RateLimiter,
 } from "../http/mod.ts";
-import { type Config, HttpError, type Logger } from "../core/mod.ts";
+import { HttpError, type Logger } from "../core/mod.ts";
 import type { SharedRedis } from "../shared/mod.ts";
 import {
   checkHostAndOrigin,
@@ -61,6 +62,16 @@ export const MCP_HTTP_PATHS: readonly string[] = ["/mcp", "/sse", "/messages"];
  */
 export type McpEra = "legacy" | "modern";
 
+/** The settings {@linkcode createMcpHttpHandler} reads, named as in `Config`. */
+export interface McpSettings extends AuthenticatorOptions {
+  MCP_ALLOWED_HOSTS?: readonly string[] | undefined;
+  MCP_ALLOWED_ORIGINS?: readonly string[] | undefined;
+  MCP_SESSION_IDLE_MINUTES: number;
+  MCP_MAX_SESSIONS: number;
+  MAX_BODY_BYTES: number;
+  RATE_LIMIT_PER_MINUTE: number;
+}
+
 /** What {@linkcode createMcpHttpHandler} needs. */
 export interface McpHttpOptions {
   /**
@@ -68,11 +79,8 @@ export interface McpHttpOptions {
    * connection. Build schemas once at module level: this runs on every modern request.
    */
   createServer: (era: McpEra) => McpServer;
-  /**
-   * MCP_ALLOWED_HOSTS, MCP_ALLOWED_ORIGINS, MCP_SESSION_IDLE_MINUTES, MCP_MAX_SESSIONS,
-   * MAX_BODY_BYTES, MCPCOMM_AUTH_TOKEN, RATE_LIMIT_PER_MINUTE.
-   */
-  config: Config;
+  /** The settings of the MCP routes (named as in `Config`). */
+  config: McpSettings;
   /** The hostname the server bound, for the loopback-only Host rule. */
   bindHost: string;
   log: Logger;
