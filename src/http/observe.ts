@@ -6,7 +6,6 @@
  */
 import {
   contextFields,
-  formatTraceparent,
   HttpError,
   type Logger,
   logLevelEnabled,
@@ -16,7 +15,6 @@ import {
   requestIdOf,
   runInContext,
   startSpan,
-  type TraceContext,
 } from "../core/mod.ts";
 import { pathOf } from "./hosts.ts";
 import { errorResponse } from "./respond.ts";

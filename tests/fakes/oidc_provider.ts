@@ -181,8 +181,9 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
             client: { clientId: string },
           ) => ({
             scope: scopes.join(" "),
+            // 3 s: `exp` is whole seconds, so a 1 s token may live a millisecond.
             accessTokenTTL: client.clientId === clients.shortLived.id
-              ? 1
+              ? 3
               : options.accessTokenTtl ?? 3600,
             accessTokenFormat: client.clientId === clients.opaque.id ? "opaque" : "jwt",
           }),
