@@ -103,6 +103,34 @@ function portOf(b: TestServerB): number {
   return Number(new URL(b.url).port);
 }
 
+/** Two gated Server Bs, B2 behind a relay, balanced in `order`; disposing releases and stops all. */
+async function startGatedPair(order: "b1-first" | "relay-first") {
+  const gate1 = gatedProvider("B1");
+  const gate2 = gatedProvider("B2");
+  const b1 = await startTestServerB({}, { provider: gate1.provider });
+  const b2 = await startTestServerB({}, { provider: gate2.provider });
+  const relay = startRelay(portOf(b2));
+  const urls = order === "b1-first" ? [b1.url, relay.url] : [relay.url, b1.url];
+  const balanced = createBalancedServerBClient({
+    backends: urls.map((url) => client(url)),
+    attempts: 3,
+    healthIntervalMs: 0,
+  });
+  return {
+    gate1,
+    gate2,
+    b1,
+    relay,
+    balanced,
+    async [Symbol.asyncDispose]() {
+      gate2.release();
+      balanced.close();
+      await b2.close();
+      await b1.close();
+    },
+  };
+}
+
 Deno.test("createBalancedServerBClient() spreads requests round robin", async () => {
   await using b1 = await startTestServerB();
   await using b2 = await startTestServerB();
@@ -125,98 +153,72 @@ Deno.test("createBalancedServerBClient() spreads requests round robin", async ()
 });
 
 Deno.test("createBalancedServerBClient(): one Server B stopping mid-run loses no request that had not started answering", async (t) => {
-  const gate1 = gatedProvider("B1");
-  const gate2 = gatedProvider("B2");
-  await using b1 = await startTestServerB({}, { provider: gate1.provider });
-  await using b2 = await startTestServerB({}, { provider: gate2.provider });
-  const relay = startRelay(portOf(b2));
-  const balanced = createBalancedServerBClient({
-    backends: [client(b1.url), client(relay.url)],
-    attempts: 3,
-    healthIntervalMs: 0,
+  await using pair = await startGatedPair("b1-first");
+  const { gate1, gate2, b1, relay, balanced } = pair;
+  await t.step("ten requests in flight, five on each Server B", async () => {
+    const answers = Array.from({ length: 10 }, (_, i) => balanced.process({ message: `m${i}` }));
+    await gate1.waitFor(5);
+    await gate2.waitFor(5);
+    // B2's machine goes away while its five requests wait for their answers.
+    await relay.kill();
+    // Each of them fails over to B1, which now holds all ten.
+    await gate1.waitFor(10);
+    gate1.release();
+    const settled = await Promise.allSettled(answers);
+    assertEquals(settled.filter((s) => s.status === "rejected"), []);
+    for (const s of settled) {
+      assert(s.status === "fulfilled");
+      assertMatch(s.value.aiResponse, /^B1 answers m\d$/);
+    }
+    assertEquals(
+      new Set(
+        settled.map((s) =>
+          (s as PromiseFulfilledResult<{ aiResponse: string }>).value.aiResponse
+        ),
+      ).size,
+      10,
+    );
+    assertEquals((await b1.service.ledger.stats()).totalRequests, 10);
+    const [s1, s2] = balanced.backends();
+    assertEquals(s1!.served, 10);
+    assertEquals(s2!.circuit, "open");
+    assertEquals(s2!.failed, 5);
   });
-  try {
-    await t.step("ten requests in flight, five on each Server B", async () => {
-      const answers = Array.from({ length: 10 }, (_, i) => balanced.process({ message: `m${i}` }));
-      await gate1.waitFor(5);
-      await gate2.waitFor(5);
-      // B2's machine goes away while its five requests wait for their answers.
-      await relay.kill();
-      // Each of them fails over to B1, which now holds all ten.
-      await gate1.waitFor(10);
-      gate1.release();
-      const settled = await Promise.allSettled(answers);
-      assertEquals(settled.filter((s) => s.status === "rejected"), []);
-      for (const s of settled) {
-        assert(s.status === "fulfilled");
-        assertMatch(s.value.aiResponse, /^B1 answers m\d$/);
-      }
-      assertEquals(
-        new Set(
-          settled.map((s) =>
-            (s as PromiseFulfilledResult<{ aiResponse: string }>).value.aiResponse
-          ),
-        ).size,
-        10,
-      );
-      assertEquals((await b1.service.ledger.stats()).totalRequests, 10);
-      const [s1, s2] = balanced.backends();
-      assertEquals(s1!.served, 10);
-      assertEquals(s2!.circuit, "open");
-      assertEquals(s2!.failed, 5);
-    });
-    await t.step("while B2 is open, requests go to B1 without touching B2", async () => {
-      const before = balanced.backends()[1]!.failed;
-      for (let i = 0; i < 4; i++) await balanced.process({ message: `after${i}` });
-      assertEquals(balanced.backends()[1]!.failed, before);
-      assertEquals((await b1.service.ledger.stats()).totalRequests, 14);
-    });
-  } finally {
-    gate2.release();
-    balanced.close();
-  }
+  await t.step("while B2 is open, requests go to B1 without touching B2", async () => {
+    const before = balanced.backends()[1]!.failed;
+    for (let i = 0; i < 4; i++) await balanced.process({ message: `after${i}` });
+    assertEquals(balanced.backends()[1]!.failed, before);
+    assertEquals((await b1.service.ledger.stats()).totalRequests, 14);
+  });
 });
 
 Deno.test("createBalancedServerBClient() fails a stream over only before text reached the caller", async (t) => {
-  const gate1 = gatedProvider("B1");
-  const gate2 = gatedProvider("B2");
-  await using b1 = await startTestServerB({}, { provider: gate1.provider });
-  await using b2 = await startTestServerB({}, { provider: gate2.provider });
-  const relay = startRelay(portOf(b2));
-  const balanced = createBalancedServerBClient({
-    backends: [client(relay.url), client(b1.url)],
-    attempts: 3,
-    healthIntervalMs: 0,
-  });
-  try {
-    await t.step(
-      "text already delivered: the failure reaches the caller, nothing is repeated",
-      async () => {
-        const texts: string[] = [];
-        const firstText = Promise.withResolvers<void>();
-        const stream = balanced.stream({ message: "s1" }, (text) => {
-          texts.push(text);
-          firstText.resolve();
-        });
-        await firstText.promise;
-        await relay.kill();
-        const error = await assertRejects(() => stream, UpstreamError);
-        assertMatch(error.message, /Server B at http:\/\/127\.0\.0\.1:\d+/);
-        assertEquals(texts, ["B2 "]);
-        assertEquals(gate1.arrived, 0);
-      },
-    );
-    await t.step("no text yet (B2 refuses): the stream is served by B1", async () => {
-      gate1.release();
+  await using pair = await startGatedPair("relay-first");
+  const { gate1, relay, balanced } = pair;
+  await t.step(
+    "text already delivered: the failure reaches the caller, nothing is repeated",
+    async () => {
       const texts: string[] = [];
-      const answer = await balanced.stream({ message: "s2" }, (text) => texts.push(text));
-      assertEquals(texts.join(""), "B1 done");
-      assertEquals(answer.aiResponse, "B1 answers s2");
-    });
-  } finally {
-    gate2.release();
-    balanced.close();
-  }
+      const firstText = Promise.withResolvers<void>();
+      const stream = balanced.stream({ message: "s1" }, (text) => {
+        texts.push(text);
+        firstText.resolve();
+      });
+      await firstText.promise;
+      await relay.kill();
+      const error = await assertRejects(() => stream, UpstreamError);
+      assertMatch(error.message, /Server B at http:\/\/127\.0\.0\.1:\d+/);
+      assertEquals(texts, ["B2 "]);
+      assertEquals(gate1.arrived, 0);
+    },
+  );
+  await t.step("no text yet (B2 refuses): the stream is served by B1", async () => {
+    gate1.release();
+    const texts: string[] = [];
+    const answer = await balanced.stream({ message: "s2" }, (text) => texts.push(text));
+    assertEquals(texts.join(""), "B1 done");
+    assertEquals(answer.aiResponse, "B1 answers s2");
+  });
 });
 
 Deno.test("createBalancedServerBClient() opens a circuit, then probes the Server B back", async () => {

@@ -581,6 +581,21 @@ async function startCountingProxy(port: number) {
   };
 }
 
+/** An echo toolbox that can be stopped and started again on the same port; disposing stops it. */
+async function restartableEcho() {
+  let current = await startTestToolbox("calculator", { tools: ["echo"] });
+  const port = Number(new URL(current.url).port);
+  return {
+    url: current.url,
+    stop: () => current.close(),
+    async restart() {
+      current = await startTestToolbox("calculator", { tools: ["echo"], port });
+      return current;
+    },
+    [Symbol.asyncDispose]: () => current.close(),
+  };
+}
+
 function upstreamStatus(gateway: Gateway, name: string) {
   return gateway.status().find((u) => u.name === name)!;
 }
@@ -619,68 +634,54 @@ Deno.test("Gateway re-initialises a 2025 Streamable HTTP upstream restarted on t
 });
 
 Deno.test("Gateway keeps using a 2026-07-28 Streamable HTTP upstream restarted on the same port: no session to re-initialise", async () => {
-  const first = await startTestToolbox("calculator", { tools: ["echo"] });
-  const port = Number(new URL(first.url).port);
-  let second: Awaited<ReturnType<typeof startTestToolbox>> | undefined;
-  try {
-    await using gw = await startGateway(`h=${first.url}/mcp`);
-    const { client, gateway } = gw;
-    assertEquals(upstreamStatus(gateway, "h").protocol, "2026-07-28");
-    assertEquals(
-      text(await client.callTool({ name: "h_echo", arguments: { message: "one" } })),
-      "Echo: one",
-    );
+  await using echo = await restartableEcho();
+  await using gw = await startGateway(`h=${echo.url}/mcp`);
+  const { client, gateway } = gw;
+  assertEquals(upstreamStatus(gateway, "h").protocol, "2026-07-28");
+  assertEquals(
+    text(await client.callTool({ name: "h_echo", arguments: { message: "one" } })),
+    "Echo: one",
+  );
 
-    await first.close();
-    second = await startTestToolbox("calculator", { tools: ["echo"], port });
-    const again = await client.callTool({ name: "h_echo", arguments: { message: "two" } });
-    assertEquals(again.isError, undefined, text(again));
-    assertEquals(text(again), "Echo: two");
-    assertEquals(
-      [upstreamStatus(gateway, "h").state, upstreamStatus(gateway, "h").connections],
-      ["up", 1],
-    );
-    assertEquals(second.sessionCount, 0);
-  } finally {
-    await first.close();
-    await second?.close();
-  }
+  await echo.stop();
+  const second = await echo.restart();
+  const again = await client.callTool({ name: "h_echo", arguments: { message: "two" } });
+  assertEquals(again.isError, undefined, text(again));
+  assertEquals(text(again), "Echo: two");
+  assertEquals(
+    [upstreamStatus(gateway, "h").state, upstreamStatus(gateway, "h").connections],
+    ["up", 1],
+  );
+  assertEquals(second.sessionCount, 0);
 });
 
 Deno.test("Gateway reports a stopped Streamable HTTP upstream down on the next call and picks it up again", async () => {
-  const first = await startTestToolbox("calculator", { tools: ["echo"] });
-  const port = Number(new URL(first.url).port);
-  let second: Awaited<ReturnType<typeof startTestToolbox>> | undefined;
-  try {
-    await using gw = await startGateway(`h=${first.url}/mcp`);
-    const { client, gateway } = gw;
-    assertEquals(
-      text(await client.callTool({ name: "h_echo", arguments: { message: "one" } })),
-      "Echo: one",
-    );
+  await using echo = await restartableEcho();
+  await using gw = await startGateway(`h=${echo.url}/mcp`);
+  const { client, gateway } = gw;
+  assertEquals(
+    text(await client.callTool({ name: "h_echo", arguments: { message: "one" } })),
+    "Echo: one",
+  );
 
-    await first.close();
-    const failed = await client.callTool({ name: "h_echo", arguments: { message: "two" } });
-    assertEquals(failed.isError, true);
-    assertMatch(
-      text(failed),
-      /^Upstream h \(http:\/\/127\.0\.0\.1:\d+\/mcp\) is down: .*connection refused/,
-    );
-    const status = await client.callTool({ name: "gateway_upstreams", arguments: {} });
-    assertMatch(text(status), /^h down http:\/\/127\.0\.0\.1:\d+\/mcp .*connection refused/);
-    assertEquals(upstreamStatus(gateway, "h").state, "down");
+  await echo.stop();
+  const failed = await client.callTool({ name: "h_echo", arguments: { message: "two" } });
+  assertEquals(failed.isError, true);
+  assertMatch(
+    text(failed),
+    /^Upstream h \(http:\/\/127\.0\.0\.1:\d+\/mcp\) is down: .*connection refused/,
+  );
+  const status = await client.callTool({ name: "gateway_upstreams", arguments: {} });
+  assertMatch(text(status), /^h down http:\/\/127\.0\.0\.1:\d+\/mcp .*connection refused/);
+  assertEquals(upstreamStatus(gateway, "h").state, "down");
 
-    second = await startTestToolbox("calculator", { tools: ["echo"], port });
-    await eventually(() => upstreamStatus(gateway, "h").state === "up", {
-      what: "the upstream comes back",
-    });
-    const back = await client.callTool({ name: "h_echo", arguments: { message: "three" } });
-    assertEquals(text(back), "Echo: three");
-    assertEquals(upstreamStatus(gateway, "h").connections, 2);
-  } finally {
-    await first.close();
-    await second?.close();
-  }
+  await echo.restart();
+  await eventually(() => upstreamStatus(gateway, "h").state === "up", {
+    what: "the upstream comes back",
+  });
+  const back = await client.callTool({ name: "h_echo", arguments: { message: "three" } });
+  assertEquals(text(back), "Echo: three");
+  assertEquals(upstreamStatus(gateway, "h").connections, 2);
 });
 
 Deno.test("Gateway re-initialises once for many calls that find the upstream's session gone", async () => {
@@ -715,31 +716,24 @@ Deno.test("Gateway re-initialises once for many calls that find the upstream's s
 Deno.test("Gateway re-initialises an SSE or WebSocket upstream whose server restarts on the same port", async (t) => {
   for (const [kind, endpoint] of [["sse", "/sse"], ["ws", "/ws"]] as const) {
     await t.step(kind, async () => {
-      const first = await startTestToolbox("calculator", { tools: ["echo"] });
-      const port = Number(new URL(first.url).port);
-      let second: Awaited<ReturnType<typeof startTestToolbox>> | undefined;
-      try {
-        const base = kind === "ws" ? first.url.replace(/^http/, "ws") : first.url;
-        await using gw = await startGateway(`u=${base}${endpoint}`);
-        const { client, gateway } = gw;
-        assertEquals(
-          text(await client.callTool({ name: "u_echo", arguments: { message: "one" } })),
-          "Echo: one",
-        );
-        await first.close();
-        second = await startTestToolbox("calculator", { tools: ["echo"], port });
-        await eventually(() => {
-          const u = upstreamStatus(gateway, "u");
-          return u.state === "up" && u.connections === 2;
-        }, { what: "a new session" });
-        const again = await client.callTool({ name: "u_echo", arguments: { message: "two" } });
-        assertEquals(text(again), "Echo: two");
-        // Over SSE (2025 era, stateful) the downstream session has its own connection too.
-        assertEquals(second.sessionCount, kind === "sse" ? 2 : 1);
-      } finally {
-        await first.close();
-        await second?.close();
-      }
+      await using echo = await restartableEcho();
+      const base = kind === "ws" ? echo.url.replace(/^http/, "ws") : echo.url;
+      await using gw = await startGateway(`u=${base}${endpoint}`);
+      const { client, gateway } = gw;
+      assertEquals(
+        text(await client.callTool({ name: "u_echo", arguments: { message: "one" } })),
+        "Echo: one",
+      );
+      await echo.stop();
+      const second = await echo.restart();
+      await eventually(() => {
+        const u = upstreamStatus(gateway, "u");
+        return u.state === "up" && u.connections === 2;
+      }, { what: "a new session" });
+      const again = await client.callTool({ name: "u_echo", arguments: { message: "two" } });
+      assertEquals(text(again), "Echo: two");
+      // Over SSE (2025 era, stateful) the downstream session has its own connection too.
+      assertEquals(second.sessionCount, kind === "sse" ? 2 : 1);
     });
   }
 });
