@@ -269,33 +269,26 @@ Deno.test("HttpObserver.shutdown() ends what is left at the deadline with a fina
   assertEquals(sampleValue(families, "mcpcomm_sse_streams_open"), 0);
 });
 
-Deno.test("HttpObserver.shutdown() ends idle subscriptions at once when no work is left", async () => {
+/** Opens one idle subscription with `init`, shuts down, and checks it ended at once with an error. */
+async function assertIdleSubscriptionEndsAtOnce(init?: RequestInit): Promise<void> {
   await using h = await serve(() =>
     Promise.resolve(eventStream((c) => {
       c.enqueue(sseEvent({ hello: true }));
     })), ["/events"]);
-  const get = await fetch(`${h.url}/events`);
+  const subscription = await fetch(`${h.url}/events`, init);
   await h.started("/events");
   const started = performance.now();
   await h.observer.shutdown(h.server, 60_000);
   assert(performance.now() - started < 30_000, "did not wait for the deadline");
-  const events = await readSse(get);
+  const events = await readSse(subscription);
   assertEquals(events.map((e) => e.event ?? "message"), ["message", "error"]);
-});
+}
 
-Deno.test("HttpObserver.shutdown() ends an idle MCP subscriptions/listen stream (a POST) at once too", async () => {
-  await using h = await serve(() =>
-    Promise.resolve(eventStream((c) => {
-      c.enqueue(sseEvent({ hello: true }));
-    })), ["/events"]);
-  const get = await fetch(`${h.url}/events`, {
+Deno.test("HttpObserver.shutdown() ends idle subscriptions at once when no work is left", () =>
+  assertIdleSubscriptionEndsAtOnce());
+
+Deno.test("HttpObserver.shutdown() ends an idle MCP subscriptions/listen stream (a POST) at once too", () =>
+  assertIdleSubscriptionEndsAtOnce({
     method: "POST",
     headers: { "mcp-method": "subscriptions/listen" },
-  });
-  await h.started("/events");
-  const started = performance.now();
-  await h.observer.shutdown(h.server, 60_000);
-  assert(performance.now() - started < 30_000, "did not wait for the deadline");
-  const events = await readSse(get);
-  assertEquals(events.map((e) => e.event ?? "message"), ["message", "error"]);
-});
+  }));
