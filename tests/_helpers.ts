@@ -8,7 +8,7 @@ import { permissionFlags } from "../src/build/_permissions.ts";
 import { type Config, loadConfig } from "../src/core/config.ts";
 import type { Provider } from "../src/providers/types.ts";
 import { type RunningServerB, startServerB } from "../src/server_b/mod.ts";
-import { assertEquals } from "./_assert.ts";
+import { assert, assertEquals } from "./_assert.ts";
 
 /** Settings for tests: loopback, a free port, quick retries. */
 export function testConfig(env: Record<string, string> = {}): Config {
@@ -109,6 +109,34 @@ export async function tempFile(options?: Deno.MakeTempOptions): Promise<string> 
 /** {@linkcode tempFile}, synchronously. */
 export function tempFileSync(options?: Deno.MakeTempOptions): string {
   return removedAtTestEnd(Deno.makeTempFileSync(options));
+}
+
+/**
+ * A test (or step) that runs `fn` on a fresh tmpfs of `size` (e.g. "256k"), unmounted after:
+ * only root can mount one, so elsewhere it is ignored and its name says so.
+ */
+export function tmpfsTest(
+  name: string,
+  size: string,
+  fn: (dir: string) => Promise<void>,
+): { name: string; ignore: boolean; fn: () => Promise<void> } {
+  const root = Deno.uid() === 0;
+  return {
+    name: `${name}${root ? "" : " (skipped: mounting a tmpfs needs root)"}`,
+    ignore: !root,
+    fn: async () => {
+      const dir = tempDirSync({ prefix: "mcpcomm-tmpfs-" });
+      const mounted = await new Deno.Command("mount", {
+        args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir],
+      }).output();
+      assert(mounted.success, new TextDecoder().decode(mounted.stderr));
+      try {
+        await fn(dir);
+      } finally {
+        await new Deno.Command("umount", { args: ["-l", dir] }).output();
+      }
+    },
+  };
 }
 
 /** How {@linkcode eventually} polls. */

@@ -12,7 +12,7 @@ import {
 } from "../../src/ledger/mod.ts";
 import { createLogger, setLogSink } from "../../src/core/log.ts";
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../_assert.ts";
-import { tempDirSync, tempFileSync } from "../_helpers.ts";
+import { tempDirSync, tempFileSync, tmpfsTest } from "../_helpers.ts";
 
 function entry(i: number, overrides: Partial<LedgerEntry> = {}): LedgerEntry {
   return {
@@ -29,6 +29,17 @@ function entry(i: number, overrides: Partial<LedgerEntry> = {}): LedgerEntry {
     status: "success",
     ...overrides,
   };
+}
+
+/** Entry `i` as a failed exchange: no answer, no tokens, no cost. */
+function failedEntry(i: number): LedgerEntry {
+  return entry(i, {
+    status: "error",
+    error: "provider down",
+    aiResponse: undefined,
+    estimatedCost: null,
+    usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
+  });
 }
 
 function withoutUndefined(e: LedgerEntry): LedgerEntry {
@@ -65,15 +76,7 @@ Deno.test("openSqliteLedger() totals match the in-memory ledger's for the same e
   const sqlite = openSqliteLedger({ path: MEMORY_DB, maxEntries: 1000 });
   const memory = createMemoryLedger(1000);
   for (let i = 0; i < 40; i++) {
-    const e = i % 7 === 6
-      ? entry(i, {
-        status: "error",
-        error: "provider down",
-        aiResponse: undefined,
-        estimatedCost: null,
-        usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
-      })
-      : entry(i);
+    const e = i % 7 === 6 ? failedEntry(i) : entry(i);
     await sqlite.record(e);
     memory.record(e);
   }
@@ -256,40 +259,25 @@ Deno.test("openSqliteLedger() turns a full disk into 'unavailable' for new work"
     roomy.close();
   });
 
-  await t.step({
-    name: `a real full file system (tmpfs)${
-      Deno.uid() === 0 ? "" : " (skipped: mounting a tmpfs needs root)"
-    }`,
-    ignore: Deno.uid() !== 0,
-    fn: async () => {
-      const dir = tempDirSync({ prefix: "mcpcomm-full-" });
-      const mount = await new Deno.Command("mount", {
-        args: ["-t", "tmpfs", "-o", "size=512k", "tmpfs", dir],
-      }).output();
-      assert(mount.success, new TextDecoder().decode(mount.stderr));
-      try {
-        let clock = 1_000_000;
-        const ledger = openSqliteLedger({
-          path: `${dir}/ledger.db`,
-          maxEntries: 100_000,
-          now: () => clock,
-        });
-        const error = await fillUntilFull(ledger, "z".repeat(8000));
-        assertEquals(error.kind, "unavailable");
-        assertMatch(error.message, /full/);
-        const before = ledger.stats();
-        assertEquals(before.totalRequests, ledger.size);
-        assertMatch(ledger.problem() ?? "", /full/);
-        clock += 5000;
-        ledger.close();
-        const reopened = openSqliteLedger({ path: `${dir}/ledger.db`, maxEntries: 100_000 });
-        assertEquals(reopened.stats(), before, "nothing recorded was lost");
-        reopened.close();
-      } finally {
-        await new Deno.Command("umount", { args: ["-l", dir] }).output();
-      }
-    },
-  });
+  await t.step(tmpfsTest("a real full file system (tmpfs)", "512k", async (dir) => {
+    let clock = 1_000_000;
+    const ledger = openSqliteLedger({
+      path: `${dir}/ledger.db`,
+      maxEntries: 100_000,
+      now: () => clock,
+    });
+    const error = await fillUntilFull(ledger, "z".repeat(8000));
+    assertEquals(error.kind, "unavailable");
+    assertMatch(error.message, /full/);
+    const before = ledger.stats();
+    assertEquals(before.totalRequests, ledger.size);
+    assertMatch(ledger.problem() ?? "", /full/);
+    clock += 5000;
+    ledger.close();
+    const reopened = openSqliteLedger({ path: `${dir}/ledger.db`, maxEntries: 100_000 });
+    assertEquals(reopened.stats(), before, "nothing recorded was lost");
+    reopened.close();
+  }));
 });
 
 Deno.test("openLedger() picks memory or a database from the settings", () => {
@@ -386,13 +374,7 @@ function walCommits(path: string): number {
 
 function mixedEntry(i: number): LedgerEntry {
   return i % 9 === 8
-    ? entry(i, {
-      status: "error",
-      error: "provider down",
-      aiResponse: undefined,
-      estimatedCost: null,
-      usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
-    })
+    ? failedEntry(i)
     : entry(i, { model: ["gpt-4o-mini", "gpt-4", "unpriced-model"][i % 3]! });
 }
 

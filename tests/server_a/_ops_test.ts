@@ -2,7 +2,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { setLogLevel, setLogSink } from "../../src/core/log.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { startTestServerB, tempDirSync } from "../_helpers.ts";
+import { startTestServerB, tempDirSync, tmpfsTest } from "../_helpers.ts";
 import { parsePrometheusText, sampleValue } from "../_prometheus.ts";
 import { spawnServer } from "../_spawn.ts";
 import { startHttpServerA, type ToolAnswer } from "./_server_a.ts";
@@ -241,18 +241,11 @@ Deno.test("Server A's /metrics shows the circuit state of each balanced Server B
   assertEquals(sampleValue(m, "mcpcomm_circuit_state", { backend: down }), 1);
 });
 
-Deno.test({
-  name: `Server A refuses new sends while the disk holding its database is full${
-    Deno.uid() === 0 ? "" : " (skipped: mounting a tmpfs needs root)"
-  }`,
-  ignore: Deno.uid() !== 0,
-  fn: async () => {
-    const dir = tempDirSync({ prefix: "mcpcomm-full-a-" });
-    const mounted = await new Deno.Command("mount", {
-      args: ["-t", "tmpfs", "-o", "size=256k", "tmpfs", dir],
-    }).output();
-    assert(mounted.success, new TextDecoder().decode(mounted.stderr));
-    try {
+Deno.test(
+  tmpfsTest(
+    "Server A refuses new sends while the disk holding its database is full",
+    "256k",
+    async (dir) => {
       await using b = await startTestServerB({ MCPCOMM_DB: ":memory:" });
       await using a = await startHttpServerA({ SERVER_B_URL: b.url, MCPCOMM_DB: `${dir}/a.db` });
       await using mcp = await connect(a.mcpUrl);
@@ -276,8 +269,6 @@ Deno.test({
       const ready = await fetch(`${a.url}/health/ready`);
       assertEquals(ready.status, 503);
       assertEquals((await ready.json()).checks.database.ok, false);
-    } finally {
-      await new Deno.Command("umount", { args: ["-l", dir] }).output();
-    }
-  },
-});
+    },
+  ),
+);

@@ -12,6 +12,7 @@ import {
   runCli,
   startTestServerB,
   tempDirSync,
+  tmpfsTest,
 } from "../_helpers.ts";
 import { parsePrometheusText, sampleValue } from "../_prometheus.ts";
 import { parseCommandLine } from "../../src/cli.ts";
@@ -211,18 +212,11 @@ Deno.test("GET /health/ready separates readiness from liveness", async (t) => {
   });
 });
 
-Deno.test({
-  name: `POST /process answers 503 when the disk holding the database is full${
-    Deno.uid() === 0 ? "" : " (skipped: mounting a tmpfs needs root)"
-  }`,
-  ignore: Deno.uid() !== 0,
-  fn: async () => {
-    const dir = tempDirSync({ prefix: "mcpcomm-full-b-" });
-    const mounted = await new Deno.Command("mount", {
-      args: ["-t", "tmpfs", "-o", "size=256k", "tmpfs", dir],
-    }).output();
-    assert(mounted.success, new TextDecoder().decode(mounted.stderr));
-    try {
+Deno.test(
+  tmpfsTest(
+    "POST /process answers 503 when the disk holding the database is full",
+    "256k",
+    async (dir) => {
       await using b = await startTestServerB({ MCPCOMM_DB: `${dir}/b.db` });
       const big = "x".repeat(30_000);
       let refused: Response | undefined;
@@ -248,11 +242,9 @@ Deno.test({
       const health = await fetch(`${b.url}/health`);
       assertEquals((await health.json()).messagesProcessed, recorded);
       assertEquals((await b.service.ledger.stats()).totalRequests, recorded);
-    } finally {
-      await new Deno.Command("umount", { args: ["-l", dir] }).output();
-    }
-  },
-});
+    },
+  ),
+);
 
 Deno.test("mcpcomm server-b lets an in-flight request finish on SIGTERM, flushes and exits 0", async () => {
   const db = tempDb();
