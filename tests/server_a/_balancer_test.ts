@@ -172,9 +172,7 @@ Deno.test("createBalancedServerBClient(): one Server B stopping mid-run loses no
     }
     assertEquals(
       new Set(
-        settled.map((s) =>
-          (s as PromiseFulfilledResult<{ aiResponse: string }>).value.aiResponse
-        ),
+        settled.map((s) => (s as PromiseFulfilledResult<{ aiResponse: string }>).value.aiResponse),
       ).size,
       10,
     );
