@@ -6,10 +6,27 @@ import {
   type ServerBClientOptions,
 } from "../../src/server_a/_b_client.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
-import { answerFor, errorAnswer, freePort, sseAnswer, startFakeB } from "./_fake_b.ts";
+import {
+  answerFor,
+  errorAnswer,
+  freePort,
+  sseAnswer,
+  startFakeB,
+  startSilentFakeB,
+} from "./_fake_b.ts";
 
 function client(url: string, options: Partial<ServerBClientOptions> = {}) {
   return createServerBClient({ url, timeoutMs: 5_000, attempts: 3, baseDelayMs: 20, ...options });
+}
+
+/** Streams a message through `c` that must fail; the error, and the texts delivered before it. */
+async function failedStream(c: ReturnType<typeof client>) {
+  const texts: string[] = [];
+  const error = await assertRejects(
+    () => c.stream({ message: "x" }, (text) => texts.push(text)),
+    UpstreamError,
+  );
+  return { error, texts };
 }
 
 Deno.test("createServerBClient() process() posts the request with the bearer token and validates the answer", async () => {
@@ -281,21 +298,15 @@ Deno.test("createServerBClient() refuses an answer that breaks the contract", as
 });
 
 Deno.test("createServerBClient() aborts the upstream request when the caller cancels", async () => {
-  const disconnected = Promise.withResolvers<void>();
-  const arrived = Promise.withResolvers<void>();
-  await using b = await startFakeB((request) => {
-    arrived.resolve();
-    request.signal.addEventListener("abort", () => disconnected.resolve());
-    return new Promise<Response>(() => {});
-  });
+  await using b = await startSilentFakeB();
   const c = client(b.url);
   const controller = new AbortController();
   try {
     const pending = c.process({ message: "x" }, controller.signal);
-    await arrived.promise;
+    await b.arrived;
     controller.abort(new Error("cancelled by the test"));
     await assertRejects(() => pending, Error, "cancelled by the test");
-    await disconnected.promise;
+    await b.disconnected;
     assertEquals(b.requests.length, 1);
   } finally {
     c.close();
@@ -347,11 +358,7 @@ Deno.test("createServerBClient() stream()", async (t) => {
     );
     const c = client(b.url);
     try {
-      const texts: string[] = [];
-      const error = await assertRejects(
-        () => c.stream({ message: "x" }, (text) => texts.push(text)),
-        UpstreamError,
-      );
+      const { error, texts } = await failedStream(c);
       assertEquals(texts, ["Hal"]);
       assertEquals(b.requests.length, 1);
       assertEquals(
@@ -366,7 +373,7 @@ Deno.test("createServerBClient() stream()", async (t) => {
     await using b = await startFakeB(() => sseAnswer([["", { text: "Hal" }]]));
     const c = client(b.url);
     try {
-      const error = await assertRejects(() => c.stream({ message: "x" }, () => {}), UpstreamError);
+      const { error } = await failedStream(c);
       assertEquals(
         error.message,
         `Server B at ${b.url} ended POST /stream before the answer was complete`,
@@ -392,11 +399,7 @@ Deno.test("createServerBClient() stream() stalling after some text times out wit
   });
   const c = client(b.url, { timeoutMs: 300 });
   try {
-    const texts: string[] = [];
-    const error = await assertRejects(
-      () => c.stream({ message: "x" }, (text) => texts.push(text)),
-      UpstreamError,
-    );
+    const { error, texts } = await failedStream(c);
     assertEquals(texts, ["Hal"]);
     assertEquals(error.message, `Server B at ${b.url} did not finish POST /stream within 0.3s`);
     assertEquals(b.requests.length, 1);

@@ -66,6 +66,23 @@ export function startFakeB(handler: FakeHandler, port = 0): Promise<FakeB> {
   });
 }
 
+/**
+ * A fake Server B that never answers: `arrived` settles on the first request, `disconnected`
+ * when its caller goes away.
+ */
+export async function startSilentFakeB(): Promise<
+  FakeB & { arrived: Promise<void>; disconnected: Promise<void> }
+> {
+  const arrived = Promise.withResolvers<void>();
+  const disconnected = Promise.withResolvers<void>();
+  const fake = await startFakeB((request) => {
+    arrived.resolve();
+    request.signal.addEventListener("abort", () => disconnected.resolve());
+    return new Promise<Response>(() => {});
+  });
+  return { ...fake, arrived: arrived.promise, disconnected: disconnected.promise };
+}
+
 export { freePort } from "../_helpers.ts";
 
 /** A valid `POST /process` answer for `message`. */

@@ -5,7 +5,7 @@ import { createServerAMcp, SERVER_A_MCP_NAME } from "../../src/server_a/tools.ts
 import { ProcessResponse } from "../../src/wire.ts";
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { startTestServerB } from "../_helpers.ts";
-import { answerFor, freePort, startFakeB } from "./_fake_b.ts";
+import { answerFor, freePort, startFakeB, startSilentFakeB } from "./_fake_b.ts";
 
 interface Progress {
   progress: number;
@@ -214,22 +214,16 @@ Deno.test("send_message_to_ai with a slow Server B ends in a timeout result, not
 });
 
 Deno.test("send_message_to_ai cancelled by the client aborts the request to Server B", async () => {
-  const arrived = Promise.withResolvers<void>();
-  const disconnected = Promise.withResolvers<void>();
-  await using fake = await startFakeB((request) => {
-    arrived.resolve();
-    request.signal.addEventListener("abort", () => disconnected.resolve());
-    return new Promise<Response>(() => {});
-  });
+  await using fake = await startSilentFakeB();
   await using m = await connectMessenger(fake.url);
   const controller = new AbortController();
   const pending = m.call("send_message_to_ai", { message: "x" }, {
     signal: controller.signal,
     onprogress: () => {},
   }).catch((error) => error);
-  await arrived.promise;
+  await fake.arrived;
   controller.abort(new Error("user pressed stop"));
-  await disconnected.promise;
+  await fake.disconnected;
   assertMatch(String(await pending), /user pressed stop/);
   assertEquals(fake.requests[0]!.path, "/stream");
 });
