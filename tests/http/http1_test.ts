@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { hasOpenssl, makeTestCerts } from "../_tls.ts";
 import { isCertificateError } from "../../src/http/tls.ts";
-import { createHttp1Pool } from "../../src/http/http1.ts";
+import { createHttp1Pool, type Http1PoolOptions } from "../../src/http/http1.ts";
 import { serveOnLoopback } from "../_serve.ts";
 
 /** A real Deno.serve on a free port that notes each request's client port. */
@@ -47,6 +47,25 @@ function startRawServer(answer: string) {
       await served;
     },
   };
+}
+
+/** A GET to a raw server that sends `answer` rejects with an error naming `message`. */
+async function assertAnswerRefused(
+  answer: string,
+  message: string,
+  options?: Http1PoolOptions,
+): Promise<void> {
+  await using raw = startRawServer(answer);
+  const pool = createHttp1Pool(raw.url, options);
+  try {
+    await assertRejects(
+      () => pool.request({ method: "GET", path: "/", headers: {} }),
+      Error,
+      message,
+    );
+  } finally {
+    pool.close();
+  }
 }
 
 Deno.test("createHttp1Pool() exchanges requests with Deno.serve over kept-alive connections", async (t) => {
@@ -169,16 +188,14 @@ Deno.test("createHttp1Pool() replaces a kept connection the server closed, once"
 });
 
 Deno.test("createHttp1Pool() fails clearly on a cut answer, a refused port and an abort", async (t) => {
-  await t.step("an answer cut short rejects, naming the closed connection", async () => {
-    await using raw = startRawServer('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{"partial');
-    const pool = createHttp1Pool(raw.url);
-    await assertRejects(
-      () => pool.request({ method: "GET", path: "/", headers: {} }),
-      Error,
-      "connection closed before the answer was complete",
-    );
-    pool.close();
-  });
+  await t.step(
+    "an answer cut short rejects, naming the closed connection",
+    () =>
+      assertAnswerRefused(
+        'HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{"partial',
+        "connection closed before the answer was complete",
+      ),
+  );
 
   await t.step("an answer without a length is read to the connection's end", async () => {
     await using raw = startRawServer("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nall of it");
@@ -188,16 +205,12 @@ Deno.test("createHttp1Pool() fails clearly on a cut answer, a refused port and a
     pool.close();
   });
 
-  await t.step("an answer over maxAnswerBytes is refused", async () => {
-    await using raw = startRawServer("HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n");
-    const pool = createHttp1Pool(raw.url, { maxAnswerBytes: 1000 });
-    await assertRejects(
-      () => pool.request({ method: "GET", path: "/", headers: {} }),
-      Error,
+  await t.step("an answer over maxAnswerBytes is refused", () =>
+    assertAnswerRefused(
+      "HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n",
       "larger than 1000 bytes",
-    );
-    pool.close();
-  });
+      { maxAnswerBytes: 1000 },
+    ));
 
   await t.step("a refused port rejects with Deno's ConnectionRefused", async () => {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
