@@ -1,22 +1,10 @@
 import { createMemoryLedger, type LedgerEntry } from "../../src/ledger/mod.ts";
 import { assertEquals } from "../_assert.ts";
+import { ledgerEntry } from "./_entry.ts";
 
-let counter = 0;
+/** The shared entry, with the model and response time these tests total up. */
 function entry(overrides: Partial<LedgerEntry> = {}): LedgerEntry {
-  counter++;
-  return {
-    messageId: `id-${counter}`,
-    timestamp: new Date(0).toISOString(),
-    message: `message ${counter}`,
-    aiResponse: `answer ${counter}`,
-    model: "gpt-4o-mini",
-    provider: "openai",
-    usage: { promptTokens: 10, completionTokens: 20, totalTokens: 30 },
-    estimatedCost: 0.1,
-    responseTime: 1,
-    status: "success",
-    ...overrides,
-  };
+  return ledgerEntry({ model: "gpt-4o-mini", responseTime: 1, ...overrides });
 }
 
 Deno.test("createMemoryLedger() records synchronously: no promise to wait for", () => {

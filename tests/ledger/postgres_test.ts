@@ -5,7 +5,6 @@ import { DomainError, StorageError } from "../../src/core/errors.ts";
 import {
   createMemoryLedger,
   isPostgresUrl,
-  type LedgerEntry,
   openPostgresLedger,
   POSTGRES_SCHEMA_VERSION,
   redactPostgresUrl,
@@ -14,6 +13,7 @@ import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "
 import { eventually, startTestServerB } from "../_helpers.ts";
 import { postgresSkipReason, startPostgres, type TestPostgres } from "../_postgres.ts";
 import { startHttpServerA } from "../server_a/_server_a.ts";
+import { ledgerEntry as entry } from "./_entry.ts";
 
 const reason = await postgresSkipReason();
 const named = (name: string) => `${name}${reason ? ` (SKIPPED: ${reason})` : ""}`;
@@ -28,24 +28,6 @@ function pgTest(name: string, fn: (pg: TestPostgres, url: string) => Promise<voi
       await fn(pg, await pg.database("ledger"));
     },
   });
-}
-
-let sequence = 0;
-function entry(overrides: Partial<LedgerEntry> = {}): LedgerEntry {
-  const n = ++sequence;
-  return {
-    messageId: `msg-${n}-${crypto.randomUUID()}`,
-    timestamp: new Date().toISOString(),
-    message: `message ${n}`,
-    aiResponse: `answer ${n}`,
-    model: "model-a",
-    provider: "mock",
-    usage: { promptTokens: 3, completionTokens: 5, totalTokens: 8 },
-    estimatedCost: 0.000123,
-    responseTime: 0.25,
-    status: "success",
-    ...overrides,
-  };
 }
 
 Deno.test("a postgres:// MCPCOMM_DB is recognised, redacted in logs and its password a secret", () => {
