@@ -103,6 +103,30 @@ function portOf(b: TestServerB): number {
   return Number(new URL(b.url).port);
 }
 
+/** Two Server Bs (with `env`, and `providers` in turn) balanced in that order; disposing stops all. */
+async function startBalancedPair(
+  env: Record<string, string> = {},
+  providers: { provider: Provider }[] = [],
+) {
+  const b1 = await startTestServerB(env, providers[0] ?? {});
+  const b2 = await startTestServerB(env, providers[1] ?? {});
+  const balanced = createBalancedServerBClient({
+    backends: [client(b1.url), client(b2.url)],
+    attempts: 3,
+    healthIntervalMs: 0,
+  });
+  return {
+    b1,
+    b2,
+    balanced,
+    async [Symbol.asyncDispose]() {
+      balanced.close();
+      await b2.close();
+      await b1.close();
+    },
+  };
+}
+
 /** Two gated Server Bs, B2 behind a relay, balanced in `order`; disposing releases and stops all. */
 async function startGatedPair(order: "b1-first" | "relay-first") {
   const gate1 = gatedProvider("B1");
@@ -132,24 +156,15 @@ async function startGatedPair(order: "b1-first" | "relay-first") {
 }
 
 Deno.test("createBalancedServerBClient() spreads requests round robin", async () => {
-  await using b1 = await startTestServerB();
-  await using b2 = await startTestServerB();
-  const balanced = createBalancedServerBClient({
-    backends: [client(b1.url), client(b2.url)],
-    attempts: 3,
-    healthIntervalMs: 0,
-  });
-  try {
-    for (let i = 0; i < 6; i++) await balanced.process({ message: `m${i}` });
-    assertEquals((await b1.service.ledger.stats()).totalRequests, 3);
-    assertEquals((await b2.service.ledger.stats()).totalRequests, 3);
-    assertEquals(balanced.backends().map((b) => [b.served, b.circuit]), [[3, "closed"], [
-      3,
-      "closed",
-    ]]);
-  } finally {
-    balanced.close();
-  }
+  await using pair = await startBalancedPair();
+  const { b1, b2, balanced } = pair;
+  for (let i = 0; i < 6; i++) await balanced.process({ message: `m${i}` });
+  assertEquals((await b1.service.ledger.stats()).totalRequests, 3);
+  assertEquals((await b2.service.ledger.stats()).totalRequests, 3);
+  assertEquals(balanced.backends().map((b) => [b.served, b.circuit]), [[3, "closed"], [
+    3,
+    "closed",
+  ]]);
 });
 
 Deno.test("createBalancedServerBClient(): one Server B stopping mid-run loses no request that had not started answering", async (t) => {
@@ -278,23 +293,14 @@ Deno.test("createBalancedServerBClient() says which Server Bs failed when none i
 });
 
 Deno.test("createBalancedServerBClient() does not fail over a request Server B refused as bad", async () => {
-  await using b1 = await startTestServerB();
-  await using b2 = await startTestServerB();
-  const balanced = createBalancedServerBClient({
-    backends: [client(b1.url), client(b2.url)],
-    attempts: 3,
-    healthIntervalMs: 0,
-  });
-  try {
-    await assertRejects(
-      () => balanced.process({ message: "x", temperature: 5 } as never),
-      UpstreamError,
-      "HTTP 400",
-    );
-    assertEquals(balanced.backends().map((b) => b.failed), [0, 0]);
-  } finally {
-    balanced.close();
-  }
+  await using pair = await startBalancedPair();
+  const { balanced } = pair;
+  await assertRejects(
+    () => balanced.process({ message: "x", temperature: 5 } as never),
+    UpstreamError,
+    "HTTP 400",
+  );
+  assertEquals(balanced.backends().map((b) => b.failed), [0, 0]);
 });
 
 /** A provider that is always unavailable, counting its calls. */
@@ -320,47 +326,27 @@ function downProvider() {
 
 Deno.test("createBalancedServerBClient() does not fail over a provider failure Server B retried", async (t) => {
   const providers = [downProvider(), downProvider()];
-  await using b1 = await startTestServerB({ RETRY_ATTEMPTS: "3" }, providers[0]!);
-  await using b2 = await startTestServerB({ RETRY_ATTEMPTS: "3" }, providers[1]!);
-  const balanced = createBalancedServerBClient({
-    backends: [client(b1.url), client(b2.url)],
-    attempts: 3,
-    healthIntervalMs: 0,
-  });
-  try {
-    for (const stream of [false, true]) {
-      await t.step(stream ? "stream" : "process", async () => {
-        const before = providers[0]!.calls + providers[1]!.calls;
-        await assertRejects(
-          () =>
-            stream
-              ? balanced.stream({ message: "x" }, () => {})
-              : balanced.process({ message: "x" }),
-          UpstreamError,
-          "HTTP 502 (provider_unavailable",
-        );
-        assertEquals(providers[0]!.calls + providers[1]!.calls - before, 3);
-      });
-    }
-  } finally {
-    balanced.close();
+  await using pair = await startBalancedPair({ RETRY_ATTEMPTS: "3" }, providers);
+  const { balanced } = pair;
+  for (const stream of [false, true]) {
+    await t.step(stream ? "stream" : "process", async () => {
+      const before = providers[0]!.calls + providers[1]!.calls;
+      await assertRejects(
+        () =>
+          stream ? balanced.stream({ message: "x" }, () => {}) : balanced.process({ message: "x" }),
+        UpstreamError,
+        "HTTP 502 (provider_unavailable",
+      );
+      assertEquals(providers[0]!.calls + providers[1]!.calls - before, 3);
+    });
   }
 });
 
 Deno.test("createBalancedServerBClient() fails over Server B's own overload at once", async () => {
-  await using b1 = await startTestServerB();
-  await using b2 = await startTestServerB();
+  await using pair = await startBalancedPair();
+  const { b1, balanced } = pair;
   b1.service.ledger.problem = () => "the disk is full";
-  const balanced = createBalancedServerBClient({
-    backends: [client(b1.url), client(b2.url)],
-    attempts: 3,
-    healthIntervalMs: 0,
-  });
-  try {
-    const answer = await balanced.process({ message: "x" });
-    assertMatch(answer.aiResponse, /You said: 'x'/);
-    assertEquals(balanced.backends().map((b) => [b.failed, b.served]), [[1, 0], [0, 1]]);
-  } finally {
-    balanced.close();
-  }
+  const answer = await balanced.process({ message: "x" });
+  assertMatch(answer.aiResponse, /You said: 'x'/);
+  assertEquals(balanced.backends().map((b) => [b.failed, b.served]), [[1, 0], [0, 1]]);
 });
