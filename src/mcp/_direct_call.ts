@@ -34,7 +34,11 @@ export type DirectAnswer =
 export interface DirectCallContext {
   /** Aborted when the call is cancelled or its HTTP request goes away. */
   signal: AbortSignal;
-  sessionId: string;
+  /**
+   * The 2025-era session, whose standalone stream carries any notification the tool sends
+   * anyway; none for a 2026-07-28 call, whose stray notifications are dropped.
+   */
+  sessionId: string | undefined;
   request: Request;
 }
 
@@ -43,7 +47,8 @@ const CONNECTION_CLOSED = -32000;
 
 const RELATED_TASK = "io.modelcontextprotocol/related-task";
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/** A plain JSON object (not null, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
@@ -91,8 +96,8 @@ function refuse(what: string): Promise<never> {
 
 /**
  * Runs `call` with a context like the SDK's (signal, session, request ID, `_meta`, the HTTP
- * request). Notifications a handler sends anyway go to the session's standalone stream; requests
- * to the client are refused. A call whose signal aborts answers "Request was cancelled".
+ * request). Notifications a handler sends anyway go to the session's standalone stream (dropped
+ * without a session); requests to the client are refused. A call whose signal aborts answers "Request was cancelled".
  * @example
  * ```ts
  * const answer = await runDirectCall(mcp, direct, { signal, sessionId, request });
@@ -106,7 +111,9 @@ export async function runDirectCall(
   const { call, tool } = direct;
   const { signal } = context;
   const notify = async (notification: Parameters<ToolContext["mcpReq"]["notify"]>[0]) => {
-    if (!signal.aborted) await mcp.server.notification(notification);
+    if (!signal.aborted && context.sessionId !== undefined) {
+      await mcp.server.notification(notification);
+    }
   };
   const ctx = {
     sessionId: context.sessionId,

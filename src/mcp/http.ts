@@ -5,6 +5,7 @@
  *   claim goes to the SDK's `createMcpHandler`, which answers `server/discover`, checks the
  *   `Mcp-Method`/`Mcp-Name` headers against the body, fills the caching hints, answers JSON
  *   unless the handler streams, and serves `subscriptions/listen` (capped at MCP_MAX_SESSIONS).
+ *   With `directCalls`, a quiet tool's call is answered before it (`./_direct_modern.ts`).
  * - 2025 era (2025-11-25, 2025-06-18, 2025-03-26): sessions with `Last-Event-ID` resumability
  *   on the SDK's `WebStandardStreamableHTTPServerTransport`, and the older HTTP+SSE transport at
  *   `/sse` + `/messages` (`./_legacy_sessions.ts`; shared between replicas through Redis with
@@ -52,6 +53,7 @@ import {
 import type { SessionLimit } from "./sessions.ts";
 import { createLegacySessions } from "./_legacy_sessions.ts";
 import { createModernHandler } from "./_modern.ts";
+import { createModernDirect } from "./_direct_modern.ts";
 
 /** The paths this handler answers. */
 export const MCP_HTTP_PATHS: readonly string[] = ["/mcp", "/sse", "/messages"];
@@ -97,8 +99,10 @@ export interface McpHttpOptions {
   jsonResponses?: boolean;
   /**
    * Answer a 2025-era session's `tools/call` of a quiet tool without a progress token as one
-   * JSON response (`./direct_call.ts`), every other message through the SDK transport: for
-   * servers with tools that stream progress, where `jsonResponses` would lose it.
+   * JSON response (`./_direct_call.ts`), every other message through the SDK transport: for
+   * servers with tools that stream progress, where `jsonResponses` would lose it. A 2026-07-28
+   * call of a quiet tool is answered without the SDK's per-request server
+   * (`./_direct_modern.ts`); `createServer("modern")` is then also called once for its tools.
    */
   directCalls?: boolean;
   /**
@@ -159,6 +163,9 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     MCP_MAX_SESSIONS: config.MCP_MAX_SESSIONS,
     log,
   });
+  const direct = options.directCalls
+    ? createModernDirect({ createServer: () => options.createServer("modern"), sdk: modern, log })
+    : undefined;
   const legacy = createLegacySessions({
     createServer: () => options.createServer("legacy"),
     MCP_SESSION_IDLE_MINUTES: config.MCP_SESSION_IDLE_MINUTES,
@@ -189,6 +196,8 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     } catch {
       return await legacy.request(request, parseJsonRpcBody(text));
     }
+    const answered = await direct?.answer(request, parsed);
+    if (answered) return answered;
     if (!(await isLegacyRequest(request, parsed, { maxRequestBodySize: maxBody }))) {
       return await modern.fetch(request, { parsedBody: parsed });
     }
@@ -219,6 +228,7 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     notify: modern.notify,
     async close() {
       closed = true;
+      direct?.close();
       await Promise.all([modern.close(), legacy.closeAll()]);
       await options.shared?.close();
     },

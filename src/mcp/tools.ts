@@ -31,7 +31,9 @@ export interface ToolSpec<S extends z.ZodRawShape> {
   annotations?: ToolAnnotations;
   /**
    * The tool sends no notifications and no requests unless its call carries a progress token,
-   * so a 2025-era HTTP call without one may be answered as one JSON response (`direct_call.ts`).
+   * so an HTTP call without one may be answered as one JSON response (`_direct_call.ts` for a
+   * 2025-era session, `_direct_modern.ts` for 2026-07-28, where anything it sent would be
+   * dropped). It reads from its context only the signal, the request ID and `_meta`.
    */
   quiet?: boolean;
 }

@@ -218,6 +218,63 @@ Deno.test("Server A answers a quiet 2025-era tools/call as JSON, a call with a p
   });
 });
 
+/** A raw 2026-07-28 `tools/call` of `name` on `mcpUrl`: status, content type and body text. */
+async function modernCall(mcpUrl: URL, name: string, args: Record<string, unknown>) {
+  const response = await fetch(mcpUrl, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-protocol-version": "2026-07-28",
+      "mcp-method": "tools/call",
+      "mcp-name": name,
+    },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: {
+        name,
+        arguments: args,
+        _meta: {
+          "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+          "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
+          "io.modelcontextprotocol/clientCapabilities": {},
+        },
+      },
+    }),
+  });
+  return {
+    status: response.status,
+    type: response.headers.get("content-type"),
+    body: await response.text(),
+  };
+}
+
+Deno.test("Server A answers a quiet 2026-07-28 tools/call directly, byte for byte as with MCP_DIRECT_CALLS=false", async () => {
+  await using b = await startTestServerB();
+  const env = { SERVER_B_URL: b.url, MCPCOMM_DB: ":memory:" };
+  await using direct = await startHttpServerA(env);
+  await using viaSdk = await startHttpServerA({ ...env, MCP_DIRECT_CALLS: "false" });
+  const calls: [string, Record<string, unknown>][] = [
+    ["get_ai_usage_stats", {}],
+    ["get_conversation_history", { limit: 5 }],
+    ["send_message_to_ai", { message: "" }],
+  ];
+  for (const [name, args] of calls) {
+    const answer = await modernCall(direct.mcpUrl, name, args);
+    assertEquals(answer.status, 200);
+    assertEquals(answer, await modernCall(viaSdk.mcpUrl, name, args));
+  }
+  const sent = await modernCall(direct.mcpUrl, "send_message_to_ai", { message: "direct" });
+  assertEquals(sent.type, "application/json");
+  const { result } = JSON.parse(sent.body);
+  assert(result.content[0].text.includes("You said: 'direct'"), sent.body);
+  assertEquals(result.resultType, "complete");
+  assertEquals(result._meta["io.modelcontextprotocol/serverInfo"].name, "messenger-server");
+  assertEquals((await direct.ledger.stats()).totalRequests, 1);
+});
+
 Deno.test("with an upstream, a 2026-07-28 client and a 2025 session both see the gateway's merged tools and call one", async () => {
   await using b = await startTestServerB();
   await using upstream = await startRecordingMcp();
