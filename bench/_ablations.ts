@@ -27,7 +27,7 @@ export interface Ablation {
 }
 
 /** CPU seconds a process's threads have run, to the nanosecond (each thread's `schedstat`). */
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   let ns = 0;
   for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
     try {
