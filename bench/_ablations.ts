@@ -1,8 +1,8 @@
 /**
- * The speed-trick rows of `deno task bench`: each trick the code keeps against the plain code it
- * replaces, measured side by side in one run, as the share of its path's CPU that the trick
- * saves. A trick that saves less than 5% of its path's CPU goes (issue 18). The one left is
- * Server A's HTTP/1.1 pool to Server B (`src/http/http1.ts`) against `fetch`.
+ * The speed-trick row of Server A: its HTTP/1.1 pool to Server B (`src/http/http1.ts`) against
+ * `fetch`, measured side by side in one run as the share of Server A's CPU per tools/call it
+ * saves. A trick that saves less than 5% of its path's CPU (or of Server B's throughput, end to
+ * end: `_server_b_tricks.ts`) goes (issue 18).
  * @module
  */
 import { median } from "./_load.ts";
@@ -27,7 +27,7 @@ export interface Ablation {
 }
 
 /** CPU seconds a process's threads have run, to the nanosecond (each thread's `schedstat`). */
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   let ns = 0;
   for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
     try {

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { type Ablation, measureAblations } from "./_ablations.ts";
+import { measureServerBTricks, type ServerBTricks } from "./_server_b_tricks.ts";
 import { ensureWrk, median, percentile, runWrk, type WrkResult } from "./_load.ts";
 import {
   closeSession,
@@ -45,7 +46,7 @@ Flags:
   --seconds S       seconds per wrk run (default 4)
   --connections C   wrk connections and MCP sessions (default 32)
   --no-memory       skip the 1,000-session memory row
-  --ablations       only the speed tricks against their plain code (about a minute with --quick)
+  --ablations       only the speed tricks against their plain code (about 4.5 minutes; 1.5 with --quick)
   -h, --help        show this help`;
 
 const encoder = new TextEncoder();
@@ -329,9 +330,24 @@ const fmt = (n: number, digits = 0) =>
     : "n/a";
 const ms = (us: number) => us / 1000;
 
-/** The ablation rows, and a target per trick: it saves at least 5% of its path's CPU. */
-async function measureTricks(rows: Row[], targets: Target[]): Promise<Ablation[]> {
+/**
+ * The ablation rows, and a target per trick: it saves at least 5% of its path's CPU, or gains at
+ * least 5% of Server B's throughput (or CPU per request) end to end.
+ */
+async function measureTricks(
+  rows: Row[],
+  targets: Target[],
+): Promise<{ ablations: Ablation[]; serverB: ServerBTricks }> {
   say("measuring each speed trick against its plain code");
+  const serverB = await measureServerBTricks({
+    quick: QUICK,
+    rounds: ROUNDS,
+    seconds: SECONDS,
+    connections: CONNECTIONS,
+    cwd,
+    say,
+  });
+  serverBTrickRows(serverB, rows, targets);
   const ablations = await measureAblations({ quick: QUICK, rounds: ROUNDS, cwd, say });
   for (const a of ablations) {
     rows.push({
@@ -350,7 +366,64 @@ async function measureTricks(rows: Row[], targets: Target[]): Promise<Ablation[]
       met: a.share >= 0.05,
     });
   }
-  return ablations;
+  return { ablations, serverB };
+}
+
+/** Rows and targets of Server B's `POST /process` with and without its speed tricks. */
+function serverBTrickRows(b: ServerBTricks, rows: Row[], targets: Target[]): void {
+  const section = "speed tricks, Server B POST /process end to end (mock, :memory:)";
+  const cpu = (us: number, rounds: number[]) =>
+    `${fmt(us, 1)} us CPU per request; rounds ${rounds.map((r) => fmt(r / 1000, 1)).join(" ")}k`;
+  rows.push({
+    section,
+    name: "all tricks",
+    generator: b.how,
+    value: b.tricks.rps,
+    unit: "req/s",
+    ratio: "1.00x",
+    extra: cpu(b.tricks.cpuUs, b.tricks.rounds),
+    rounds: b.tricks.rounds,
+  }, {
+    section,
+    name: "all tricks, modules copied in through an import map (control)",
+    generator: b.how,
+    value: b.control.rps,
+    unit: "req/s",
+    ratio: `${(b.control.rps / b.tricks.rps).toFixed(2)}x`,
+    extra: cpu(b.control.cpuUs, b.control.rounds),
+    rounds: b.control.rounds,
+  }, {
+    section,
+    name: "all plain",
+    generator: b.how,
+    value: b.plain.rps,
+    unit: "req/s",
+    ratio: `${(b.plain.rps / b.tricks.rps).toFixed(2)}x; tricks gain ${
+      fmt((b.tricks.rps / b.plain.rps - 1) * 100, 1)
+    }%`,
+    extra: cpu(b.plain.cpuUs, b.plain.rounds),
+    rounds: b.plain.rounds,
+  });
+  for (const without of b.without) {
+    const gain = b.tricks.rps / without.rps - 1;
+    const cpuSaved = 1 - b.tricks.cpuUs / without.cpuUs;
+    rows.push({
+      section,
+      name: `only ${without.name}`,
+      generator: b.how,
+      value: without.rps,
+      unit: "req/s",
+      ratio: `${(without.rps / b.tricks.rps).toFixed(2)}x; trick gains ${fmt(gain * 100, 1)}%`,
+      extra: cpu(without.cpuUs, without.rounds),
+      rounds: without.rounds,
+    });
+    targets.push({
+      name: `${without.trick!.name} (vs ${without.trick!.plainName}), Server B`,
+      goal: ">= 5% of Server B's req/s gained (or CPU per request saved)",
+      measured: `${fmt(gain * 100, 1)}% req/s, ${fmt(cpuSaved * 100, 1)}% CPU per request`,
+      met: gain >= 0.05 || cpuSaved >= 0.05,
+    });
+  }
 }
 
 async function main(): Promise<number> {
@@ -1089,7 +1162,7 @@ async function main(): Promise<number> {
     });
   }
 
-  const ablations = await measureTricks(rows, targets);
+  const { ablations, serverB: serverBTricks } = await measureTricks(rows, targets);
 
   const header = `mcpcomm bench ${startedAt.toISOString()} | deno ${Deno.version.deno}, node ${
     nodeVersion.replace(/^v/, "")
@@ -1121,7 +1194,7 @@ async function main(): Promise<number> {
     },
     rows,
     targets,
-    raw: { throughput, latency, ttfb, stdioLatency, cold, memory, ablations },
+    raw: { throughput, latency, ttfb, stdioLatency, cold, memory, ablations, serverBTricks },
   };
   const dir = `${ROOT}bench/results`;
   Deno.mkdirSync(dir, { recursive: true });

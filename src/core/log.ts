@@ -4,6 +4,7 @@
  * Values registered with {@linkcode redactSecret} are replaced by `[redacted]` in every line.
  * @module
  */
+import { isoNow } from "./clock.ts";
 
 /** Log levels, most verbose first. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -66,7 +67,7 @@ export function createLogger(component: string): Logger {
   const write = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
     if (rank[level] < rank[threshold]) return;
     const line = JSON.stringify({
-      time: new Date().toISOString(),
+      time: isoNow(),
       level,
       component,
       msg,

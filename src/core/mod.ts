@@ -3,6 +3,7 @@
  * context and trace ids, the version.
  * @module
  */
+export * from "./clock.ts";
 export * from "./config.ts";
 export * from "./errors.ts";
 export * from "./log.ts";

@@ -94,66 +94,8 @@ export async function withRetries<T>(
   }
 }
 
-/** One attempt's signal from {@linkcode AttemptTimeouts.start}. */
-export interface AttemptSignal {
-  /** Aborts when the attempt times out or the caller's signal aborts. */
-  readonly signal: AbortSignal;
-  /** Ends the attempt: no timeout any more, and the caller's signal is no longer followed. */
-  clear(): void;
-}
-
-/** Per-attempt timeouts of one length, from {@linkcode createAttemptTimeouts}. */
-export interface AttemptTimeouts {
-  /** Starts an attempt that times out after the timeout or aborts with `signal`. */
-  start(signal?: AbortSignal): AttemptSignal;
-  /** Attempts started and not yet cleared or timed out. */
-  readonly pending: number;
-}
-
-/**
- * Per-attempt timeouts that all last `timeoutMs`: each attempt's signal aborts with `reason()`
- * once its timer fires, or with the caller's signal's reason. Timers never keep the process
- * alive by themselves.
- * @example
- * ```ts
- * const timeouts = createAttemptTimeouts(120_000, () => new DOMException("timed out", "TimeoutError"));
- * const attempt = timeouts.start(request.signal);
- * try {
- *   await fetch(url, { signal: attempt.signal });
- * } finally {
- *   attempt.clear();
- * }
- * ```
- */
-export function createAttemptTimeouts(
-  timeoutMs: number,
-  reason: () => unknown,
-): AttemptTimeouts {
-  let pending = 0;
-  return {
-    get pending() {
-      return pending;
-    },
-    start(signal) {
-      const controller = new AbortController();
-      let ended = false;
-      const end = () => {
-        if (ended) return;
-        ended = true;
-        pending--;
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", follow);
-      };
-      const timer = setTimeout(() => {
-        end();
-        controller.abort(reason());
-      }, timeoutMs);
-      Deno.unrefTimer(timer);
-      pending++;
-      const follow = () => controller.abort(signal!.reason);
-      if (signal?.aborted) follow();
-      else signal?.addEventListener("abort", follow, { once: true });
-      return { signal: controller.signal, clear: end };
-    },
-  };
-}
+export {
+  type AttemptSignal,
+  type AttemptTimeouts,
+  createAttemptTimeouts,
+} from "./_attempt_timer.ts";

@@ -3,6 +3,7 @@
  * parse what a caller sent, start a span of our own under it, and format it for the next hop.
  * @module
  */
+import { randomHex } from "./_ids.ts";
 
 /** The `traceparent` header's parts: lower-case hex. */
 export interface TraceContext {
@@ -20,11 +21,6 @@ export const REQUEST_ID_HEADER = "x-request-id";
 const VERSION_00 = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const FUTURE = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
-
-/** 32 random hex digits, never all zero (a version-4 UUID's "4" stays among them). */
-function randomHex(): string {
-  return crypto.randomUUID().replaceAll("-", "");
-}
 
 /**
  * Parses a `traceparent` header; `undefined` when it is absent or invalid (the caller then
@@ -60,10 +56,9 @@ export function formatTraceparent(context: TraceContext): string {
  * sampled trace.
  */
 export function startSpan(parent?: TraceContext): TraceContext {
-  const spanId = randomHex().slice(0, 16);
-  if (!parent) return { traceId: randomHex(), spanId, flags: "01" };
+  if (!parent) return { traceId: randomHex(16), spanId: randomHex(8), flags: "01" };
   const sampled = parseInt(parent.flags, 16) & 1;
-  return { traceId: parent.traceId, spanId, flags: sampled ? "01" : "00" };
+  return { traceId: parent.traceId, spanId: randomHex(8), flags: sampled ? "01" : "00" };
 }
 
 /** The caller's request ID when it is a plain token of at most 128 characters, else a new one. */

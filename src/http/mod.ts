@@ -14,3 +14,4 @@ export * from "./respond.ts";
 export * from "./serve.ts";
 export * from "./sse.ts";
 export * from "./tls.ts";
+export * from "./watch_client.ts";

@@ -3,6 +3,7 @@
  * Prometheus text exposition format (version 0.0.4). No dependency.
  * @module
  */
+import { cachedSeriesLookup } from "./_series_lookup.ts";
 
 /** Label values of one series, keyed by label name. */
 export type Labels = Readonly<Record<string, string | number>>;
@@ -61,6 +62,8 @@ interface Family {
   labelNames: readonly string[];
   buckets?: readonly number[];
   series: Map<string, Series>;
+  /** The series of a label set, through {@linkcode cachedSeriesLookup}. */
+  lookup: (labels: Labels) => Series;
 }
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -220,14 +223,20 @@ export class MetricsRegistry {
       kind,
       labelNames,
       series: new Map(),
+      lookup: (labels) => this.#slowSeries(family, labels),
     };
     if (buckets) family.buckets = buckets;
+    family.lookup = cachedSeriesLookup(labelNames, family.lookup, this.#maxSeries * 2);
     this.#families.set(name, family);
     if (labelNames.length === 0) this.#series(family, {});
     return family;
   }
 
   #series(family: Family, labels: Labels): Series {
+    return family.lookup(labels);
+  }
+
+  #slowSeries(family: Family, labels: Labels): Series {
     const keys = Object.keys(labels);
     if (
       keys.length !== family.labelNames.length || keys.some((k) => !family.labelNames.includes(k))

@@ -5,7 +5,7 @@
  */
 import { type CacheHint, McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { describeError, type Logger } from "../core/mod.ts";
+import { describeError, isoNow, type Logger } from "../core/mod.ts";
 import type { Ledger } from "../ledger/mod.ts";
 import {
   defineTool,
@@ -117,7 +117,7 @@ export function createServerAMcp(
     const unrecordable = ledger.problem();
     if (unrecordable) return errorResult(`Not sent to Server B: ${unrecordable}`);
     const started = performance.now();
-    const timestamp = new Date().toISOString();
+    const timestamp = isoNow();
     let answer: ProcessResponse;
     try {
       answer = await send(deps, args, ctx);

@@ -14,6 +14,7 @@ import {
   readJson,
   SSE_HEADERS,
   sseEvent,
+  watchClient,
 } from "../http/mod.ts";
 import { HttpError, type Logger } from "../core/mod.ts";
 import { checkHostAndOrigin, type HostPolicy, requireJsonContentType } from "../mcp/mod.ts";
@@ -102,7 +103,12 @@ export function createServerBHandler(
       "/process": {
         POST: async (request) => {
           const body = await parseProcessRequest(request, deps.maxBodyBytes);
-          return Response.json(await service.process(body, request.signal));
+          const client = watchClient(request);
+          try {
+            return Response.json(await service.process(body, client.signal));
+          } finally {
+            client.done();
+          }
         },
       },
       "/stream": {

@@ -8,6 +8,7 @@ import {
   createAttemptTimeouts,
   describeError,
   DomainError,
+  isoNow,
   type Logger,
   ProviderError,
   RetriesExhausted,
@@ -166,7 +167,7 @@ export function createAiService(options: AiServiceOptions): AiService {
     const responseTime = Math.round(performance.now() - started) / 1000;
     const base = {
       messageId: crypto.randomUUID(),
-      timestamp: new Date().toISOString(),
+      timestamp: isoNow(),
       message: request.message,
       context: request.context,
       provider: provider.name,
