@@ -50,12 +50,6 @@ export const TRICKS: readonly Trick[] = [
     module: "src/core/clock.ts",
     plain: "bench/plain/clock.ts",
   },
-  {
-    name: "pooled trace ids",
-    plainName: "crypto.randomUUID()",
-    module: "src/core/_ids.ts",
-    plain: "bench/plain/ids.ts",
-  },
 ];
 
 /** One Server B variant's medians. */
