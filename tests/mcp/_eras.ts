@@ -14,6 +14,7 @@ import { SSEClientTransport as V1SseTransport } from "@modelcontextprotocol/sdk/
 import { StreamableHTTPClientTransport as V1HttpTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { StdioClientTransport as V1StdioTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { assert, assertEquals } from "../_assert.ts";
+import { initializeBody } from "./_harness.ts";
 
 /**
  * What a step does with its connected client (list the tools, call one, assert); `label` names
@@ -120,16 +121,7 @@ export async function rawSession(
       headers: { ...headers, ...extra },
       body: JSON.stringify(body),
     });
-  const init = await post({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: {
-      protocolVersion: "2025-11-25",
-      capabilities: {},
-      clientInfo: { name: "raw", version: "1" },
-    },
-  });
+  const init = await post(initializeBody());
   const session = init.headers.get("mcp-session-id")!;
   await init.body?.cancel();
   return (params) =>

@@ -98,16 +98,7 @@ function initialize(headers: Record<string, string> = {}): Request {
   return new Request(URL_MCP, {
     method: "POST",
     headers: { accept: ACCEPT, "content-type": "application/json", ...headers },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-11-25",
-        capabilities: {},
-        clientInfo: { name: "raw", version: "1.0.0" },
-      },
-    }),
+    body: JSON.stringify(initializeBody()),
   });
 }
 

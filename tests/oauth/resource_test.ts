@@ -8,17 +8,9 @@ import {
   ClientCredentialsProvider,
   StreamableHTTPClientTransport,
 } from "@modelcontextprotocol/client";
+import { initializeBody } from "../mcp/_harness.ts";
 
-const INITIALIZE = {
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-11-25",
-    capabilities: {},
-    clientInfo: { name: "oauth-test", version: "0.0.0" },
-  },
-};
+const INITIALIZE = initializeBody();
 const MCP_HEADERS = { accept: "application/json, text/event-stream" };
 const STATIC = "a-static-token-of-32-characters!";
 
