@@ -12,7 +12,7 @@ import {
   ProviderError,
   type ProviderErrorKind,
 } from "../core/mod.ts";
-import { domainAnswer } from "../http/mod.ts";
+import { domainAnswer, errorResponse } from "../http/mod.ts";
 
 const providerAnswers = {
   auth: [502, "provider_auth"],
@@ -66,8 +66,5 @@ export function streamAnswerOf(error: unknown): HttpError {
  * names is logged and answered 500 without details.
  */
 export function onError(error: unknown, log: Logger): Response {
-  const answer = answerOf(error);
-  if (answer) return answer.toResponse();
-  log.error("unhandled error", { error: describeError(error) });
-  return new HttpError(500, "internal", "Internal server error").toResponse();
+  return answerOf(error)?.toResponse() ?? errorResponse(error, log);
 }
