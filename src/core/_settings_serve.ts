@@ -80,7 +80,7 @@ export const SERVING_SETTINGS = {
   MCP_DIRECT_CALLS: setting(
     z.stringbool().default(true),
     "true or false",
-    "Answer calls of simple tools without a progress token as one JSON response, not an SSE stream",
+    "Answer calls of simple tools without a progress token as one JSON response, not an SSE stream (and over stdio without the SDK's dispatch)",
   ),
   MCP_MAX_SESSIONS: setting(
     positiveInt.default(10000),

@@ -39,7 +39,13 @@ export interface DirectCallContext {
    * anyway; none for a 2026-07-28 call, whose stray notifications are dropped.
    */
   sessionId: string | undefined;
-  request: Request;
+  /**
+   * Whether notifications the tool sends anyway reach the client; default when `sessionId` is
+   * set. A stdio connection carries them without a session.
+   */
+  notifies?: boolean;
+  /** The HTTP request of the call; none over stdio. */
+  request?: Request;
 }
 
 /** JSON-RPC code of a call cut by cancellation or a closed connection (the SDK's v1 value). */
@@ -110,8 +116,9 @@ export async function runDirectCall(
 ): Promise<DirectAnswer> {
   const { call, tool } = direct;
   const { signal } = context;
+  const notifies = context.notifies ?? context.sessionId !== undefined;
   const notify = async (notification: Parameters<ToolContext["mcpReq"]["notify"]>[0]) => {
-    if (!signal.aborted && context.sessionId !== undefined) {
+    if (!signal.aborted && notifies) {
       await mcp.server.notification(notification);
     }
   };
@@ -130,7 +137,7 @@ export async function runDirectCall(
       elicitInput: () => refuse("ask the user"),
       requestSampling: () => refuse("request sampling"),
     },
-    http: { req: context.request },
+    ...(context.request ? { http: { req: context.request } } : {}),
   } as unknown as ToolContext;
   const result = await callDefinedTool(call.params.name, tool.tool, call.params.arguments, ctx);
   if (signal.aborted) {

@@ -10,3 +10,4 @@ export * from "./target_config.ts";
 export * from "./targets.ts";
 export * from "./tools.ts";
 export * from "./websocket.ts";
+export * from "./stdio.ts";

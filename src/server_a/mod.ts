@@ -3,7 +3,6 @@
  * HTTP, whose tools forward to Server B over plain HTTP.
  * @module
  */
-import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import process from "node:process";
 import {
   authenticatorFor,
@@ -26,7 +25,7 @@ import {
   type MetricsRegistry,
 } from "../metrics/mod.ts";
 import { type Ledger, openConfiguredLedger } from "../ledger/mod.ts";
-import { createMcpHttpHandler, MCP_HTTP_PATHS, type McpEra } from "../mcp/mod.ts";
+import { createMcpHttpHandler, MCP_HTTP_PATHS, type McpEra, serveMcpStdio } from "../mcp/mod.ts";
 import { createServerAOpsHandler, SERVER_A_OPS_PATHS } from "./_ops.ts";
 import type { ServerBClient } from "./_b_client.ts";
 import { createServerBPool, type ServerBPoolOptions } from "./b_pool.ts";
@@ -141,7 +140,8 @@ export async function startServerA(
     withGateway(createServerAMcp(deps, { gateway: gateway !== undefined }), gateway, era);
 
   if ((options.transport ?? "stdio") === "stdio") {
-    const stdio = serveStdio(({ era }) => createServer(era), {
+    const stdio = serveMcpStdio(createServer, {
+      directCalls: config.MCP_DIRECT_CALLS,
       onerror: (error) => log.debug("MCP stdio error", { error: String(error) }),
     });
     const stopped = Promise.withResolvers<void>();

@@ -2,7 +2,6 @@
  * Server B, the AI responder: its HTTP API on `Deno.serve`, and MCP over stdio or HTTP.
  * @module
  */
-import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import process from "node:process";
 import {
   authenticatorFor,
@@ -26,7 +25,7 @@ import {
   type MetricsRegistry,
 } from "../metrics/mod.ts";
 import { openConfiguredLedger } from "../ledger/mod.ts";
-import { createMcpHttpHandler } from "../mcp/mod.ts";
+import { createMcpHttpHandler, serveMcpStdio } from "../mcp/mod.ts";
 import { createProvider, type Provider, type ProviderOptions } from "../providers/mod.ts";
 import { onError } from "./_errors.ts";
 import { createServerBHandler } from "./_routes.ts";
@@ -254,7 +253,8 @@ export async function startServerB(
   }
 
   if (options.mcpStdio) {
-    serveStdio(() => createServerBMcp(service, version), {
+    serveMcpStdio(() => createServerBMcp(service, version), {
+      directCalls: config.MCP_DIRECT_CALLS,
       onerror: (error) => log.debug("MCP stdio error", { error: String(error) }),
     });
     log.info("MCP over stdio ready", { server: "ai-responder-server" });

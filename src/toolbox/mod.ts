@@ -5,7 +5,6 @@
  * @module
  */
 import process from "node:process";
-import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import {
   authenticatorFor,
   errorResponse,
@@ -16,7 +15,12 @@ import {
 } from "../http/mod.ts";
 import { type Config, createLogger, HttpError } from "../core/mod.ts";
 import { sharedRedisOf } from "../shared/mod.ts";
-import { createMcpHttpHandler, createWebSocketEndpoint, SessionLimit } from "../mcp/mod.ts";
+import {
+  createMcpHttpHandler,
+  createWebSocketEndpoint,
+  serveMcpStdio,
+  SessionLimit,
+} from "../mcp/mod.ts";
 import { createToolboxMcp, type ToolboxOptions } from "./tools.ts";
 
 /** Options of {@linkcode startToolbox}. */
@@ -60,7 +64,7 @@ export async function startToolbox(
   const onerror = (error: Error) => log.debug("MCP error", { error: String(error) });
 
   if (options.transport === "stdio") {
-    const stdio = serveStdio(createServer, { onerror });
+    const stdio = serveMcpStdio(createServer, { directCalls: config.MCP_DIRECT_CALLS, onerror });
     const closed = Promise.withResolvers<void>();
     const stop = () => void stdio.close().finally(() => closed.resolve());
     // The client closing stdin ends the stdio session (MCP lifecycle): the toolbox stops too.

@@ -1,0 +1,259 @@
+/**
+ * `deno task bench:against REV`: Server A's 2025-era rows measured for this tree and for the code
+ * of git revision REV in the same run, side by side in interleaved rounds, with the same load, the
+ * same flags and the same SDK client. What changed in the code shows apart from what changed on
+ * the machine or in the main bench's set of rows. Prints one table; exits 1 on a bad argument.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { median, runWrk } from "./_load.ts";
+import { connectStdio, openSession, toolCall } from "./_mcp.ts";
+import { baseEnv, freePort, type Proc, ROOT, runToEnd, spawn, waitForPort } from "./_processes.ts";
+
+const HELP = `Usage: deno task bench:against REV [--rounds N] [--seconds S]
+
+Runs Server A -> Server B (ledger files; both :memory:; over stdio) and the relay latency for this
+tree and for git revision REV (e.g. 55bbd73), alternating round by round, and prints the medians
+and this tree's ratio to REV. Needs git, wrk and the npm packages of both trees.`;
+
+const { values: flags, positionals } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: {
+    rounds: { type: "string", default: "5" },
+    seconds: { type: "string", default: "4" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (flags.help || positionals.length !== 1) {
+  Deno.stdout.writeSync(new TextEncoder().encode(`${HELP}\n`));
+  Deno.exit(flags.help ? 0 : 1);
+}
+const REV = positionals[0]!;
+const ROUNDS = Number(flags.rounds);
+const SECONDS = Number(flags.seconds);
+const CONNECTIONS = 32;
+const STDIO_IN_FLIGHT = 32;
+/** Levels within this fraction count as "not slower": the spread between rounds of one row. */
+const TOLERANCE = 0.05;
+const MESSAGE = "hello";
+const A_CALL = JSON.stringify(toolCall(0, "send_message_to_ai", { message: MESSAGE }))
+  .replace('"id":0', '"id":{ID}');
+const EXPECT = "MOCK RESPONSE";
+const IS_ERROR = '"isError":true';
+
+const encoder = new TextEncoder();
+const say = (line: string) => Deno.stderr.writeSync(encoder.encode(`${line}\n`));
+const print = (line: string) => Deno.stdout.writeSync(encoder.encode(`${line}\n`));
+const work = Deno.makeTempDirSync({ prefix: "mcpcomm-against-" });
+const procs: Proc[] = [];
+const closers: (() => Promise<void>)[] = [];
+
+/** Writes REV's tree into `dir` (`git archive`), leaving the repository's worktrees alone. */
+async function extract(rev: string, dir: string): Promise<string> {
+  await runToEnd("git", ["-C", ROOT, "rev-parse", "--verify", `${rev}^{commit}`]);
+  Deno.mkdirSync(dir);
+  const archive = `${work}/tree.tar`;
+  await runToEnd("git", ["-C", ROOT, "archive", "--format=tar", "-o", archive, rev]);
+  await runToEnd("tar", ["-xf", archive, "-C", dir]);
+  Deno.removeSync(archive);
+  return `${dir}/`;
+}
+
+interface Side {
+  name: string;
+  root: string;
+  aFile: string;
+  aMem: string;
+  bMem: string;
+  fileSessions: string[];
+  memSessions: string[];
+  pids: { aFile: number; bFile: number };
+  stdio: Awaited<ReturnType<typeof connectStdio>>;
+}
+
+async function startSide(name: string, root: string): Promise<Side> {
+  const data = `${work}/${name}-data`;
+  const args = (...rest: string[]) => [
+    "run",
+    "-q",
+    "-A",
+    "--config",
+    `${root}deno.json`,
+    "--v8-flags=--max-semi-space-size=4",
+    `${root}src/main.ts`,
+    ...rest,
+  ];
+  const env = { LOG_LEVEL: "warn", XDG_DATA_HOME: data, AI_PROVIDER: "mock", MOCK_DELAY_MS: "0" };
+  const start = async (
+    label: string,
+    rest: string[],
+    extra: Record<string, string>,
+    key: string,
+  ) => {
+    const port = freePort();
+    const proc = spawn(`${name} ${label}`, Deno.execPath(), args(...rest), {
+      ...env,
+      ...extra,
+      [key]: String(port),
+    }, work);
+    procs.push(proc);
+    await waitForPort(proc, port);
+    return { proc, url: `http://127.0.0.1:${port}` };
+  };
+  const bFile = await start("server-b", ["server-b"], { HTTP_HOST: "127.0.0.1" }, "HTTP_PORT");
+  const bMem = await start("server-b :memory:", ["server-b"], {
+    HTTP_HOST: "127.0.0.1",
+    MCPCOMM_DB: ":memory:",
+  }, "HTTP_PORT");
+  const aArgs = ["server-a", "--transport", "http"];
+  const aHost = { SERVER_A_HOST: "127.0.0.1" };
+  const aFile = await start(
+    "server-a",
+    aArgs,
+    { ...aHost, SERVER_B_URL: bFile.url },
+    "SERVER_A_PORT",
+  );
+  const aMem = await start("server-a :memory:", aArgs, {
+    ...aHost,
+    SERVER_B_URL: bMem.url,
+    MCPCOMM_DB: ":memory:",
+  }, "SERVER_A_PORT");
+  const open = (url: string) =>
+    Promise.all(Array.from({ length: CONNECTIONS }, () => openSession(`${url}/mcp`)));
+  const stdio = await connectStdio(Deno.execPath(), args("server-a"), {
+    ...baseEnv(),
+    ...env,
+    SERVER_B_URL: bMem.url,
+    MCPCOMM_DB: ":memory:",
+    NO_COLOR: "1",
+  }, work);
+  closers.push(() => stdio.close());
+  return {
+    name,
+    root,
+    aFile: `${aFile.url}/mcp`,
+    aMem: `${aMem.url}/mcp`,
+    bMem: `${bMem.url}/process`,
+    fileSessions: await open(aFile.url),
+    memSessions: await open(aMem.url),
+    pids: { aFile: aFile.proc.pid, bFile: bFile.proc.pid },
+    stdio,
+  };
+}
+
+function cpuMs(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+type Measures = Record<string, number[]>;
+
+async function measure(side: Side, seconds: number, into: Measures): Promise<void> {
+  const push = (key: string, value: number) => (into[key] ??= []).push(value);
+  const wrk = (url: string, sessions: string[], more = {}) =>
+    runWrk({
+      url,
+      body: A_CALL,
+      connections: CONNECTIONS,
+      threads: 2,
+      seconds,
+      sessions,
+      expect: EXPECT,
+      reject: IS_ERROR,
+      ...more,
+    });
+  const cpu0 = [cpuMs(side.pids.aFile), cpuMs(side.pids.bFile)];
+  const file = await wrk(side.aFile, side.fileSessions);
+  push("file", file.rps);
+  push("file_cpu_a", ((cpuMs(side.pids.aFile) - cpu0[0]!) * 1000) / file.requests);
+  push("file_cpu_b", ((cpuMs(side.pids.bFile) - cpu0[1]!) * 1000) / file.requests);
+  push("mem", (await wrk(side.aMem, side.memSessions)).rps);
+  const paced = await wrk(side.aMem, side.memSessions.slice(0, 4), {
+    connections: 4,
+    threads: 1,
+    delayMs: 8,
+  });
+  push("p50", paced.latencyUs.p50 / 1000);
+  const direct = await runWrk({
+    url: side.bMem,
+    body: JSON.stringify({ message: MESSAGE }),
+    connections: 4,
+    threads: 1,
+    seconds,
+    delayMs: 8,
+    expect: '"status":"success"',
+  });
+  push("b_p50", direct.latencyUs.p50 / 1000);
+  push("overhead", (paced.latencyUs.p50 - direct.latencyUs.p50) / 1000);
+  const until = performance.now() + seconds * 1000;
+  const started = performance.now();
+  let calls = 0;
+  await Promise.all(Array.from({ length: STDIO_IN_FLIGHT }, async () => {
+    while (performance.now() < until) {
+      const answer = await side.stdio.client.callTool({
+        name: "send_message_to_ai",
+        arguments: { message: MESSAGE },
+      });
+      if (answer.isError) throw new Error(`${side.name} stdio: ${JSON.stringify(answer)}`);
+      calls++;
+    }
+  }));
+  push("stdio", calls / ((performance.now() - started) / 1000));
+}
+
+const ROWS: { key: string; label: string; higherIsBetter: boolean; unit: string }[] = [
+  { key: "file", label: "A -> B tools/call, ledger files", higherIsBetter: true, unit: "calls/s" },
+  { key: "mem", label: "A -> B tools/call, both :memory:", higherIsBetter: true, unit: "calls/s" },
+  { key: "stdio", label: "A over stdio, one SDK client", higherIsBetter: true, unit: "calls/s" },
+  { key: "p50", label: "A -> B p50 at 4 x 125/s, :memory:", higherIsBetter: false, unit: "ms" },
+  { key: "b_p50", label: "B /process p50 at 4 x 125/s", higherIsBetter: false, unit: "ms" },
+  {
+    key: "overhead",
+    label: "A's relay overhead (p50 A - p50 B)",
+    higherIsBetter: false,
+    unit: "ms",
+  },
+  { key: "file_cpu_a", label: "Server A CPU per call, files", higherIsBetter: false, unit: "us" },
+  { key: "file_cpu_b", label: "Server B CPU per call, files", higherIsBetter: false, unit: "us" },
+];
+
+try {
+  say(`extracting ${REV}`);
+  const oldRoot = await extract(REV, `${work}/${REV}`);
+  say("starting both pairs");
+  const sides = [await startSide("this tree", ROOT), await startSide(REV, oldRoot)];
+  const results = sides.map(() => ({} as Measures));
+  say("warming up");
+  for (const side of sides) await measure(side, 1, {});
+  for (let round = 0; round < ROUNDS; round++) {
+    say(`round ${round + 1} of ${ROUNDS}`);
+    const order = round % 2 ? [1, 0] : [0, 1];
+    for (const i of order) await measure(sides[i]!, SECONDS, results[i]!);
+  }
+  const fmt = (value: number, unit: string) =>
+    unit === "ms" ? value.toFixed(3) : Math.round(value).toLocaleString("en-US");
+  print(
+    `Server A, this tree vs ${REV}: ${ROUNDS} interleaved rounds x ${SECONDS} s, medians ` +
+      `(level = within ${TOLERANCE * 100}%)`,
+  );
+  let slower = 0;
+  for (const row of ROWS) {
+    const [now, then] = results.map((r) => median(r[row.key]!));
+    const ratio = now! / then!;
+    const level = row.higherIsBetter ? ratio >= 1 - TOLERANCE : ratio <= 1 + TOLERANCE;
+    if (!level && row.unit !== "us") slower++;
+    print(
+      `  ${row.label.padEnd(36)} ${fmt(now!, row.unit).padStart(8)} vs ${
+        fmt(then!, row.unit).padStart(8)
+      } ${row.unit.padEnd(7)} ${ratio.toFixed(2)}x  ${level ? "level or better" : "WORSE"}  [${
+        results[0]![row.key]!.map((v) => fmt(v, row.unit)).join(" ")
+      } | ${results[1]![row.key]!.map((v) => fmt(v, row.unit)).join(" ")}]`,
+    );
+  }
+  print(slower ? `${slower} row(s) slower than ${REV}` : `no row slower than ${REV}`);
+} finally {
+  for (const close of closers) await close().catch(() => {});
+  await Promise.all(procs.map((proc) => proc.stop()));
+  Deno.removeSync(work, { recursive: true });
+}
