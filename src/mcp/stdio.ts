@@ -1,9 +1,10 @@
 /**
  * MCP over stdio for every role: the SDK's `serveStdio` (either handshake on one connection) and,
  * with `directCalls`, a 2025-era connection's quiet `tools/call`s without a progress token answered
- * directly (`./_direct_call.ts`), as on HTTP: the SDK's per-request dispatch (protocol checks,
- * result schema parse) was a fifth of Server A's time per call over stdio. Everything else, and
- * every 2026-07-28 connection, goes through the SDK.
+ * directly (`./_direct_call.ts`), as on HTTP, instead of through the SDK's per-request dispatch:
+ * Server A over stdio went from 0.72-0.78x stop 11's code to 1.13-1.17x in the same run
+ * (`deno task bench:against 55bbd73`). Everything else, and every 2026-07-28 connection, goes
+ * through the SDK.
  * @module
  */
 import type { JSONRPCMessage, McpServer, RequestId, Transport } from "@modelcontextprotocol/server";
