@@ -49,9 +49,15 @@ const work = Deno.makeTempDirSync({ prefix: "mcpcomm-against-" });
 const procs: Proc[] = [];
 const closers: (() => Promise<void>)[] = [];
 
+class BadArgument extends Error {}
+
 /** Writes REV's tree into `dir` (`git archive`), leaving the repository's worktrees alone. */
 async function extract(rev: string, dir: string): Promise<string> {
-  await runToEnd("git", ["-C", ROOT, "rev-parse", "--verify", `${rev}^{commit}`]);
+  try {
+    await runToEnd("git", ["-C", ROOT, "rev-parse", "--verify", "--quiet", `${rev}^{commit}`]);
+  } catch {
+    throw new BadArgument(`${rev} is not a commit of this repository`);
+  }
   Deno.mkdirSync(dir);
   const archive = `${work}/tree.tar`;
   await runToEnd("git", ["-C", ROOT, "archive", "--format=tar", "-o", archive, rev]);
@@ -220,7 +226,7 @@ const ROWS: { key: string; label: string; higherIsBetter: boolean; unit: string 
 
 try {
   say(`extracting ${REV}`);
-  const oldRoot = await extract(REV, `${work}/${REV}`);
+  const oldRoot = await extract(REV, `${work}/old`);
   say("starting both pairs");
   const sides = [await startSide("this tree", ROOT), await startSide(REV, oldRoot)];
   const results = sides.map(() => ({} as Measures));
@@ -252,6 +258,10 @@ try {
     );
   }
   print(slower ? `${slower} row(s) slower than ${REV}` : `no row slower than ${REV}`);
+} catch (error) {
+  if (!(error instanceof BadArgument)) throw error;
+  say(`bench:against: ${error.message}`);
+  Deno.exitCode = 1;
 } finally {
   for (const close of closers) await close().catch(() => {});
   await Promise.all(procs.map((proc) => proc.stop()));
