@@ -163,10 +163,19 @@ Deno.test("delay() resolves after its timer and rejects on abort", async () => {
   await assertRejects(() => delay(60_000, aborted.signal), Error, "already");
 });
 
-function aborted(signal: AbortSignal): Promise<unknown> {
-  return new Promise((resolve) => {
+/**
+ * Resolves with `signal`'s reason once it aborts, failing after `limitMs`. That limit's timer also
+ * keeps the event loop alive: the attempt timer is unref'd (in the servers other I/O keeps the
+ * loop running), so without it a bare `deno test` would end the loop first.
+ */
+function aborted(signal: AbortSignal, limitMs = 5000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
     if (signal.aborted) return resolve(signal.reason);
-    signal.addEventListener("abort", () => resolve(signal.reason), { once: true });
+    const limit = setTimeout(() => reject(new Error(`no abort within ${limitMs} ms`)), limitMs);
+    signal.addEventListener("abort", () => {
+      clearTimeout(limit);
+      resolve(signal.reason);
+    }, { once: true });
   });
 }
 
