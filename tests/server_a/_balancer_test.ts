@@ -103,13 +103,26 @@ function portOf(b: TestServerB): number {
   return Number(new URL(b.url).port);
 }
 
+/** Starts a second Server B after `first`, stopping `first` when the second cannot start. */
+async function startSecond(
+  first: TestServerB,
+  ...args: Parameters<typeof startTestServerB>
+): Promise<TestServerB> {
+  try {
+    return await startTestServerB(...args);
+  } catch (error) {
+    await first.close();
+    throw error;
+  }
+}
+
 /** Two Server Bs (with `env`, and `providers` in turn) balanced in that order; disposing stops all. */
 async function startBalancedPair(
   env: Record<string, string> = {},
   providers: { provider: Provider }[] = [],
 ) {
   const b1 = await startTestServerB(env, providers[0] ?? {});
-  const b2 = await startTestServerB(env, providers[1] ?? {});
+  const b2 = await startSecond(b1, env, providers[1] ?? {});
   const balanced = createBalancedServerBClient({
     backends: [client(b1.url), client(b2.url)],
     attempts: 3,
@@ -132,7 +145,7 @@ async function startGatedPair(order: "b1-first" | "relay-first") {
   const gate1 = gatedProvider("B1");
   const gate2 = gatedProvider("B2");
   const b1 = await startTestServerB({}, { provider: gate1.provider });
-  const b2 = await startTestServerB({}, { provider: gate2.provider });
+  const b2 = await startSecond(b1, {}, { provider: gate2.provider });
   const relay = startRelay(portOf(b2));
   const urls = order === "b1-first" ? [b1.url, relay.url] : [relay.url, b1.url];
   const balanced = createBalancedServerBClient({
