@@ -88,7 +88,7 @@ export async function callTool(
       upstream.name,
       tool.name,
       extra.signal,
-      () => callWithInput(core, upstream, name, features, run, extra.signal),
+      () => callWithInput(core, upstream, name, features, run, extra.signal, extra.caller ?? ""),
     );
   }
   const sendRequest = extra.sendRequest;
@@ -116,8 +116,9 @@ export async function resumeTool(
   requestState: string,
   responses: Record<string, unknown> | undefined,
   signal: AbortSignal,
+  caller: string,
 ): Promise<CallToolResult | InputRequiredResult> {
-  const pending = pendingCall(core, requestState, name);
+  const pending = pendingCall(core, requestState, name, caller);
   const tool = name.slice(pending.upstream.length + 1);
   return await forwarded(
     pending.upstream,

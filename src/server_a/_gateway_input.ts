@@ -16,6 +16,7 @@ import {
   ProtocolErrorCode,
 } from "@modelcontextprotocol/client";
 import { inputRequired } from "@modelcontextprotocol/server";
+import { tokensMatch } from "../http/mod.ts";
 import type { GatewayCore, ListView, Upstream } from "./_gateway_core.ts";
 import { load } from "./_gateway_lists.ts";
 import { LIST_KINDS, type Lists } from "./_session_pool.ts";
@@ -49,6 +50,8 @@ export interface PendingCall {
   readonly upstream: string;
   /** The namespaced tool, which the retry must name again. */
   readonly tool: string;
+  /** The `Authorization` header of the call (empty without one): retries must carry it too. */
+  readonly caller: string;
   readonly abort: AbortController;
   readonly asked: Map<string, Asked>;
   client?: Client;
@@ -121,11 +124,13 @@ export async function callWithInput(
   features: Features,
   run: (client: Client, signal: AbortSignal) => Promise<CallToolResult>,
   signal: AbortSignal,
+  caller: string,
 ): Promise<CallToolResult | InputRequiredResult> {
   const pending: PendingCall = {
     token: crypto.randomUUID(),
     upstream: upstream.name,
     tool,
+    caller,
     abort: new AbortController(),
     asked: new Map(),
     asks: 0,
@@ -143,11 +148,17 @@ export async function callWithInput(
 
 /**
  * The call a retry's `requestState` names. Throws `-32602` when there is none (unknown,
- * expired, ended, or held for another tool) or another retry of it is being answered.
+ * expired, ended, held for another tool, or started by another caller: the same answer, so a
+ * token seen by someone else tells them nothing) or another retry of it is being answered.
  */
-export function pendingCall(core: GatewayCore, token: string, tool: string): PendingCall {
+export function pendingCall(
+  core: GatewayCore,
+  token: string,
+  tool: string,
+  caller: string,
+): PendingCall {
   const pending = core.inputs.get(token);
-  if (!pending || pending.tool !== tool) {
+  if (!pending || pending.tool !== tool || !tokensMatch(caller, pending.caller)) {
     throw new ProtocolError(
       ProtocolErrorCode.InvalidParams,
       `Unknown or expired requestState for ${tool}: no call is waiting for input under it ` +

@@ -22,6 +22,11 @@ export interface CallForwarding {
   _meta?: { progressToken?: string | number | undefined; [key: string]: unknown } | undefined;
   /** Sends a request to the downstream client within the call (sampling, elicitation, roots). */
   sendRequest?(request: { method: string; params?: Record<string, unknown> }): Promise<unknown>;
+  /**
+   * Who asked: the call's `Authorization` header (empty without one). A call held for input
+   * answers only retries from the same caller.
+   */
+  caller?: string;
 }
 
 /** One step of a pipeline. */

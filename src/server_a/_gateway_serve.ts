@@ -60,7 +60,13 @@ function forwardingOf(ctx: ToolContext): CallForwarding {
     sendRequest: (request: { method: string; params?: Record<string, unknown> }) =>
       ctx.mcpReq.send(request as never),
     ...(ctx.mcpReq._meta ? { _meta: ctx.mcpReq._meta } : {}),
+    caller: callerOf(ctx),
   };
+}
+
+/** The `Authorization` header of the HTTP request behind `ctx`; empty without one (stdio). */
+function callerOf(ctx: ToolContext): string {
+  return ctx.http?.req?.headers.get("authorization") ?? "";
 }
 
 /**
@@ -153,6 +159,7 @@ export function serveGateway(
         state,
         ctx.mcpReq.inputResponses,
         ctx.mcpReq.signal,
+        callerOf(ctx),
       ) as CallToolResult;
     }
     const features = session ? undefined : featuresOf(ctx.mcpReq.envelope);

@@ -600,6 +600,49 @@ Deno.test({
   assertMatch(message ?? "", /Unknown or expired requestState.*call the tool again/);
 });
 
+Deno.test({
+  name:
+    `gateway x server-everything over streamableHttp: a held call's requestState answers only the caller that started it${skipped}`,
+  ignore: reason !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  await using everything = await startEverything("streamableHttp");
+  await using gw = await startGateway([everything.named("ev")]);
+  await using front = await modernFront(gw.gateway);
+  await using via = await modernClient(front.url, newSeen(), {
+    inputRequired: { autoFulfill: false },
+  });
+  const first = await via.callTool(
+    { name: "ev_trigger-elicitation-request", arguments: {} },
+    { allowInputRequired: true },
+  ) as unknown as { resultType: string; requestState: string };
+  assertEquals(first.resultType, "input_required");
+
+  const stranger = new ClientClass({ name: "stranger", version: "0" }, {
+    capabilities: CLIENT_FEATURES,
+    versionNegotiation: { mode: { pin: "2026-07-28" } },
+  });
+  await stranger.connect(
+    new StreamableHTTPClientTransport(new URL(front.url), {
+      requestInit: { headers: { authorization: "Bearer someone-else" } },
+    }),
+  );
+  try {
+    const [code, message] = await refusalMessage(stranger.callTool({
+      name: "ev_trigger-elicitation-request",
+      arguments: {},
+      requestState: first.requestState,
+      inputResponses: {},
+    } as never));
+    assertEquals(code, -32602);
+    assertMatch(message ?? "", /Unknown or expired requestState/);
+  } finally {
+    await stranger.close();
+  }
+  assertEquals(gw.gateway.status()[0]?.waitingForInput, 1, "the call still waits for its caller");
+});
+
 Deno.test("gateway: each session has its own connection to a 2025 upstream, bounded, closed with the session", async () => {
   await using upstream = await startLegacyOnlyMcp();
   const gw = await startGateway(`plain=${upstream.url}/mcp`, { maxSessionConnections: 1 });
