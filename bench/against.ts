@@ -6,6 +6,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { cpuSeconds } from "./_ablations.ts";
 import { median, runWrk } from "./_load.ts";
 import { connectStdio, openSession, toolCall } from "./_mcp.ts";
 import { baseEnv, freePort, type Proc, ROOT, runToEnd, spawn, waitForPort } from "./_processes.ts";
@@ -148,11 +149,6 @@ async function startSide(name: string, root: string): Promise<Side> {
   };
 }
 
-function cpuMs(pid: number): number {
-  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 type Measures = Record<string, number[]>;
 
 async function measure(side: Side, seconds: number, into: Measures): Promise<void> {
@@ -169,11 +165,11 @@ async function measure(side: Side, seconds: number, into: Measures): Promise<voi
       reject: IS_ERROR,
       ...more,
     });
-  const cpu0 = [cpuMs(side.pids.aFile), cpuMs(side.pids.bFile)];
+  const cpu0 = [cpuSeconds(side.pids.aFile), cpuSeconds(side.pids.bFile)];
   const file = await wrk(side.aFile, side.fileSessions);
   push("file", file.rps);
-  push("file_cpu_a", ((cpuMs(side.pids.aFile) - cpu0[0]!) * 1000) / file.requests);
-  push("file_cpu_b", ((cpuMs(side.pids.bFile) - cpu0[1]!) * 1000) / file.requests);
+  push("file_cpu_a", ((cpuSeconds(side.pids.aFile) - cpu0[0]!) * 1e6) / file.requests);
+  push("file_cpu_b", ((cpuSeconds(side.pids.bFile) - cpu0[1]!) * 1e6) / file.requests);
   push("mem", (await wrk(side.aMem, side.memSessions)).rps);
   const paced = await wrk(side.aMem, side.memSessions.slice(0, 4), {
     connections: 4,

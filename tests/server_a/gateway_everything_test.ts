@@ -514,11 +514,15 @@ function withoutServerInfo<T extends { _meta?: Record<string, unknown> | undefin
   return (Object.keys(meta).length ? { ...rest, _meta: meta } : rest) as T;
 }
 
-/** A 2026-07-28 client of `url` offering sampling, elicitation and roots, recording into `seen`. */
+/**
+ * A 2026-07-28 client of `url` offering sampling, elicitation and roots, recording into `seen`,
+ * sending `headers` with every request.
+ */
 async function modernClient(
   url: string,
   seen: Seen,
   options: Caps = {},
+  headers: Record<string, string> = {},
 ): Promise<Client & AsyncDisposable> {
   const client = new ClientClass({ name: "downstream", version: "0" }, {
     capabilities: CLIENT_FEATURES,
@@ -526,9 +530,31 @@ async function modernClient(
     ...options,
   });
   record(client, seen);
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }),
+  );
   assertEquals(protocolOf(client).revision, "2026-07-28");
   return Object.assign(client, { [Symbol.asyncDispose]: () => client.close() });
+}
+
+/** The refusal of a retry of server-everything's elicitation tool under `requestState`. */
+function retryRefusal(client: Client, requestState: string) {
+  return refusalMessage(client.callTool({
+    name: "ev_trigger-elicitation-request",
+    arguments: {},
+    requestState,
+    inputResponses: {},
+  } as never));
+}
+
+/** Calls server-everything's elicitation tool through the gateway and gets `input_required`. */
+async function heldElicitation(client: Client) {
+  const first = await client.callTool(
+    { name: "ev_trigger-elicitation-request", arguments: {} },
+    { allowInputRequired: true },
+  ) as unknown as { resultType: string; requestState: string; inputRequests: object };
+  assertEquals(first.resultType, "input_required");
+  return first;
 }
 
 for (const transport of ["stdio", "streamableHttp"] as const) {
@@ -551,12 +577,7 @@ for (const transport of ["stdio", "streamableHttp"] as const) {
     assertEquals(gw.gateway.status()[0]?.waitingForInput, 0);
     assertEquals(gw.gateway.status()[0]?.sessionConnections, 0);
 
-    const [code, message] = await refusalMessage(via.callTool({
-      name: "ev_trigger-elicitation-request",
-      arguments: {},
-      requestState: "no-such-token",
-      inputResponses: {},
-    } as never));
+    const [code, message] = await retryRefusal(via, "no-such-token");
     assertEquals(code, -32602);
     assertMatch(message ?? "", /Unknown or expired requestState/);
   });
@@ -575,11 +596,7 @@ Deno.test({
   await using via = await modernClient(front.url, newSeen(), {
     inputRequired: { autoFulfill: false },
   });
-  const first = await via.callTool(
-    { name: "ev_trigger-elicitation-request", arguments: {} },
-    { allowInputRequired: true },
-  ) as unknown as { resultType: string; requestState: string; inputRequests: object };
-  assertEquals(first.resultType, "input_required");
+  const first = await heldElicitation(via);
   assertEquals(
     Object.values(first.inputRequests).map((r: { method: string }) => r.method),
     ["elicitation/create"],
@@ -590,12 +607,7 @@ Deno.test({
     what: "the held call expired",
   });
   assertEquals(gw.gateway.status()[0]?.sessionConnections, 0);
-  const [code, message] = await refusalMessage(via.callTool({
-    name: "ev_trigger-elicitation-request",
-    arguments: {},
-    requestState: first.requestState,
-    inputResponses: {},
-  } as never));
+  const [code, message] = await retryRefusal(via, first.requestState);
   assertEquals(code, -32602);
   assertMatch(message ?? "", /Unknown or expired requestState.*call the tool again/);
 });
@@ -613,33 +625,13 @@ Deno.test({
   await using via = await modernClient(front.url, newSeen(), {
     inputRequired: { autoFulfill: false },
   });
-  const first = await via.callTool(
-    { name: "ev_trigger-elicitation-request", arguments: {} },
-    { allowInputRequired: true },
-  ) as unknown as { resultType: string; requestState: string };
-  assertEquals(first.resultType, "input_required");
-
-  const stranger = new ClientClass({ name: "stranger", version: "0" }, {
-    capabilities: CLIENT_FEATURES,
-    versionNegotiation: { mode: { pin: "2026-07-28" } },
+  const first = await heldElicitation(via);
+  await using stranger = await modernClient(front.url, newSeen(), {}, {
+    authorization: "Bearer someone-else",
   });
-  await stranger.connect(
-    new StreamableHTTPClientTransport(new URL(front.url), {
-      requestInit: { headers: { authorization: "Bearer someone-else" } },
-    }),
-  );
-  try {
-    const [code, message] = await refusalMessage(stranger.callTool({
-      name: "ev_trigger-elicitation-request",
-      arguments: {},
-      requestState: first.requestState,
-      inputResponses: {},
-    } as never));
-    assertEquals(code, -32602);
-    assertMatch(message ?? "", /Unknown or expired requestState/);
-  } finally {
-    await stranger.close();
-  }
+  const [code, message] = await retryRefusal(stranger, first.requestState);
+  assertEquals(code, -32602);
+  assertMatch(message ?? "", /Unknown or expired requestState/);
   assertEquals(gw.gateway.status()[0]?.waitingForInput, 1, "the call still waits for its caller");
 });
 
