@@ -9,7 +9,8 @@
  * - 2025 era (2025-11-25, 2025-06-18, 2025-03-26): sessions with `Last-Event-ID` resumability
  *   on the SDK's `WebStandardStreamableHTTPServerTransport`, and the older HTTP+SSE transport at
  *   `/sse` + `/messages` (`./_legacy_sessions.ts`; shared between replicas through Redis with
- *   `shared`, `./_shared_adoption.ts`). The era is decided by the SDK's own `isLegacyRequest`.
+ *   `shared`, `./_shared_adoption.ts`). The era is decided by the SDK's own `isLegacyRequest`
+ *   (plain 2025-era messages recognised before it, `./_era.ts`).
  *
  * Every route runs mcpcomm's guards first, in this order: rate limit, Host/Origin, bearer token,
  * Accept/Content-Type, body limit; then, for the 2025 era, protocol version, batches, the session
@@ -28,7 +29,7 @@
  *   request reaches the SDK; the SDK's JSON-RPC error answers after that.
  * @module
  */
-import { isLegacyRequest, type McpServer, type ServerNotifier } from "@modelcontextprotocol/server";
+import type { McpServer, ServerNotifier } from "@modelcontextprotocol/server";
 import {
   authenticatorFor,
   type AuthenticatorOptions,
@@ -54,6 +55,7 @@ import type { SessionLimit } from "./sessions.ts";
 import { createLegacySessions } from "./_legacy_sessions.ts";
 import { createModernHandler } from "./_modern.ts";
 import { createModernDirect } from "./_direct_modern.ts";
+import { isLegacyPost } from "./_era.ts";
 
 /** The paths this handler answers. */
 export const MCP_HTTP_PATHS: readonly string[] = ["/mcp", "/sse", "/messages"];
@@ -178,7 +180,7 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     shared: options.shared,
   });
 
-  /** `/mcp`: the era is decided by the SDK's own `isLegacyRequest`. */
+  /** `/mcp`: the era is decided by `isLegacyPost` (the SDK's `isLegacyRequest`). */
   const streamable = async (request: Request): Promise<Response> => {
     const method = request.method;
     if (method === "GET") {
@@ -198,7 +200,7 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
     }
     const answered = await direct?.answer(request, parsed);
     if (answered) return answered;
-    if (!(await isLegacyRequest(request, parsed, { maxRequestBodySize: maxBody }))) {
+    if (!(await isLegacyPost(request, parsed, maxBody))) {
       return await modern.fetch(request, { parsedBody: parsed });
     }
     return await legacy.request(request, jsonRpcMessageOf(parsed));
@@ -211,9 +213,11 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
         return authenticatorFor(config).wellKnown(request);
       }
       try {
-        await limiter?.check(clientAddress(info));
+        const limited = limiter?.check(clientAddress(info));
+        if (limited) await limited;
         checkHostAndOrigin(request, policy);
-        await authenticatorFor(config).authenticate(request);
+        const authenticator = authenticatorFor(config);
+        if (authenticator.required) await authenticator.authenticate(request);
         if (closed) throw SHUTTING_DOWN;
         if (path === "/mcp") return await streamable(request);
         if (path === "/sse") return await legacy.openSse(request);

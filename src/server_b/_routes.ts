@@ -219,9 +219,10 @@ export function createServerBHandler(
         if (other) return other;
       }
       const probe = path === "/health" || path === "/health/ready";
-      if (!probe) await deps.rateLimiter?.check(clientAddress(info));
+      const limited = probe ? undefined : deps.rateLimiter?.check(clientAddress(info));
+      if (limited) await limited;
       checkHostAndOrigin(request, deps.hostPolicy);
-      if (!probe) await authenticate(request, deps.auth);
+      if (!probe && deps.auth) await authenticate(request, deps.auth);
       if (!route) throw new HttpError(404, "not_found", `No route ${path}`);
       const method = request.method === "HEAD" ? "GET" : request.method;
       const handle = Object.hasOwn(route, method) ? route[method] : undefined;
