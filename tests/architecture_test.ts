@@ -26,7 +26,7 @@ const LAYERS: Record<string, number> = {
 };
 const ROLES = new Set(["server_a", "server_b", "toolbox", "client"]);
 const IMPORT =
-  /(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?["'](\.{1,2}\/[^"']+)["']/g;
+  /(?:(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?|import\(\s*)["'](\.{1,2}\/[^"']+)["']/g;
 
 function sourceFiles(dir = SRC): string[] {
   return [...Deno.readDirSync(dir)].flatMap((entry) => {

@@ -5,7 +5,7 @@
  * twice (same `messageId`) is stored and counted once. The schema is versioned and migrated once.
  * @module
  */
-import postgres from "postgres";
+import type postgres from "postgres";
 import { clearImmediate, setImmediate } from "node:timers";
 import { describeError, StorageError } from "../core/mod.ts";
 import { ENTRY_COLUMNS, migrate, sqlState, text } from "./_postgres_schema.ts";
@@ -75,9 +75,10 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
     secrets.reduce((out, secret) => out.replaceAll(secret, "***"), message);
   const reasonOf = (error: unknown) => scrub(describeError(error));
 
+  const connect = (await import("postgres")).default;
   let sql: Sql;
   try {
-    sql = postgres(url, {
+    sql = connect(url, {
       max: options.poolSize ?? 10,
       connect_timeout: options.connectTimeoutSeconds ?? 5,
       idle_timeout: 300,

@@ -5,7 +5,6 @@
  * token cached until 60 s before it expires, one token request in flight at a time.
  * @module
  */
-import { importPKCS8, SignJWT } from "jose";
 import { z } from "zod";
 import { cachedDiscovery } from "./_discovery.ts";
 import { signingAlgorithm } from "./machine.ts";
@@ -72,7 +71,8 @@ export function createClientCredentialsSource(options: ClientCredentialsOptions)
   const signer = options.privateKeyPem
     ? (() => {
       const alg = signingAlg(options.privateKeyPem);
-      return { alg, key: importPKCS8(options.privateKeyPem, alg) };
+      const pem = options.privateKeyPem;
+      return { alg, key: import("jose").then(({ importPKCS8 }) => importPKCS8(pem, alg)) };
     })()
     : undefined;
 
@@ -103,6 +103,7 @@ export function createClientCredentialsSource(options: ClientCredentialsOptions)
       body.set("client_secret", options.clientSecret ?? "");
     } else {
       if (!signer) throw new TokenRequestError("private_key_jwt needs a private key");
+      const { SignJWT } = await import("jose");
       const assertion = await new SignJWT({})
         .setProtectedHeader({ alg: signer.alg })
         .setIssuer(options.clientId)

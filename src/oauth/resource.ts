@@ -9,7 +9,10 @@
  * its checks (audience, scopes, expiry) are done here with the same outcomes.
  * @module
  */
-import { createRemoteJWKSet, errors as joseErrors, type JWTPayload, jwtVerify } from "jose";
+import type { JWTPayload } from "jose";
+
+/** `jose` loads with the first JWT to verify, not with every server that might verify one. */
+type Jose = typeof import("jose");
 import { cachedDiscovery, DiscoveryError } from "./_discovery.ts";
 
 /** Who a verified token speaks for. */
@@ -83,7 +86,7 @@ function looksLikeJwt(token: string): boolean {
   return /^[\w-]+\.[\w-]+\.[\w-]*$/.test(token);
 }
 
-function jwtRefusal(error: unknown): Error {
+function jwtRefusal(error: unknown, joseErrors: Jose["errors"]): Error {
   if (error instanceof joseErrors.JWTExpired) {
     return new TokenRefused("invalid_token", "The access token has expired");
   }
@@ -126,7 +129,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const discover = cachedDiscovery(options.issuer, fetchImpl);
   const audiences = withAndWithoutSlash(options.audiences);
   const issuers = withAndWithoutSlash([options.issuer]);
-  let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  let jwks: ReturnType<Jose["createRemoteJWKSet"]> | undefined;
 
   const metadata = async () => {
     try {
@@ -148,10 +151,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   };
 
   const verifyJwt = async (token: string): Promise<VerifiedToken> => {
+    const jose = await import("jose");
     if (!jwks) {
       const { jwks_uri } = await metadata();
       if (!jwks_uri) throw new VerifierUnavailable(`The issuer ${options.issuer} has no jwks_uri`);
-      jwks = createRemoteJWKSet(new URL(jwks_uri), {
+      jwks = jose.createRemoteJWKSet(new URL(jwks_uri), {
         cooldownDuration: options.jwksMinRefreshMs,
         cacheMaxAge: 600_000,
         timeoutDuration: 10_000,
@@ -159,7 +163,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, jwks, {
+      ({ payload } = await jose.jwtVerify(token, jwks, {
         issuer: issuers,
         audience: audiences,
         clockTolerance: options.clockToleranceSeconds,
@@ -167,7 +171,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         requiredClaims: ["exp"],
       }));
     } catch (error) {
-      throw jwtRefusal(error);
+      throw jwtRefusal(error, jose.errors);
     }
     const scopes = scopesOf(payload);
     checkScopes(scopes);

@@ -133,7 +133,7 @@ export async function startServerB(
   const version = options.version ?? "0.0.0";
   const metrics = createServerMetrics("server-b", version);
   const provider = instrumentProvider(
-    options.provider ?? createProvider(providerOptions(config)),
+    options.provider ?? await createProvider(providerOptions(config)),
     metrics,
   );
   const retries = metrics.counter(

@@ -5,7 +5,7 @@
  * outage is logged once when it starts and once when it ends.
  * @module
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { DomainError, type Logger } from "../core/mod.ts";
 
 /** Redis could not answer (down, unreachable, timed out): "unavailable", retry after a second. */
@@ -53,7 +53,8 @@ export interface ConnectRedisOptions {
  */
 export async function connectRedis(options: ConnectRedisOptions): Promise<SharedRedis> {
   const { log } = options;
-  const redis = new Redis(options.url, {
+  const { Redis: RedisClient } = await import("ioredis");
+  const redis = new RedisClient(options.url, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

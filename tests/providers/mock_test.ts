@@ -60,7 +60,9 @@ Deno.test("createMockProvider() waits MOCK_DELAY_MS before answering", async (t)
   // A timer of the same length started just before must fire first; without the delay the
   // answer would come first, in the same turn.
   await t.step("complete()", async () => {
-    const mock = createProvider(providerOptions(loadConfig({ env: { MOCK_DELAY_MS: "30" } })));
+    const mock = await createProvider(
+      providerOptions(loadConfig({ env: { MOCK_DELAY_MS: "30" } })),
+    );
     const order: string[] = [];
     setTimeout(() => order.push("timer"), 30);
     await mock.complete(request("Hi"));
