@@ -6,19 +6,15 @@
  */
 import { parseArgs } from "node:util";
 import { type Ablation, measureAblations } from "./_ablations.ts";
+import { callOnce, coldStart, measureSessions, timeAStream, timeBStream } from "./_probes.ts";
 import { measureServerBTricks, type ServerBTricks } from "./_server_b_tricks.ts";
 import { ensureWrk, median, percentile, runWrk, type WrkResult } from "./_load.ts";
 import {
   closeSession,
   connectStdio,
-  initializeRequest,
   modernHeaders,
   modernToolCall,
   openSession,
-  post,
-  readMessages,
-  resultText,
-  type RpcMessage,
   toolCall,
 } from "./_mcp.ts";
 import { postgresSkipReason, startPostgres, type TestPostgres } from "../tests/_postgres.ts";
@@ -28,7 +24,6 @@ import {
   MAIN,
   type Proc,
   ROOT,
-  rssBytes,
   RUN_FLAGS,
   runToEnd,
   spawn,
@@ -197,113 +192,6 @@ async function postJson(url: string, body: string): Promise<unknown> {
     throw new Error(`POST ${url}: HTTP ${response.status} ${await response.text()}`);
   }
   return await response.json();
-}
-
-async function callOnce(url: string, sessionId: string, name: string, args: object) {
-  const response = await post(url, toolCall(1, name, args as Record<string, unknown>), sessionId);
-  let answer: RpcMessage | undefined;
-  await readMessages(response, (m) => {
-    if (m.id === 1) answer = m;
-    return answer !== undefined;
-  });
-  return resultText(answer, `${name} at ${url}`);
-}
-
-/** Time to the first streamed text and to the end, from Server B's `POST /stream`. */
-async function timeBStream(url: string): Promise<{ first: number; total: number }> {
-  const started = performance.now();
-  const response = await fetch(`${url}/stream`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: PROCESS_BODY,
-  });
-  if (!response.ok) throw new Error(`POST ${url}/stream: HTTP ${response.status}`);
-  let first = NaN;
-  const { createParser } = await import("eventsource-parser");
-  const parser = createParser({
-    onEvent: (event) => {
-      if (Number.isNaN(first) && (event.event ?? "message") === "message") {
-        if (typeof JSON.parse(event.data).text === "string") first = performance.now() - started;
-      }
-    },
-  });
-  for await (const chunk of response.body!.pipeThrough(new TextDecoderStream())) parser.feed(chunk);
-  if (Number.isNaN(first)) throw new Error(`${url}/stream sent no text`);
-  return { first, total: performance.now() - started };
-}
-
-/** Time to the first progress notification and to the result, through Server A. */
-async function timeAStream(
-  url: string,
-  sessionId: string,
-  n: number,
-): Promise<{ first: number; total: number }> {
-  const started = performance.now();
-  const response = await post(
-    url,
-    toolCall(n, "send_message_to_ai", { message: MESSAGE }, `p${n}`),
-    sessionId,
-  );
-  let first = NaN;
-  let answer: RpcMessage | undefined;
-  await readMessages(response, (m) => {
-    if (m.method === "notifications/progress" && Number.isNaN(first)) {
-      first = performance.now() - started;
-    }
-    if (m.id === n) answer = m;
-    return answer !== undefined;
-  });
-  resultText(answer, "send_message_to_ai with progress");
-  return { first, total: performance.now() - started };
-}
-
-/** Cold start: process start to the `initialize` answer on stdout. */
-async function coldStart(command: string, args: string[], env: Record<string, string>) {
-  const started = performance.now();
-  const child = new Deno.Command(command, {
-    args,
-    cwd,
-    env: { ...baseEnv(), NO_COLOR: "1", ...env },
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(encoder.encode(`${JSON.stringify(initializeRequest(0))}\n`));
-  let buffered = "";
-  let elapsed = NaN;
-  const stderr = new Response(child.stderr).text();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffered += value;
-      const line = buffered.split("\n").find((l) => l.includes('"id":0'));
-      if (line) {
-        elapsed = performance.now() - started;
-        if (!JSON.parse(line).result) throw new Error(`initialize failed: ${line}`);
-        break;
-      }
-    }
-  } finally {
-    clearTimeout(timer);
-    await writer.close().catch(() => {});
-    await reader.cancel().catch(() => {});
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // exited on stdin close
-    }
-    await child.status;
-  }
-  if (Number.isNaN(elapsed)) {
-    throw new Error(`${args.join(" ")} gave no initialize answer:\n${await stderr}`);
-  }
-  await stderr;
-  return elapsed;
 }
 
 interface Row {
@@ -785,14 +673,19 @@ async function main(): Promise<number> {
     b_stream: { first: [], total: [] },
     a_progress: { first: [], total: [] },
   };
-  await timeBStream(bMemUrl);
-  if (withA) await timeAStream(aMemUrl, aMemSessions[0]!, 1_000_000);
+  await timeBStream(bMemUrl, PROCESS_BODY);
+  if (withA) await timeAStream(aMemUrl, aMemSessions[0]!, 1_000_000, MESSAGE);
   for (let i = 0; i < TTFB_SAMPLES; i++) {
-    const b = await timeBStream(bMemUrl);
+    const b = await timeBStream(bMemUrl, PROCESS_BODY);
     ttfb.b_stream!.first.push(b.first);
     ttfb.b_stream!.total.push(b.total);
     if (withA) {
-      const a = await timeAStream(aMemUrl, aMemSessions[i % aMemSessions.length]!, 1_000_001 + i);
+      const a = await timeAStream(
+        aMemUrl,
+        aMemSessions[i % aMemSessions.length]!,
+        1_000_001 + i,
+        MESSAGE,
+      );
       ttfb.a_progress!.first.push(a.first);
       ttfb.a_progress!.total.push(a.total);
     }
@@ -824,20 +717,36 @@ async function main(): Promise<number> {
   } catch {
     hasCompiled = false;
   }
-  await coldStart(Deno.execPath(), floorArgs, {});
-  if (withA) await coldStart(Deno.execPath(), aArgs, aEnv);
+  await coldStart(Deno.execPath(), floorArgs, {}, cwd);
+  if (withA) await coldStart(Deno.execPath(), aArgs, aEnv, cwd);
   for (let i = 0; i < COLD_STARTS; i++) {
-    (cold.floor ??= []).push(await coldStart(Deno.execPath(), floorArgs, {}));
-    if (withA) (cold.a_deno_run ??= []).push(await coldStart(Deno.execPath(), aArgs, aEnv));
+    (cold.floor ??= []).push(await coldStart(Deno.execPath(), floorArgs, {}, cwd));
+    if (withA) {
+      (cold.a_deno_run ??= []).push(await coldStart(Deno.execPath(), aArgs, aEnv, cwd));
+    }
     if (withA && hasCompiled) {
-      (cold.a_compiled ??= []).push(await coldStart(compiled, ["server-a"], aEnv));
+      (cold.a_compiled ??= []).push(await coldStart(compiled, ["server-a"], aEnv, cwd));
     }
   }
 
   let memory: Awaited<ReturnType<typeof measureSessions>> | undefined;
   if (withA && !flags["no-memory"]) {
     say(`memory: ${SESSIONS} sessions on a fresh Server A (idle expiry ${IDLE_MINUTES * 60} s)`);
-    memory = await measureSessions(aEnv);
+    const serverA = startOnPort(
+      "server-a (memory)",
+      denoArgs("server-a", "--transport", "http"),
+      { ...aEnv, MCP_SESSION_IDLE_MINUTES: String(IDLE_MINUTES) },
+      "SERVER_A_PORT",
+    );
+    await serverA.ready;
+    memory = await measureSessions(serverA, {
+      sessions: SESSIONS,
+      cycles: SESSION_CYCLES,
+      idleMinutes: IDLE_MINUTES,
+      afterExpiryMs: AFTER_EXPIRY_MS,
+      message: MESSAGE,
+    });
+    await serverA.proc.stop();
   }
 
   await stopAll();
@@ -1204,84 +1113,6 @@ async function main(): Promise<number> {
   Deno.writeTextFileSync(`${dir}/latest.json`, json);
   say(`wrote ${file.slice(ROOT.length)} and bench/results/latest.json`);
   return 0;
-}
-
-/** One round of {@linkcode measureSessions}: RSS with the sessions open, and after they expired. */
-interface SessionCycle {
-  open: number;
-  /** RSS 3 s after expiry. */
-  soon: number;
-  /** RSS {@linkcode AFTER_EXPIRY_MS} after expiry, once V8's idle memory reducer could run. */
-  expired: number;
-  openSeconds: number;
-  expiredAfterSeconds: number;
-}
-
-async function measureSessions(env: Record<string, string>) {
-  const serverA = startOnPort(
-    "server-a (memory)",
-    denoArgs("server-a", "--transport", "http"),
-    { ...env, MCP_SESSION_IDLE_MINUTES: String(IDLE_MINUTES) },
-    "SERVER_A_PORT",
-  );
-  await serverA.ready;
-  const a = serverA.proc;
-  const url = `${serverA.url}/mcp`;
-  const warm = await openSession(url);
-  await callOnce(url, warm, "send_message_to_ai", { message: MESSAGE });
-  await closeSession(url, warm);
-  await sleep(1000);
-  const baseline = rssBytes(a.pid);
-
-  const ping = async (sid: string) => {
-    const response = await post(url, { jsonrpc: "2.0", id: 1, method: "ping" }, sid);
-    await response.body?.cancel();
-    return response.status;
-  };
-  const cycles: SessionCycle[] = [];
-  for (let cycle = 0; cycle < SESSION_CYCLES; cycle++) {
-    const started = performance.now();
-    const sessions: string[] = [];
-    let next = 0;
-    await Promise.all(Array.from({ length: 16 }, async () => {
-      while (next < SESSIONS) {
-        next++;
-        sessions.push(await openSession(url));
-      }
-    }));
-    const opened = performance.now();
-    const open = rssBytes(a.pid);
-    await sleep(IDLE_MINUTES * 60_000);
-    const deadline = opened + IDLE_MINUTES * 60_000 * 4 + 60_000;
-    let probe = sessions.length - 1;
-    let expiredAt = NaN;
-    while (performance.now() < deadline && probe >= 0) {
-      if (await ping(sessions[probe--]!) === 404) {
-        expiredAt = performance.now();
-        break;
-      }
-      await sleep(500);
-    }
-    if (Number.isNaN(expiredAt)) throw new Error(`sessions on ${url} did not expire`);
-    const alive = (await Promise.all(sessions.slice(0, 50).map(ping))).filter((s) => s !== 404);
-    if (alive.length) throw new Error(`${alive.length} of 50 sessions still answer after expiry`);
-    await sleep(3000);
-    const soon = rssBytes(a.pid);
-    await sleep(AFTER_EXPIRY_MS - 3000);
-    cycles.push({
-      open,
-      soon,
-      expired: rssBytes(a.pid),
-      openSeconds: (opened - started) / 1000,
-      expiredAfterSeconds: (expiredAt - opened) / 1000,
-    });
-  }
-  await a.stop();
-  return { baseline, cycles };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function printTable(header: string, rows: Row[], targets: Target[]): void {
