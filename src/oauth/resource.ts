@@ -10,10 +10,10 @@
  * @module
  */
 import type { JWTPayload } from "jose";
+import { cachedDiscovery, DiscoveryError } from "./_discovery.ts";
 
 /** `jose` loads with the first JWT to verify, not with every server that might verify one. */
 type Jose = typeof import("jose");
-import { cachedDiscovery, DiscoveryError } from "./_discovery.ts";
 
 /** Who a verified token speaks for. */
 export interface VerifiedToken {
