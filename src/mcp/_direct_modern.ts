@@ -28,7 +28,13 @@ import {
 } from "@modelcontextprotocol/server";
 import { describeError, type Logger } from "../core/mod.ts";
 import { type DefinedTool, toolDefinition } from "./tools.ts";
-import { type DirectCall, directCallOf, isRecord, runDirectCall } from "./_direct_call.ts";
+import {
+  callController,
+  type DirectCall,
+  directCallOf,
+  isRecord,
+  runDirectCall,
+} from "./_direct_call.ts";
 
 /** The one protocol revision of the per-request era. */
 const MODERN = "2026-07-28";
@@ -79,9 +85,7 @@ export function createModernDirect(options: ModernDirectOptions): ModernDirect {
       const served = await prepare();
       const direct = served && directCallOf(served.mcp, body);
       if (!served || !direct || !modernQuiet(direct)) return undefined;
-      const controller = new AbortController();
-      const gone = () => controller.abort(new Error("client disconnected"));
-      request.signal.addEventListener("abort", gone, { once: true });
+      const { controller, release } = callController(request);
       running.add(controller);
       try {
         const answer = await runDirectCall(served.mcp, direct, {
@@ -92,7 +96,7 @@ export function createModernDirect(options: ModernDirectOptions): ModernDirect {
         if (!("result" in answer)) return new Response(null, { status: 499 });
         return resultResponse(direct.call, answer.result, served.serverInfo);
       } finally {
-        request.signal.removeEventListener("abort", gone);
+        release();
         running.delete(controller);
       }
     },
