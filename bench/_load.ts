@@ -4,6 +4,18 @@
  */
 import { hasCommand, ROOT, runToEnd } from "./_processes.ts";
 
+/**
+ * The value of a bench's numeric flag `--name`: a positive integer (wrk takes whole seconds), else a
+ * `RangeError` naming the flag, so a typo never runs a bench of no rounds.
+ */
+export function positiveFlag(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new RangeError(`--${name} must be a positive integer, not "${value}"`);
+  }
+  return n;
+}
+
 /** What one wrk run reports (see `bench/load.lua`). */
 export interface WrkResult {
   requests: number;

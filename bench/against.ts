@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { cpuSeconds } from "./_ablations.ts";
-import { median, runWrk } from "./_load.ts";
+import { median, positiveFlag, runWrk } from "./_load.ts";
 import { connectStdio, openSession, toolCall } from "./_mcp.ts";
 import { coldStart, measureSessions, timeAStream, timeBStream } from "./_probes.ts";
 import { baseEnv, freePort, type Proc, ROOT, runToEnd, spawn, waitForPort } from "./_processes.ts";
@@ -36,8 +36,14 @@ if (flags.help || positionals.length !== 1) {
   Deno.exit(flags.help ? 0 : 1);
 }
 const REV = positionals[0]!;
-const ROUNDS = Number(flags.rounds);
-const SECONDS = Number(flags.seconds);
+let ROUNDS: number, SECONDS: number;
+try {
+  ROUNDS = positiveFlag("rounds", flags.rounds!);
+  SECONDS = positiveFlag("seconds", flags.seconds!);
+} catch (error) {
+  Deno.stderr.writeSync(new TextEncoder().encode(`bench:against: ${(error as Error).message}\n`));
+  Deno.exit(1);
+}
 const CONNECTIONS = 32;
 const STDIO_IN_FLIGHT = 32;
 const STDIO_SEQUENTIAL = 100;
@@ -174,6 +180,9 @@ async function startSide(name: string, root: string): Promise<Side> {
 
 type Measures = Record<string, number[]>;
 
+/** Progress-token calls made so far: each first-delta call gets its own request ID. */
+let streamCalls = 0;
+
 async function measure(side: Side, seconds: number, into: Measures): Promise<void> {
   const push = (key: string, value: number) => (into[key] ??= []).push(value);
   const wrk = (url: string, sessions: string[], more = {}) =>
@@ -251,8 +260,6 @@ async function measure(side: Side, seconds: number, into: Measures): Promise<voi
   }
   push("cold", median(cold));
 }
-
-let streamCalls = 0;
 
 /** Server A's RSS (MB) idle, with 1,000 sessions open, and after they expired. */
 async function measureMemory(side: Side, into: Measures): Promise<void> {

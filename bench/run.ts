@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { type Ablation, measureAblations } from "./_ablations.ts";
 import { callOnce, coldStart, measureSessions, timeAStream, timeBStream } from "./_probes.ts";
 import { measureServerBTricks, type ServerBTricks } from "./_server_b_tricks.ts";
-import { ensureWrk, median, percentile, runWrk, type WrkResult } from "./_load.ts";
+import { ensureWrk, median, percentile, positiveFlag, runWrk, type WrkResult } from "./_load.ts";
 import {
   closeSession,
   connectStdio,
@@ -70,9 +70,15 @@ if (flags.help) {
 }
 
 const QUICK = flags.quick!;
-const ROUNDS = Number(flags.rounds ?? (QUICK ? 2 : 3));
-const SECONDS = Number(flags.seconds ?? (QUICK ? 2 : 4));
-const CONNECTIONS = Number(flags.connections ?? 32);
+let ROUNDS: number, SECONDS: number, CONNECTIONS: number;
+try {
+  ROUNDS = positiveFlag("rounds", flags.rounds ?? (QUICK ? "2" : "3"));
+  SECONDS = positiveFlag("seconds", flags.seconds ?? (QUICK ? "2" : "4"));
+  CONNECTIONS = positiveFlag("connections", flags.connections ?? "32");
+} catch (error) {
+  Deno.stderr.writeSync(encoder.encode(`bench: ${(error as Error).message}\n`));
+  Deno.exit(1);
+}
 const THREADS = 2;
 const LATENCY_CONNECTIONS = 4;
 const LATENCY_DELAY_MS = 8;

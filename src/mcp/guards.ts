@@ -105,7 +105,6 @@ export function checkHostAndOrigin(request: Request, policy: HostPolicy): void {
 }
 
 function mediaType(header: string | null): string {
-  if (header === "application/json") return header;
   return (header ?? "").split(";")[0]!.trim().toLowerCase();
 }
 

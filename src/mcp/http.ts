@@ -213,11 +213,9 @@ export function createMcpHttpHandler(options: McpHttpOptions): McpHttpHandler {
         return authenticatorFor(config).wellKnown(request);
       }
       try {
-        const limited = limiter?.check(clientAddress(info));
-        if (limited) await limited;
+        await limiter?.check(clientAddress(info));
         checkHostAndOrigin(request, policy);
-        const authenticator = authenticatorFor(config);
-        if (authenticator.required) await authenticator.authenticate(request);
+        await authenticatorFor(config).authenticate(request);
         if (closed) throw SHUTTING_DOWN;
         if (path === "/mcp") return await streamable(request);
         if (path === "/sse") return await legacy.openSse(request);

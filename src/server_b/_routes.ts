@@ -219,10 +219,9 @@ export function createServerBHandler(
         if (other) return other;
       }
       const probe = path === "/health" || path === "/health/ready";
-      const limited = probe ? undefined : deps.rateLimiter?.check(clientAddress(info));
-      if (limited) await limited;
+      if (!probe) await deps.rateLimiter?.check(clientAddress(info));
       checkHostAndOrigin(request, deps.hostPolicy);
-      if (!probe && deps.auth) await authenticate(request, deps.auth);
+      if (!probe) await authenticate(request, deps.auth);
       if (!route) throw new HttpError(404, "not_found", `No route ${path}`);
       const method = request.method === "HEAD" ? "GET" : request.method;
       const handle = Object.hasOwn(route, method) ? route[method] : undefined;
