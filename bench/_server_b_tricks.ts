@@ -78,7 +78,7 @@ export interface ServerBTricks {
 const fileUrl = (path: string) => new URL(path, `file://${ROOT}`).href;
 
 /** Writes an import map: `deno.json`'s imports plus `swaps` (repository paths), returns its path. */
-function writeImportMap(dir: string, name: string, swaps: [string, string][]): string {
+export function writeImportMap(dir: string, name: string, swaps: [string, string][]): string {
   const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
   const imports: Record<string, string> = { ...config.imports };
   for (const [from, to] of swaps) {
@@ -89,17 +89,25 @@ function writeImportMap(dir: string, name: string, swaps: [string, string][]): s
   return path;
 }
 
-/** Throws unless remapping each trick's module to its twin plus a `throw` stops Server B's import. */
-async function checkSwaps(dir: string): Promise<void> {
-  const probe = `${dir}/probe.ts`;
-  Deno.writeTextFileSync(probe, `import "${fileUrl("src/server_b/mod.ts")}";\n`);
-  const checks = TRICKS.map(async (trick, i) => {
-    const bomb = `${dir}/bomb_${i}.ts`;
+/**
+ * Throws unless remapping each trick's module to its twin plus a `throw` stops the import of
+ * `entry` (a repository path).
+ */
+export async function checkSwaps(
+  dir: string,
+  entry: string,
+  tricks: readonly { module: string; plain: string }[],
+): Promise<void> {
+  const tag = entry.replace(/\W/g, "_");
+  const probe = `${dir}/probe_${tag}.ts`;
+  Deno.writeTextFileSync(probe, `import "${fileUrl(entry)}";\n`);
+  const checks = tricks.map(async (trick, i) => {
+    const bomb = `${dir}/bomb_${tag}_${i}.ts`;
     Deno.writeTextFileSync(
       bomb,
       `export * from "${fileUrl(trick.plain)}";\nthrow new Error("swapped ${trick.module}");\n`,
     );
-    const map = writeImportMap(dir, `bomb_${i}`, [[trick.module, `file://${bomb}`]]);
+    const map = writeImportMap(dir, `bomb_${tag}_${i}`, [[trick.module, `file://${bomb}`]]);
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-q", "-A", "--config", `${ROOT}deno.json`, `--import-map=${map}`, probe],
       stdout: "piped",
@@ -122,7 +130,7 @@ export async function measureServerBTricks(options: {
   cwd: string;
   say: (line: string) => void;
 }): Promise<ServerBTricks> {
-  await checkSwaps(options.cwd);
+  await checkSwaps(options.cwd, "src/server_b/mod.ts", TRICKS);
   const env = {
     LOG_LEVEL: "warn",
     XDG_DATA_HOME: options.cwd,

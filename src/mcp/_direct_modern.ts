@@ -17,7 +17,6 @@
  * @module
  */
 import {
-  classifyInboundRequest,
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
   isJsonContentType,
@@ -35,6 +34,7 @@ import {
   isRecord,
   runDirectCall,
 } from "./_direct_call.ts";
+import { routesModern } from "./_modern_route.ts";
 
 /** The one protocol revision of the per-request era. */
 const MODERN = "2026-07-28";
@@ -85,6 +85,8 @@ export function createModernDirect(options: ModernDirectOptions): ModernDirect {
       const served = await prepare();
       const direct = served && directCallOf(served.mcp, body);
       if (!served || !direct || !modernQuiet(direct)) return undefined;
+      const params = direct.call.params;
+      if (!routesModern(body, params._meta!, params.name)) return undefined;
       const { controller, release } = callController(request);
       running.add(controller);
       try {
@@ -109,8 +111,8 @@ export function createModernDirect(options: ModernDirectOptions): ModernDirect {
 /**
  * Whether the standard headers and the envelope of `body` (a `tools/call`) agree exactly: both
  * versions 2026-07-28, `Mcp-Method: tools/call`, `Mcp-Name` = `params.name`, client info and
- * capabilities present, JSON content, only known params, and the SDK's own classifier (which
- * validates the envelope) routing it to the modern era.
+ * capabilities present, JSON content and only known params. The SDK's classifier (which
+ * validates the envelope) is asked last, through `routesModern`.
  */
 function agrees(request: Request, body: Record<string, unknown>): boolean {
   const headers = request.headers;
@@ -127,20 +129,8 @@ function agrees(request: Request, body: Record<string, unknown>): boolean {
     return false;
   }
   const meta = params._meta;
-  if (
-    !isRecord(meta) || meta[PROTOCOL_VERSION_META_KEY] !== MODERN ||
-    !isRecord(meta[CLIENT_INFO_META_KEY]) || !isRecord(meta[CLIENT_CAPABILITIES_META_KEY])
-  ) {
-    return false;
-  }
-  const route = classifyInboundRequest({
-    httpMethod: "POST",
-    protocolVersionHeader,
-    mcpMethodHeader,
-    mcpNameHeader,
-    body,
-  });
-  return route.kind === "modern";
+  return isRecord(meta) && meta[PROTOCOL_VERSION_META_KEY] === MODERN &&
+    isRecord(meta[CLIENT_INFO_META_KEY]) && isRecord(meta[CLIENT_CAPABILITIES_META_KEY]);
 }
 
 const modernChecked = new WeakMap<DefinedTool, boolean>();

@@ -3,7 +3,8 @@
  * front of it, a plain 2025-era message (no envelope claim, no 2026 version header, not a
  * response) is recognised from public SDK checks alone. Kept hand-written because measured: the
  * SDK's classifier first tries the body as a JSON-RPC result and as an error response, and those
- * two failed zod parses cost Server A about 5% of its CPU per 2025-era `tools/call`.
+ * two failed zod parses cost Server A about 5% of its CPU per 2025-era `tools/call`. Its plain
+ * twin, `bench/plain/era.ts`, asks the SDK every time (`deno task bench --ablations`).
  * @module
  */
 import {
