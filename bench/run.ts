@@ -41,7 +41,7 @@ Flags:
   --seconds S       seconds per wrk run (default 4)
   --connections C   wrk connections and MCP sessions (default 32)
   --no-memory       skip the 1,000-session memory row
-  --ablations       only the speed tricks against their plain code (about 4.5 minutes; 1.5 with --quick)
+  --ablations       only the speed tricks against their plain code (about 3 minutes; 1 with --quick)
   -h, --help        show this help`;
 
 const encoder = new TextEncoder();
