@@ -62,6 +62,10 @@ const CASES: [string, Record<string, unknown>, Record<string, unknown>?][] = [
   ["a whole envelope, a result member", ENVELOPE, { result: {} }],
   ["a whole envelope, an error member", ENVELOPE, { error: { code: 1, message: "x" } }],
   ["a whole envelope, a null ID", ENVELOPE, { id: null }],
+  ["a whole envelope, an ID past the safe integers", ENVELOPE, { id: 2 ** 53 }],
+  ["a whole envelope, a fractional ID", ENVELOPE, { id: 1.5 }],
+  ["a whole envelope, an empty string ID", ENVELOPE, { id: "" }],
+  ["a whole envelope, an extra top-level member", ENVELOPE, { extra: 1 }],
   ["a whole envelope, no jsonrpc", ENVELOPE, { jsonrpc: undefined }],
   ["a whole envelope, initialize", ENVELOPE, { method: "initialize" }],
 ];
