@@ -16,8 +16,8 @@ import {
   type RpcMessage,
   toolCall,
 } from "./_mcp.ts";
-import { freePort, MAIN, type Proc, ROOT, RUN_FLAGS, spawn, waitForPort } from "./_processes.ts";
-import { checkSwaps, writeImportMap } from "./_server_b_tricks.ts";
+import { freePort, MAIN, type Proc, RUN_FLAGS, spawn, waitForPort } from "./_processes.ts";
+import { checkSwaps, copiedModules, writeImportMap } from "./_server_b_tricks.ts";
 
 /** One trick against its plain alternative. */
 export interface Ablation {
@@ -166,11 +166,7 @@ export async function measureAblations(
   const mapFlag = (name: string, swaps: [string, string][]) => [
     `--import-map=${writeImportMap(options.cwd, name, swaps)}`,
   ];
-  const copies = SERVER_A_TRICKS.map((t, i): [string, string] => {
-    const copy = `${options.cwd}/a_copy_${i}.ts`;
-    Deno.copyFileSync(`${ROOT}${t.module}`, copy);
-    return [t.module, `file://${copy}`];
-  });
+  const copies = copiedModules(options.cwd, "a_copy", SERVER_A_TRICKS);
   const pairs: {
     trick: string;
     modern: boolean;

@@ -90,6 +90,22 @@ export function writeImportMap(dir: string, name: string, swaps: [string, string
 }
 
 /**
+ * Copies each trick's module into `dir` (as `<prefix>_<i>.ts`) and returns the import-map swaps
+ * from the module to its copy: the control that shows what swapping through a map costs.
+ */
+export function copiedModules(
+  dir: string,
+  prefix: string,
+  tricks: readonly { module: string }[],
+): [string, string][] {
+  return tricks.map((t, i): [string, string] => {
+    const copy = `${dir}/${prefix}_${i}.ts`;
+    Deno.copyFileSync(`${ROOT}${t.module}`, copy);
+    return [t.module, `file://${copy}`];
+  });
+}
+
+/**
  * Throws unless remapping each trick's module to its twin plus a `throw` stops the import of
  * `entry` (a repository path).
  */
@@ -140,11 +156,7 @@ export async function measureServerBTricks(options: {
     MOCK_DELAY_MS: "0",
   };
   const all = TRICKS.map((t): [string, string] => [t.module, t.plain]);
-  const copies = TRICKS.map((t, i): [string, string] => {
-    const copy = `${options.cwd}/copy_${i}.ts`;
-    Deno.copyFileSync(`${ROOT}${t.module}`, copy);
-    return [t.module, `file://${copy}`];
-  });
+  const copies = copiedModules(options.cwd, "copy", TRICKS);
   const variants: { name: string; swaps: [string, string][]; trick?: Trick }[] = [
     { name: "all tricks", swaps: [] },
     { name: "all tricks, each module a copy through the import map", swaps: copies },
